@@ -1,0 +1,139 @@
+"""Every error cipherquorum raises: one base class and a specific subclass per rule that was broken."""
+from __future__ import annotations
+
+
+class CipherQuorumError(Exception):
+    """Base of every error raised by cipherquorum."""
+
+
+class ValidationError(CipherQuorumError, ValueError):
+    """An input broke a rule; the message names the rule and the value."""
+
+
+# --- configuration and scenarios ---------------------------------------------------------------
+
+class ScenarioError(ValidationError):
+    """A scenario file is missing, unreadable or invalid; the message names the file and the field."""
+
+
+class DependencyMissing(CipherQuorumError, ImportError):
+    """An optional dependency is not installed; the message says how to install it."""
+
+
+# --- chain -------------------------------------------------------------------------------------
+
+class ChainError(CipherQuorumError):
+    """The chain could not be reached or answered with an error."""
+
+
+class ChainUnavailable(ChainError):
+    """No JSON-RPC endpoint answered at the given URL."""
+
+
+class TransactionFailed(ChainError):
+    """A transaction was mined but reverted without a known contract error."""
+
+
+class ContractError(ChainError):
+    """The TaskMarket contract reverted with one of its custom errors.
+
+    ``error_name`` is the Solidity error's name, ``error_args`` its decoded arguments by name.
+    Each custom error has a subclass of the same name in ``cipherquorum.chain.errors``.
+    """
+
+    def __init__(self, message: str, error_name: str = "", error_args: dict | None = None) -> None:
+        super().__init__(message)
+        self.error_name = error_name
+        self.error_args = dict(error_args or {})
+
+
+class ArtifactError(ChainError):
+    """The compiled contract artifact is missing, malformed or stale."""
+
+
+# --- FHE ---------------------------------------------------------------------------------------
+
+class FheError(CipherQuorumError):
+    """An FHE operation failed."""
+
+
+class UnknownPreset(FheError, ValidationError):
+    """No FHE parameter preset has the given name."""
+
+
+class KeyBundleError(FheError, ValidationError):
+    """A key bundle could not be decoded or lacks a key a program needs."""
+
+
+class CiphertextError(FheError, ValidationError):
+    """Bytes are not a ciphertext of the expected parameters (truncated, garbage or foreign)."""
+
+
+class UnknownProgram(FheError, ValidationError):
+    """No FHE program is registered under the given name and version."""
+
+
+class ProgramError(FheError):
+    """An FHE program failed while running."""
+
+
+class ProgramTimeout(ProgramError):
+    """An FHE program ran past its time limit."""
+
+
+# --- storage -----------------------------------------------------------------------------------
+
+class StorageError(CipherQuorumError):
+    """The blob store or its index failed."""
+
+
+class BlobNotFound(StorageError, KeyError):
+    """No blob is stored under the given id."""
+
+
+class BlobCorrupted(StorageError):
+    """A stored blob's bytes no longer hash to its id."""
+
+
+class BlobTooLarge(StorageError, ValidationError):
+    """A blob is larger than the store's per-blob limit."""
+
+
+class VersionNotFound(StorageError, KeyError):
+    """The index has no version for the given owner, kind and name."""
+
+
+# --- wire format -------------------------------------------------------------------------------
+
+class WireError(ValidationError):
+    """A message could not be encoded or decoded."""
+
+
+class MessageTooLarge(WireError):
+    """A message is larger than the size limit."""
+
+
+class UnknownMessageType(WireError):
+    """An envelope names a message type this version does not know."""
+
+
+class UnsupportedVersion(WireError):
+    """An envelope carries a wire-format version this code does not speak."""
+
+
+class MalformedMessage(WireError):
+    """A message is not valid msgpack, or a field is missing, unknown or of the wrong type."""
+
+
+# --- actors and runs ---------------------------------------------------------------------------
+
+class NodeError(CipherQuorumError):
+    """A simulated node (Ray actor) failed or could not be reached."""
+
+
+class NodeCrashed(NodeError):
+    """A simulated node's process died."""
+
+
+class RunInterrupted(CipherQuorumError):
+    """A run was stopped before every task finished (for example by Ctrl-C)."""

@@ -1,0 +1,1 @@
+"""The TaskMarket contract's source and its committed compiled artifact, shipped as package data."""
