@@ -1,0 +1,68 @@
+"""How a compute node behaves: honest, or one of the byzantine ways a scenario can choose."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+
+from cipherquorum.fhe import Evaluator, ExecutionOutcome, result_hash
+from cipherquorum.types import ExecStatus
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """The decisions a compute node makes that honest and byzantine nodes make differently.
+
+    ``computes``: the node runs the program (a lazy node does not; it copies a peer's commitment).
+    ``crashes``: the node's process dies after fetching the task's inputs.
+    ``late``: the node waits past the commit deadline before committing.
+    ``tamper``: "" for honest results, "random" for a plausible but different ciphertext of its own,
+    "shared" for a wrong result that every colluder derives identically.
+    """
+
+    name: str
+    computes: bool = True
+    crashes: bool = False
+    late: bool = False
+    tamper: str = ""
+
+    @property
+    def byzantine(self) -> bool:
+        """True for every behaviour but honest."""
+        return self.name != "honest"
+
+
+BEHAVIOURS: dict[str, Behaviour] = {
+    "honest": Behaviour("honest"),
+    "wrong": Behaviour("wrong", tamper="random"),
+    "lazy": Behaviour("lazy", computes=False),
+    "crash": Behaviour("crash", crashes=True),
+    "slow": Behaviour("slow", late=True),
+    "colluding": Behaviour("colluding", tamper="shared"),
+}
+
+
+def behaviour_named(name: str) -> Behaviour:
+    """Return the behaviour called ``name``; raises KeyError listing the known ones."""
+    try:
+        return BEHAVIOURS[name]
+    except KeyError:
+        raise KeyError(f"unknown behaviour {name!r} (known: {', '.join(BEHAVIOURS)})") from None
+
+
+def tamper_outcome(behaviour: Behaviour, outcome: ExecutionOutcome, evaluator: Evaluator) -> ExecutionOutcome:
+    """Return the result a byzantine node reports instead of the honest ``outcome``.
+
+    A "random" tamper adds a fresh encryption of a random vector to the first output: a valid ciphertext under
+    the task's keys that decrypts to a plausible but wrong value, different for every such node. A "shared"
+    tamper doubles the first output, which every colluder computes byte for byte the same.
+    """
+    if not behaviour.tamper or outcome.status is not ExecStatus.SUCCESS or not outcome.outputs:
+        return outcome
+    first = outcome.outputs[0]
+    if behaviour.tamper == "random":
+        noise = [int.from_bytes(os.urandom(1), "big") % 7 + 1 for _ in range(8)]
+        wrong = evaluator.add(first, evaluator.encrypt(noise))
+    else:
+        wrong = evaluator.add(first, first)
+    outputs = (wrong, *outcome.outputs[1:])
+    return replace(outcome, outputs=outputs, result_hash=result_hash(outputs))

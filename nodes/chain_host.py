@@ -1,0 +1,55 @@
+"""The chain role: the embedded py-evm devnet served over JSON-RPC from its own actor."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cipherquorum.chain import Devnet
+
+from .hosting import CHAIN_RESOURCE, ActorHost, Placement, node_ip_address
+
+
+class ChainHost:
+    """Runs an eth-tester devnet and serves it over JSON-RPC on this machine's cluster address."""
+
+    def __init__(self, bind_all: bool) -> None:
+        host = node_ip_address() if bind_all else "127.0.0.1"
+        self._devnet = Devnet(host=host, port=0)
+        self._url = self._devnet.start()
+
+    def url(self) -> str:
+        """The JSON-RPC URL every node connects to."""
+        return self._url
+
+    def fund(self, addresses: Sequence[str], amount_wei: int) -> None:
+        """Give each address ``amount_wei`` from the devnet's prefunded accounts."""
+        for address in addresses:
+            self._devnet.fund(address, amount_wei)
+
+    def stop(self) -> None:
+        """Stop serving JSON-RPC."""
+        self._devnet.stop()
+
+
+class ChainHandle:
+    """Typed handle on the devnet actor."""
+
+    def __init__(self, *, clustered: bool) -> None:
+        placement = Placement(resource=CHAIN_RESOURCE) if clustered else Placement()
+        self._host: ActorHost[ChainHost] = ActorHost(ChainHost, clustered, name="chain", placement=placement)
+        self._url: str = self._host.call("url")
+
+    @property
+    def url(self) -> str:
+        """The devnet's JSON-RPC URL."""
+        return self._url
+
+    def fund(self, addresses: Sequence[str], amount_wei: int) -> None:
+        """Fund accounts from the devnet's prefunded accounts."""
+        self._host.call("fund", list(addresses), amount_wei)
+
+    def shutdown(self) -> None:
+        """Stop the devnet and its actor."""
+        try:
+            self._host.call("stop", timeout_s=10)
+        finally:
+            self._host.kill()

@@ -1,0 +1,285 @@
+"""The compute-node role: watch the chain for assignments, run the FHE program, commit, then reveal."""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+
+from cipherquorum.chain import ChainEvent, TaskMarket, derive_account
+from cipherquorum.exceptions import (
+    BlobCorrupted,
+    BlobNotFound,
+    CipherQuorumError,
+    ContractError,
+    KeyBundleError,
+    StorageError,
+    WireError,
+)
+from cipherquorum.fhe import Evaluator, ExecutionOutcome, KeyBundle, execute, program_id
+from cipherquorum.storage import BlobStore
+from cipherquorum.types import ZERO_HASH, Address, BlobId, ExecStatus, Hash32, TaskId, blob_id_to_bytes32
+from cipherquorum.types import bytes32_to_blob_id
+from cipherquorum.wire import TaskManifest, TaskResult, decode, encode
+
+from .behaviours import Behaviour, behaviour_named, tamper_outcome
+from .hosting import ActorHost, Placement
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ComputeNodeConfig:
+    """Everything a compute node needs to start: identity, chain, behaviour and its market offer."""
+
+    index: int
+    behaviour: str
+    seed: str
+    rpc_url: str
+    market_address: str
+    stake_wei: int
+    capacity: int
+    price_wei: int
+    start_block: int = 0
+    poll_interval_s: float = 0.1
+
+
+@dataclass(frozen=True)
+class NodeStatus:
+    """What a compute node has done so far, for progress and the report."""
+
+    index: int
+    address: Address
+    behaviour: str
+    assigned: int
+    committed: int
+    revealed: int
+    notes: tuple[str, ...]
+
+
+@dataclass
+class _Work:
+    """One assigned task's progress inside a node (mutable, private to the node's loop)."""
+
+    task_id: TaskId
+    replication: int
+    commit_deadline: int
+    reveal_deadline: int
+    stage: str = "assigned"  # assigned -> committed -> revealed -> done | failed
+    outcome: ExecutionOutcome | None = None
+    salt: bytes = b""
+    peer_seals: list[bytes] = field(default_factory=list)
+    peer_reveals: list[tuple[Hash32, ExecStatus, Hash32]] = field(default_factory=list)
+    all_committed: bool = False
+
+
+class ComputeNode:
+    """A staked compute node. ``start()`` registers it and starts its loop in a background thread."""
+
+    def __init__(self, config: ComputeNodeConfig, store: BlobStore) -> None:
+        self._config = config
+        self._behaviour: Behaviour = behaviour_named(config.behaviour)
+        self._store = store
+        account = derive_account(config.seed, "node", config.index)
+        self._market = TaskMarket(config.rpc_url, Address(config.market_address), account)
+        self._address = Address(account.address)
+        self._evaluators: dict[BlobId, Evaluator] = {}
+        self._work: dict[TaskId, _Work] = {}
+        self._notes: list[str] = []
+        self._counts = {"assigned": 0, "committed": 0, "revealed": 0}
+        self._next_block = config.start_block
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def address(self) -> Address:
+        return self._address
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> Address:
+        """Register on the TaskMarket with the configured stake and start watching for assignments."""
+        config = self._config
+        if not self._market.node(self._address).registered:
+            self._market.register(config.capacity, config.price_wei, config.stake_wei)
+        self._thread = threading.Thread(target=self._loop, name=f"node-{config.index}", daemon=True)
+        self._thread.start()
+        return self._address
+
+    def stop(self) -> NodeStatus:
+        """Stop the loop and return the final status."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        return self.status()
+
+    def status(self) -> NodeStatus:
+        """Counts of assigned, committed and revealed tasks, and notes on what went wrong."""
+        return NodeStatus(self._config.index, self._address, self._behaviour.name, self._counts["assigned"],
+                          self._counts["committed"], self._counts["revealed"], tuple(self._notes))
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.step()
+            except CipherQuorumError as exc:
+                self._note(f"loop: {exc}")
+            self._stop.wait(self._config.poll_interval_s)
+
+    # --- one polling step ----------------------------------------------------------------------
+
+    def step(self) -> None:
+        """Read new chain events, then move every open task one stage further where possible."""
+        latest = self._market.block_number()
+        if latest >= self._next_block:
+            for event in self._market.events(self._next_block, latest):
+                self._observe(event)
+            self._next_block = latest + 1
+        open_work = [w for w in self._work.values() if w.stage not in ("done", "failed")]
+        if not open_work:
+            return
+        now = max(time.time(), self._market.block_timestamp() + 1)
+        for work in open_work:
+            try:
+                self._advance(work, now)
+            except ContractError as exc:
+                work.stage = "failed"
+                self._note(f"task {work.task_id}: {exc}")
+
+    def _observe(self, event: ChainEvent) -> None:
+        args = event.args
+        task_id = args.get("taskId")
+        if event.name == "TaskMatched" and self._address in args["nodes"]:
+            self._work[task_id] = _Work(task_id, len(args["nodes"]), args["commitDeadline"],
+                                        args["revealDeadline"])
+            self._counts["assigned"] += 1
+            return
+        work = self._work.get(task_id)
+        if work is None:
+            return
+        if event.name == "Committed" and args["node"] != self._address:
+            work.peer_seals.append(args["seal"])
+        elif event.name == "AllCommitted":
+            work.all_committed = True
+        elif event.name == "Revealed" and args["node"] != self._address:
+            work.peer_reveals.append((args["resultHash"], args["status"], args["resultRef"]))
+        elif event.name in ("TaskCompleted", "TaskFailed") and work.stage != "failed":
+            work.stage = "done"
+
+    def _advance(self, work: _Work, now: float) -> None:
+        if work.stage == "assigned":
+            self._compute_and_commit(work, now)
+        elif work.stage == "committed" and (work.all_committed or now > work.commit_deadline):
+            self._reveal(work)
+        if work.stage in ("assigned", "committed") and now > work.reveal_deadline:
+            work.stage = "failed"
+            self._note(f"task {work.task_id}: reveal deadline passed at stage {work.stage}")
+
+    def _compute_and_commit(self, work: _Work, now: float) -> None:
+        behaviour = self._behaviour
+        if not behaviour.computes:
+            if not work.peer_seals:
+                return  # a lazy node waits for someone else's work
+            seal = work.peer_seals[0]
+        else:
+            outcome, evaluator = self._compute(work.task_id)
+            if evaluator is not None:
+                outcome = tamper_outcome(behaviour, outcome, evaluator)
+            if behaviour.late:
+                time.sleep(max(0.0, work.commit_deadline - now + 1.5))
+            work.outcome = outcome
+            work.salt = os.urandom(32)
+            seal = self._market.compute_seal(work.task_id, outcome.result_hash, outcome.status, self._address,
+                                             work.salt)
+        self._market.commit(work.task_id, seal)
+        work.stage = "committed"
+        self._counts["committed"] += 1
+
+    def _reveal(self, work: _Work) -> None:
+        if work.outcome is None:  # lazy: copy what a peer revealed, if anyone has yet
+            if not work.peer_reveals:
+                return
+            result_hash, status, result_ref = work.peer_reveals[0]
+            salt = work.salt or bytes(32)
+        else:
+            outcome = work.outcome
+            result = TaskResult(task_id=work.task_id, node=self._address, program=outcome.program,
+                                status=int(outcome.status), result_hash=bytes(outcome.result_hash),
+                                outputs=tuple(ct.to_bytes() for ct in outcome.outputs), detail=outcome.detail)
+            result_ref = blob_id_to_bytes32(self._store.put(encode(result)))
+            result_hash, status, salt = outcome.result_hash, outcome.status, work.salt
+        self._market.reveal(work.task_id, result_hash, status, salt, result_ref)
+        work.stage = "revealed"
+        self._counts["revealed"] += 1
+
+    # --- fetching and running the program ------------------------------------------------------
+
+    def _compute(self, task_id: TaskId) -> tuple[ExecutionOutcome, Evaluator | None]:
+        """Fetch and check the task's manifest, keys and inputs, then run its program."""
+        task = self._market.task(task_id)
+        try:
+            manifest = decode(self._store.get(bytes32_to_blob_id(task.manifest_ref)), TaskManifest)
+            if program_id(manifest.program) != task.program_id:
+                return self._failed(ExecStatus.PROGRAM_UNKNOWN, manifest.program,
+                                    "manifest program does not match the task's program id"), None
+            evaluator = self._evaluator(BlobId(manifest.key_bundle_ref))
+            inputs = self._store.get_many([BlobId(ref) for ref in manifest.input_refs])
+        except BlobNotFound as exc:
+            return self._failed(ExecStatus.INPUT_UNAVAILABLE, "", str(exc)), None
+        except BlobCorrupted as exc:
+            return self._failed(ExecStatus.INPUT_CHECKSUM_ERROR, "", str(exc)), None
+        except (WireError, KeyBundleError) as exc:
+            return self._failed(ExecStatus.INPUT_INVALID, "", str(exc)), None
+        except StorageError as exc:
+            return self._failed(ExecStatus.INPUT_UNAVAILABLE, "", str(exc)), None
+        if self._behaviour.crashes:
+            log.warning("node %s crashes in the middle of task %s", self._config.index, task_id)
+            os._exit(1)
+        time_limit_s = float(min(manifest.time_limit_s, task.time_limit_s))
+        return execute(manifest.program, evaluator, inputs, manifest.params, time_limit_s), evaluator
+
+    def _evaluator(self, bundle_ref: BlobId) -> Evaluator:
+        evaluator = self._evaluators.get(bundle_ref)
+        if evaluator is None:
+            evaluator = Evaluator.from_bundle(KeyBundle.from_bytes(self._store.get(bundle_ref)))
+            self._evaluators[bundle_ref] = evaluator
+        return evaluator
+
+    @staticmethod
+    def _failed(status: ExecStatus, program: str, detail: str) -> ExecutionOutcome:
+        return ExecutionOutcome(status=status, outputs=(), result_hash=ZERO_HASH, detail=detail, program=program)
+
+    def _note(self, text: str) -> None:
+        log.info("node %s: %s", self._config.index, text)
+        self._notes.append(text)
+
+
+class ComputeNodeHandle:
+    """Typed handle on a compute node hosted in its own actor."""
+
+    def __init__(self, config: ComputeNodeConfig, store: BlobStore, *, clustered: bool) -> None:
+        self._config = config
+        self._host: ActorHost[ComputeNode] = ActorHost(
+            ComputeNode, config, store, name=f"node-{config.index}", placement=Placement(spread=clustered),
+            max_concurrency=2)
+
+    @property
+    def config(self) -> ComputeNodeConfig:
+        return self._config
+
+    def start(self) -> Address:
+        """Register the node on chain and start its loop; returns its address."""
+        return self._host.call("start")
+
+    def status(self, timeout_s: float = 10) -> NodeStatus:
+        """The node's progress; raises NodeCrashed if its process died."""
+        return self._host.call("status", timeout_s=timeout_s)
+
+    def stop(self) -> NodeStatus:
+        """Stop the node's loop and return its final status."""
+        return self._host.call("stop", timeout_s=60)
+
+    def kill(self) -> None:
+        """End the node's process."""
+        self._host.kill()

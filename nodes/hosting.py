@@ -1,0 +1,188 @@
+"""Ray in one place: start or join a cluster, and host plain role classes as actors behind typed handles."""
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from cipherquorum.exceptions import CipherQuorumError, DependencyMissing, NodeCrashed, NodeError
+
+try:
+    import ray
+    from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
+except ImportError as exc:  # pragma: no cover - ray is a hard dependency
+    raise DependencyMissing("Ray is required to host nodes: pip install 'ray[default]'") from exc
+
+T = TypeVar("T")
+
+CHAIN_RESOURCE = "cq_chain"
+STORAGE_RESOURCE = "cq_storage"
+"""Custom resources a cluster node advertises to host the chain and the storage (see cluster.yaml)."""
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where an actor may run: a custom resource it needs, or spread across the cluster."""
+
+    resource: str = ""
+    spread: bool = False
+
+
+class RayRuntime:
+    """Starts a local Ray or joins a cluster, and shuts it down again.
+
+    ``address`` empty starts a local Ray with this machine's cores; otherwise ``ray.init(address=...)``
+    joins an existing cluster ("auto" joins the one this process runs on).
+    """
+
+    def __init__(self, address: str = "", *, namespace: str = "cipherquorum") -> None:
+        self._address = address
+        self._namespace = namespace
+        self._started_here = False
+
+    @property
+    def clustered(self) -> bool:
+        """True when running on a cluster that this process joined rather than started."""
+        return bool(self._address)
+
+    def start(self) -> None:
+        """Connect to Ray; raises NodeError if the cluster cannot be reached."""
+        if ray.is_initialized():
+            return
+        options: dict[str, Any] = {
+            "namespace": self._namespace,
+            "logging_level": logging.WARNING,
+            "log_to_driver": True,
+            "configure_logging": True,
+        }
+        try:
+            if self._address:
+                ray.init(address=self._address, **options)
+            else:
+                ray.init(num_cpus=os.cpu_count() or 1, include_dashboard=False,
+                         resources={CHAIN_RESOURCE: 1, STORAGE_RESOURCE: 1}, **options)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            raise NodeError(f"cannot start or join Ray at address {self._address or 'local'!r}: {exc}") from None
+        self._started_here = True
+
+    def shutdown(self) -> None:
+        """Disconnect from Ray (stopping the local one if this runtime started it)."""
+        if self._started_here and ray.is_initialized():
+            ray.shutdown()
+        self._started_here = False
+
+    def __enter__(self) -> RayRuntime:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.shutdown()
+
+
+@functools.cache
+def _remote_class(cls: type) -> Any:
+    return ray.remote(cls)
+
+
+def _translate(exc: BaseException, what: str) -> BaseException:
+    """Turn a Ray error into the project's own, keeping project errors raised inside the actor."""
+    if isinstance(exc, RayTaskError):
+        cause = exc.cause
+        if isinstance(cause, CipherQuorumError):
+            return cause
+        return NodeError(f"{what} failed: {type(cause).__name__}: {cause}")
+    if isinstance(exc, RayActorError):
+        return NodeCrashed(f"{what}: the actor process died ({exc.__class__.__name__})")
+    if isinstance(exc, GetTimeoutError):
+        return NodeError(f"{what}: no answer in time")
+    return exc
+
+
+class PendingCall(Generic[T]):
+    """A method call under way on an actor; ``result()`` waits for it."""
+
+    def __init__(self, ref: Any, what: str) -> None:
+        self._ref = ref
+        self._what = what
+
+    def result(self, timeout_s: float | None = None) -> T:
+        """Return the call's value; raises the project's error for failures inside the actor."""
+        try:
+            return ray.get(self._ref, timeout=timeout_s)
+        except (RayTaskError, RayActorError, GetTimeoutError) as exc:
+            raise _translate(exc, self._what) from None
+
+    def done(self) -> bool:
+        """True once the call has finished (successfully or not)."""
+        ready, _ = ray.wait([self._ref], timeout=0)
+        return bool(ready)
+
+
+def wait_first(calls: Sequence[PendingCall[Any]], timeout_s: float) -> list[int]:
+    """Return the indices of the calls that finished within ``timeout_s``."""
+    if not calls:
+        return []
+    refs = [call._ref for call in calls]
+    ready, _ = ray.wait(refs, num_returns=len(refs), timeout=timeout_s)
+    ready_set = set(ready)
+    return [i for i, ref in enumerate(refs) if ref in ready_set]
+
+
+class ActorHost(Generic[T]):
+    """One instance of a plain class living in its own Ray actor process.
+
+    Callers use ``call`` and ``submit`` with method names; typed handles in each role module wrap these so
+    that nothing outside this module writes ``.remote()`` or ``ray.get``. The host is picklable and can be
+    handed to other actors.
+    """
+
+    def __init__(self, cls: type[T], *args: Any, name: str, placement: Placement = Placement(),
+                 max_concurrency: int = 1, **kwargs: Any) -> None:
+        options: dict[str, Any] = {"num_cpus": 0, "max_concurrency": max_concurrency, "max_restarts": 0}
+        if placement.resource:
+            options["resources"] = {placement.resource: 0.01}
+        if placement.spread:
+            options["scheduling_strategy"] = "SPREAD"
+        self._name = name
+        self._actor = _remote_class(cls).options(**options).remote(*args, **kwargs)
+
+    @property
+    def name(self) -> str:
+        """The actor's human name (used in errors and reports)."""
+        return self._name
+
+    def submit(self, method: str, *args: Any, **kwargs: Any) -> PendingCall[Any]:
+        """Start ``method(*args, **kwargs)`` on the actor and return at once."""
+        ref = getattr(self._actor, method).remote(*args, **kwargs)
+        return PendingCall(ref, f"{self._name}.{method}")
+
+    def call(self, method: str, *args: Any, timeout_s: float | None = None, **kwargs: Any) -> Any:
+        """Run ``method(*args, **kwargs)`` on the actor and return its value."""
+        return self.submit(method, *args, **kwargs).result(timeout_s)
+
+    def kill(self) -> None:
+        """End the actor's process at once."""
+        try:
+            ray.kill(self._actor, no_restart=True)
+        except (RayActorError, ValueError):
+            pass
+
+
+def node_ip_address() -> str:
+    """The IP address other machines of the cluster reach this process at."""
+    return ray.util.get_node_ip_address()
+
+
+__all__ = [
+    "ActorHost",
+    "CHAIN_RESOURCE",
+    "PendingCall",
+    "Placement",
+    "RayRuntime",
+    "STORAGE_RESOURCE",
+    "node_ip_address",
+    "wait_first",
+]

@@ -1,0 +1,107 @@
+"""The storage role: a content-addressed blob store and its version index in one actor, and a client for it."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from cipherquorum.storage import BlobStore, FileBlobStore, StoreStats, Version, VersionIndex
+from cipherquorum.types import BlobId
+
+from .hosting import STORAGE_RESOURCE, ActorHost, Placement
+
+STORAGE_CONCURRENCY = 8
+"""Requests the storage actor serves at once (replicas download the same inputs together)."""
+
+
+class StorageHost:
+    """Hosts the permanent blob store and the (owner, kind, name) version index under ``data_dir``."""
+
+    def __init__(self, data_dir: str, max_blob_bytes: int) -> None:
+        root = Path(data_dir)
+        root.mkdir(parents=True, exist_ok=True)
+        self._blobs = FileBlobStore(root / "store", max_blob_bytes=max_blob_bytes)
+        self._index = VersionIndex(root / "index.sqlite3")
+
+    def put_many(self, blobs: Sequence[bytes]) -> list[BlobId]:
+        """Store blobs durably; return their ids in order."""
+        return self._blobs.put_many(blobs)
+
+    def get_many(self, blob_ids: Sequence[BlobId]) -> list[bytes]:
+        """Return the verified bytes of each blob."""
+        return self._blobs.get_many(blob_ids)
+
+    def has(self, blob_id: BlobId) -> bool:
+        """True when the blob is stored."""
+        return self._blobs.has(blob_id)
+
+    def size(self, blob_id: BlobId) -> int:
+        """Size in bytes of a stored blob."""
+        return self._blobs.size(blob_id)
+
+    def stats(self) -> StoreStats:
+        """Number of blobs and bytes stored."""
+        return self._blobs.stats()
+
+    def publish_many(self, rows: Sequence[tuple[str, str, str, BlobId]]) -> list[Version]:
+        """Record new versions of (owner, kind, name) in one transaction, each becoming current."""
+        return self._index.publish_many(rows)
+
+    def current(self, owner: str, kind: str, name: str) -> Version:
+        """The current version of (owner, kind, name)."""
+        return self._index.current(owner, kind, name)
+
+    def versions(self, owner: str, kind: str, name: str) -> list[Version]:
+        """Every version of (owner, kind, name), oldest first."""
+        return self._index.versions(owner, kind, name)
+
+
+class RemoteBlobStore(BlobStore):
+    """The BlobStore interface over a StorageHost actor, so roles use storage without knowing where it is."""
+
+    def __init__(self, data_dir: str, max_blob_bytes: int, *, clustered: bool = False) -> None:
+        self._max_blob_bytes = max_blob_bytes
+        placement = Placement(resource=STORAGE_RESOURCE) if clustered else Placement()
+        self._host: ActorHost[StorageHost] = ActorHost(
+            StorageHost, data_dir, max_blob_bytes, name="storage", placement=placement,
+            max_concurrency=STORAGE_CONCURRENCY)
+
+    @property
+    def max_blob_bytes(self) -> int:
+        return self._max_blob_bytes
+
+    def put(self, data: bytes) -> BlobId:
+        return self.put_many([data])[0]
+
+    def put_many(self, blobs: Sequence[bytes]) -> list[BlobId]:
+        return self._host.call("put_many", list(blobs))
+
+    def get(self, blob_id: BlobId) -> bytes:
+        return self.get_many([blob_id])[0]
+
+    def get_many(self, blob_ids: Sequence[BlobId]) -> list[bytes]:
+        return self._host.call("get_many", list(blob_ids))
+
+    def has(self, blob_id: BlobId) -> bool:
+        return self._host.call("has", blob_id)
+
+    def size(self, blob_id: BlobId) -> int:
+        return self._host.call("size", blob_id)
+
+    def stats(self) -> StoreStats:
+        return self._host.call("stats")
+
+    def publish_many(self, rows: Sequence[tuple[str, str, str, BlobId]]) -> list[Version]:
+        """Record new current versions of (owner, kind, name) rows in the index."""
+        return self._host.call("publish_many", list(rows))
+
+    def current(self, owner: str, kind: str, name: str) -> Version:
+        """The current version of (owner, kind, name); raises VersionNotFound."""
+        return self._host.call("current", owner, kind, name)
+
+    def versions(self, owner: str, kind: str, name: str) -> list[Version]:
+        """Every version of (owner, kind, name)."""
+        return self._host.call("versions", owner, kind, name)
+
+    def shutdown(self) -> None:
+        """Stop the storage actor (stored data stays on disk)."""
+        self._host.kill()
