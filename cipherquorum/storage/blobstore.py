@@ -92,16 +92,8 @@ class BlobStore(ABC):
     # --- inventory ---
 
     @abstractmethod
-    def ids(self) -> Iterator[BlobId]:
-        """Yield the id of every stored blob, in sorted order; blobs still being written are not listed."""
-
     def stats(self) -> StoreStats:
         """Return the number of stored blobs and their total size in bytes."""
-        count = total = 0
-        for blob_id in self.ids():
-            count += 1
-            total += self.size(blob_id)
-        return StoreStats(blobs=count, bytes=total)
 
     # --- shared checks ---
 
@@ -166,10 +158,15 @@ class MemoryBlobStore(BlobStore):
         return len(data)
 
     def ids(self) -> Iterator[BlobId]:
-        """Yield every stored id in sorted order; see BlobStore.ids."""
+        """Yield the id of every stored blob, in sorted order."""
         with self._lock:
             snapshot = sorted(self._blobs)
         return iter(snapshot)
+
+    def stats(self) -> StoreStats:
+        """Return the number of stored blobs and their total size; see BlobStore.stats."""
+        with self._lock:
+            return StoreStats(blobs=len(self._blobs), bytes=sum(map(len, self._blobs.values())))
 
 
 _FAN_OUT_DIR = re.compile(r"[0-9a-f]{2}")
@@ -303,7 +300,7 @@ class FileBlobStore(BlobStore):
     # --- inventory ---
 
     def ids(self) -> Iterator[BlobId]:
-        """Yield every stored id in sorted order; temporary files are never listed. See BlobStore.ids."""
+        """Yield the id of every stored blob, in sorted order; temporary files of unfinished writes are skipped."""
         for fan_dir in self._fan_out_dirs():
             for name in sorted(self._listdir(fan_dir)):
                 if _BLOB_FILE.fullmatch(name):

@@ -13,13 +13,22 @@ from .codec import (
     message_type_name,
     registered_messages,
 )
+from .messages import HASH_BYTES, QUESTION_KINDS, Answer, Profile, Question, Study, TaskManifest, TaskResult
 
 __all__ = [
     "DEFAULT_MAX_MESSAGE_BYTES",
+    "HASH_BYTES",
     "MAX_COLLECTION_LEN",
     "MAX_DEPTH",
+    "QUESTION_KINDS",
     "WIRE_VERSION",
+    "Answer",
     "Params",
+    "Profile",
+    "Question",
+    "Study",
+    "TaskManifest",
+    "TaskResult",
     "decode",
     "encode",
     "message",
