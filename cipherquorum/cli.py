@@ -1,0 +1,118 @@
+"""The ``cipherquorum`` command line: run scenarios, validate them, list programs, load-test and benchmark."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from .exceptions import CipherQuorumError, ScenarioError
+from .scenario import load_scenario
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+def _progress_printer(stream=sys.stderr):
+    """Return a callback that shows run progress on one line (a TTY) or as periodic lines."""
+    tty = stream.isatty()
+    last = {"line": ""}
+
+    def show(progress) -> None:
+        line = (f"[{progress.elapsed_s:6.1f}s] tasks {progress.created}/{progress.planned} created, "
+                f"{progress.committed} commits, {progress.revealed} reveals, "
+                f"{progress.finalized}/{progress.planned} finalized"
+                + (f" ({progress.no_consensus} without consensus)" if progress.no_consensus else ""))
+        if line == last["line"]:
+            return
+        last["line"] = line
+        if tty:
+            stream.write("\r" + line.ljust(100))
+        else:
+            stream.write(line + "\n")
+        stream.flush()
+
+    return show
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario)
+    from .nodes.runner import MarketRun  # Ray is imported only when a run starts
+
+    print(f"running {args.scenario}: {scenario.node_count} compute nodes "
+          f"({', '.join(sorted(set(scenario.node_behaviours())))}), "
+          f"{scenario.population.respondents} respondents, r={scenario.market.replication} "
+          f"q={scenario.market.quorum}", file=sys.stderr)
+    run = MarketRun(scenario, ray_address=args.address or "", data_dir=args.data_dir,
+                    on_progress=None if args.quiet else _progress_printer())
+    report = run.run()
+    if not args.quiet:
+        sys.stderr.write("\n")
+    print(report.render_text())
+    if args.report_json:
+        path = report.write_json(args.report_json)
+        print(f"JSON report written to {path}")
+    return EXIT_INTERRUPTED if report.interrupted else EXIT_OK
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario)
+    print(f"{args.scenario}: valid ({scenario.node_count} nodes, {len(scenario.studies)} studies)")
+    return EXIT_OK
+
+
+def _cmd_programs(args: argparse.Namespace) -> int:
+    from .fhe import list_programs
+
+    for program in list_programs():
+        print(f"{program.ref:24} {program.scheme}")
+    return EXIT_OK
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cipherquorum",
+        description="Simulate a market for confidential FHE computation with consensus-based proof of execution.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what the roles do")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run a scenario file and print its report")
+    run.add_argument("scenario", help="scenario TOML file, e.g. scenarios/quickstart.toml")
+    run.add_argument("--report-json", metavar="PATH", help="also write the JSON report to PATH")
+    run.add_argument("--address", metavar="ADDR", help="join the Ray cluster at ADDR ('auto' on a cluster node)")
+    run.add_argument("--data-dir", metavar="DIR", help="storage directory (default cq-data/<scenario name>)")
+    run.add_argument("--quiet", action="store_true", help="do not show progress")
+    run.set_defaults(handler=_cmd_run)
+
+    validate = commands.add_parser("validate", help="check a scenario file without running it")
+    validate.add_argument("scenario")
+    validate.set_defaults(handler=_cmd_validate)
+
+    programs = commands.add_parser("programs", help="list the registered FHE programs")
+    programs.set_defaults(handler=_cmd_programs)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``cipherquorum`` console script; returns the process exit code."""
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.handler(args)
+    except ScenarioError as exc:
+        print(f"cipherquorum: invalid scenario: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("\ncipherquorum: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except CipherQuorumError as exc:
+        print(f"cipherquorum: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,167 @@
+"""The report of a run: per task, per node and per study, as text for people and JSON for programs."""
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+ETHER_WEI = 10**18
+
+
+@dataclass(frozen=True)
+class VoteReport:
+    """One assigned node's part in a task: what it committed and revealed, and how that ended."""
+
+    node: str
+    behaviour: str
+    committed: bool
+    revealed: bool
+    result_hash: str
+    status: str
+    verdict: str  # agreed | dissent | no-commit | no-reveal | pending
+
+
+@dataclass(frozen=True)
+class TaskReport:
+    """One task: who was assigned, how they voted, what won, and whether the result checks out."""
+
+    id: int
+    label: str
+    program: str
+    status: str  # completed | no_consensus | unfinished
+    exec_status: str
+    result_hash: str
+    verified: bool
+    proof_verified: bool
+    assigned: tuple[str, ...]
+    votes: tuple[VoteReport, ...]
+    refund_wei: int
+    result: Any
+    reference: Any
+    latency_s: float
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class NodeReport:
+    """One compute node: its behaviour and what the market paid or took from it."""
+
+    index: int
+    address: str
+    behaviour: str
+    assigned: int
+    rewarded_wei: int
+    slashed_wei: int
+    slash_reasons: tuple[str, ...]
+    alive: bool
+
+
+@dataclass(frozen=True)
+class StudyReport:
+    """One study question: the result combined over its tasks, beside the plaintext reference."""
+
+    study_id: str
+    question: str
+    program: str
+    respondents: int
+    result: Any
+    reference: Any
+    verified: bool
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """Everything a run produced, in the order a reader wants it."""
+
+    scenario: str
+    seed: str
+    tasks: tuple[TaskReport, ...]
+    nodes: tuple[NodeReport, ...]
+    studies: tuple[StudyReport, ...]
+    chain: dict[str, Any] = field(default_factory=dict)
+    timings_s: dict[str, float] = field(default_factory=dict)
+    actors: int = 0
+    interrupted: bool = False
+
+    @property
+    def all_verified(self) -> bool:
+        """True when every task completed and its decrypted result equals the plaintext reference."""
+        return bool(self.tasks) and all(t.status == "completed" and t.verified for t in self.tasks)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """A JSON-serializable dict; ``timings_s`` is the only part that differs between runs of one seed."""
+        return asdict(self)
+
+    def write_json(self, path: str | Path) -> Path:
+        """Write the JSON report (creating folders) and return its path."""
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(self.to_json_dict(), indent=2, sort_keys=True, default=str) + "\n")
+        return target
+
+    def render_text(self) -> str:
+        """The report as aligned plain-text tables."""
+        lines = [f"cipherquorum report: {self.scenario} (seed {self.seed!r})"
+                 + ("  [INTERRUPTED: partial]" if self.interrupted else ""), ""]
+        lines += _section("Tasks", ["task", "label", "program", "status", "exec", "result hash", "verified",
+                                    "latency"], [
+            [str(t.id), t.label, t.program, t.status, t.exec_status or "-", _short(t.result_hash),
+             "yes" if t.verified else "NO", f"{t.latency_s:.1f}s"] for t in self.tasks])
+        vote_rows = []
+        for t in self.tasks:
+            for v in t.votes:
+                vote_rows.append([str(t.id), _short(v.node), v.behaviour, _short(v.result_hash) or "-",
+                                  v.status or "-", v.verdict])
+        lines += _section("Votes", ["task", "node", "behaviour", "revealed hash", "status", "verdict"], vote_rows)
+        lines += _section("Nodes", ["node", "address", "behaviour", "tasks", "rewarded", "slashed", "why"], [
+            [str(n.index), _short(n.address), n.behaviour + ("" if n.alive else " (dead)"), str(n.assigned),
+             _ether(n.rewarded_wei), _ether(n.slashed_wei), ", ".join(sorted(set(n.slash_reasons))) or "-"]
+            for n in self.nodes])
+        lines += _section("Results (decrypted by the client, beside the plaintext reference)",
+                          ["study", "question", "program", "n", "decrypted result", "reference", "match"], [
+            [s.study_id, s.question, s.program, str(s.respondents), _value(s.result), _value(s.reference),
+             "yes" if s.verified else "NO"] for s in self.studies])
+        refunds = [t for t in self.tasks if t.status == "no_consensus"]
+        for t in refunds:
+            lines.append(f"task {t.id}: no consensus, client refunded {_ether(t.refund_wei)}")
+        if self.chain:
+            lines.append("chain: " + ", ".join(f"{k}={v}" for k, v in self.chain.items()))
+        if self.timings_s:
+            lines.append("timings: " + ", ".join(f"{k}={v:.1f}s" for k, v in self.timings_s.items()))
+        lines.append(f"actors: {self.actors}")
+        verdict = "all tasks completed and verified" if self.all_verified else "NOT all tasks completed and verified"
+        lines.append(f"verdict: {verdict}")
+        return "\n".join(lines) + "\n"
+
+
+def _section(title: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    if not rows:
+        return [f"{title}: none", ""]
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    out = [title, fmt.format(*header), fmt.format(*("-" * w for w in widths))]
+    out += [fmt.format(*row) for row in rows]
+    return out + [""]
+
+
+def _short(value: str) -> str:
+    return f"{value[:10]}..{value[-4:]}" if len(value) > 18 else value
+
+
+def _ether(wei: int) -> str:
+    return f"{wei / ETHER_WEI:.4g} ETH" if wei else "0"
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_value(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    return str(value)
+
+
+__all__ = ["NodeReport", "RunReport", "StudyReport", "TaskReport", "VoteReport"]

@@ -1,0 +1,366 @@
+"""A scenario run: start every role on Ray, run the studies through the market, and build the report."""
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cipherquorum.chain import ChainEvent, TaskMarket, derive_account
+from cipherquorum.exceptions import CipherQuorumError, NodeError
+from cipherquorum.report import NodeReport, RunReport, StudyReport, TaskReport, VoteReport
+from cipherquorum.scenario import Question, Scenario, Study
+from cipherquorum.types import Address, SlashReason, TaskState
+
+from .chain_host import ChainHandle
+from .client import ClientConfig, ClientPoolHandle, TaskOutcome, TaskSpec
+from .compute import ComputeNodeConfig, ComputeNodeHandle, NodeStatus
+from .hosting import PendingCall, RayRuntime, wait_first
+from .population import RespondentShardHandle, ShardAnswers
+from .results import combine_results, question_params, task_reference
+
+MAX_BLOB_BYTES = 64 * 2**20
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the market has done so far, as seen on chain."""
+
+    elapsed_s: float
+    phase: str
+    planned: int
+    created: int
+    committed: int
+    revealed: int
+    finalized: int
+    no_consensus: int
+
+
+@dataclass
+class _PlannedTask:
+    """A task the run plans, with the plaintext it must decrypt to (harness-side ground truth)."""
+
+    study: Study
+    question_index: int
+    spec: TaskSpec
+    plain_inputs: tuple[tuple[int, ...], ...]
+
+
+@dataclass
+class _Tally:
+    """Chain events counted incrementally for the progress line."""
+
+    next_block: int
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, events: Sequence[ChainEvent]) -> None:
+        for event in events:
+            self.counts[event.name] = self.counts.get(event.name, 0) + 1
+
+
+class MarketRun:
+    """Runs one scenario on Ray (local, or a cluster at ``ray_address``) and returns its RunReport.
+
+    ``on_progress`` is called about every ``progress_interval_s`` while tasks run. Ctrl-C stops the run
+    cleanly: the report then covers what finished and is marked interrupted.
+    """
+
+    def __init__(self, scenario: Scenario, *, ray_address: str = "", data_dir: str | Path | None = None,
+                 on_progress: Callable[[Progress], None] | None = None, progress_interval_s: float = 0.5) -> None:
+        self._scenario = scenario
+        self._address = ray_address or scenario.run.ray_address
+        self._data_dir = Path(data_dir or scenario.run.data_dir or Path("cq-data") / scenario.run.name)
+        self._on_progress = on_progress
+        self._progress_interval_s = progress_interval_s
+        self._timings: dict[str, float] = {}
+        self._t0 = 0.0
+
+    def run(self) -> RunReport:
+        """Start, run and stop everything; raises NodeError if Ray or the chain cannot be started."""
+        self._t0 = time.monotonic()
+        runtime = RayRuntime(self._address)
+        runtime.start()
+        self._lap("ray_start")
+        handles: list = []
+        try:
+            return self._run(runtime.clustered, handles)
+        finally:
+            for handle in reversed(handles):
+                try:
+                    handle.shutdown() if hasattr(handle, "shutdown") else handle.kill()
+                except CipherQuorumError:
+                    pass
+            runtime.shutdown()
+
+    # --- the run, step by step ---------------------------------------------------------------------
+
+    def _run(self, clustered: bool, handles: list) -> RunReport:
+        scenario = self._scenario
+        seed = scenario.run.seed
+        from .storage_host import RemoteBlobStore
+
+        rpc_url = scenario.chain.rpc_url
+        if scenario.chain.embedded:
+            chain = ChainHandle(clustered=clustered)
+            handles.append(chain)
+            rpc_url = chain.url
+        deployer = derive_account(seed, "deployer", 0)
+        if scenario.chain.embedded:
+            accounts = [deployer.address]
+            accounts += [derive_account(seed, "node", i).address for i in range(scenario.node_count)]
+            accounts += [derive_account(seed, "client", i).address for i in range(len(scenario.studies))]
+            chain.fund(accounts, scenario.chain.fund_wei)
+        market = TaskMarket.deploy(rpc_url, deployer, min_stake_wei=scenario.chain.min_stake_wei,
+                                   slash_wei=scenario.chain.slash_wei,
+                                   exit_cooldown_s=scenario.chain.exit_cooldown_s)
+        start_block = market.block_number()
+        self._lap("chain")
+
+        store = RemoteBlobStore(str(self._data_dir.resolve()), MAX_BLOB_BYTES, clustered=clustered)
+        handles.append(store)
+        nodes = self._start_nodes(rpc_url, market.address, start_block, store, clustered, handles)
+        shards = self._start_shards(store, clustered, handles)
+        clients = ClientPoolHandle(ClientConfig(seed, rpc_url, market.address, scenario.market, scenario.fhe.preset),
+                                   store, clients=len(scenario.studies))
+        handles.append(clients)
+        self._lap("actors")
+
+        planned = self._answer_studies(clients, shards)
+        self._lap("answers")
+        outcomes, interrupted = self._run_tasks(clients, planned, market, start_block)
+        self._lap("tasks")
+        statuses = self._stop_nodes(nodes)
+        actors = len(handles)
+        return self._report(market, start_block, planned, outcomes, nodes, statuses, actors, interrupted)
+
+    def _start_nodes(self, rpc_url: str, market_address: str, start_block: int, store, clustered: bool,
+                     handles: list) -> list[ComputeNodeHandle]:
+        nodes = []
+        index = 0
+        for group in self._scenario.nodes:
+            for _ in range(group.count):
+                config = ComputeNodeConfig(index=index, behaviour=group.behaviour, seed=self._scenario.run.seed,
+                                           rpc_url=rpc_url, market_address=market_address,
+                                           stake_wei=group.stake_wei, capacity=group.capacity,
+                                           price_wei=group.price_wei, start_block=start_block)
+                nodes.append(ComputeNodeHandle(config, store, clustered=clustered))
+                index += 1
+        handles.extend(nodes)
+        for node in nodes:
+            node.start()
+        return nodes
+
+    def _start_shards(self, store, clustered: bool, handles: list) -> list[RespondentShardHandle]:
+        population = self._scenario.population
+        shards = []
+        per_shard = math.ceil(population.respondents / population.shards)
+        for shard in range(population.shards):
+            first = shard * per_shard
+            count = max(0, min(per_shard, population.respondents - first))
+            if count:
+                shards.append(RespondentShardHandle(self._scenario.run.seed, shard, first, count, store,
+                                                    clustered=clustered))
+        handles.extend(shards)
+        return shards
+
+    def _answer_studies(self, clients: ClientPoolHandle,
+                        shards: Sequence[RespondentShardHandle]) -> dict[int, list[_PlannedTask]]:
+        """Each study's client publishes it; the population answers; the client's tasks are planned."""
+        planned: dict[int, list[_PlannedTask]] = {}
+        for index, study in enumerate(self._scenario.studies):
+            programs = sorted({p for q in study.questions for p in q.programs})
+            opened = clients.open_study(index, study, programs)
+            limit = study.respondents or self._scenario.population.respondents
+            calls: list[PendingCall[ShardAnswers]] = []
+            remaining = limit
+            for shard in shards:
+                take = min(shard.count, remaining)
+                remaining -= take
+                if take:
+                    calls.append(shard.submit_answer(study, opened.key_bundle_ref, take))
+            answers = [call.result() for call in calls]
+            planned[index] = self._plan_tasks(study, answers)
+        return planned
+
+    def _plan_tasks(self, study: Study, answers: Sequence[ShardAnswers]) -> list[_PlannedTask]:
+        tasks = []
+        for q_index, question in enumerate(study.questions):
+            refs = [ref for shard in answers for ref in shard.refs[q_index]]
+            plain = [value for shard in answers for value in shard.plain[q_index]]
+            size = study.inputs_per_task or len(refs)
+            chunks = max(1, math.ceil(len(refs) / size))
+            for program in question.programs:
+                params = question_params(program, question)
+                for chunk in range(chunks):
+                    part = slice(chunk * size, (chunk + 1) * size)
+                    label = f"{study.study_id}/q{q_index}" + (f"#{chunk + 1}" if chunks > 1 else "")
+                    spec = TaskSpec(label=label, program=program, input_refs=tuple(refs[part]), params=params,
+                                    result_slots=max(1, question.bins))
+                    tasks.append(_PlannedTask(study, q_index, spec, tuple(plain[part])))
+        return tasks
+
+    def _run_tasks(self, clients: ClientPoolHandle, planned: dict[int, list[_PlannedTask]], market: TaskMarket,
+                   start_block: int) -> tuple[dict[int, list[TaskOutcome]], bool]:
+        market_cfg = self._scenario.market
+        total = sum(len(tasks) for tasks in planned.values())
+        capacity = sum(g.count * g.capacity for g in self._scenario.nodes)
+        waves = 1 + math.ceil(total * market_cfg.replication / max(1, capacity))
+        timeout_s = waves * (market_cfg.commit_window_s + market_cfg.reveal_window_s) + 120
+        calls = {index: clients.submit_run_tasks(index, [t.spec for t in tasks], timeout_s)
+                 for index, tasks in planned.items()}
+        tally = _Tally(next_block=start_block)
+        interrupted = False
+        try:
+            while len(wait_first(list(calls.values()), self._progress_interval_s)) < len(calls):
+                self._report_progress(market, tally, total)
+        except KeyboardInterrupt:
+            interrupted = True
+            clients.stop()
+        outcomes = {}
+        for index, call in calls.items():
+            try:
+                outcomes[index] = call.result(timeout_s=30)
+            except (NodeError, KeyboardInterrupt):
+                outcomes[index] = []
+                interrupted = True
+        self._report_progress(market, tally, total)
+        return outcomes, interrupted
+
+    def _report_progress(self, market: TaskMarket, tally: _Tally, planned: int) -> None:
+        latest = market.block_number()
+        if latest >= tally.next_block:
+            tally.add(market.events(tally.next_block, latest))
+            tally.next_block = latest + 1
+        if self._on_progress is not None:
+            c = tally.counts
+            self._on_progress(Progress(
+                elapsed_s=time.monotonic() - self._t0, phase="tasks", planned=planned,
+                created=c.get("TaskCreated", 0), committed=c.get("Committed", 0), revealed=c.get("Revealed", 0),
+                finalized=c.get("TaskCompleted", 0) + c.get("TaskFailed", 0), no_consensus=c.get("TaskFailed", 0)))
+
+    @staticmethod
+    def _stop_nodes(nodes: Sequence[ComputeNodeHandle]) -> list[NodeStatus | None]:
+        statuses: list[NodeStatus | None] = []
+        for node in nodes:
+            try:
+                statuses.append(node.stop())
+            except NodeError:
+                statuses.append(None)  # the node's process died
+        return statuses
+
+    def _lap(self, name: str) -> None:
+        now = time.monotonic() - self._t0
+        self._timings[name] = now - sum(self._timings.values())
+
+    # --- the report ------------------------------------------------------------------------------
+
+    def _report(self, market: TaskMarket, start_block: int, planned: dict[int, list[_PlannedTask]],
+                outcomes: dict[int, list[TaskOutcome]], nodes: Sequence[ComputeNodeHandle],
+                statuses: Sequence[NodeStatus | None], actors: int, interrupted: bool) -> RunReport:
+        events = market.events(start_block, market.block_number())
+        behaviour_of: dict[Address, str] = {}
+        for node in nodes:
+            behaviour_of[Address(derive_account(self._scenario.run.seed, "node", node.config.index).address)] = \
+                node.config.behaviour
+        rewards: dict[str, int] = {}
+        slashes: dict[str, int] = {}
+        reasons: dict[str, list[str]] = {}
+        refunds: dict[int, int] = {}
+        for event in events:
+            args = event.args
+            if event.name == "Rewarded":
+                rewards[args["node"]] = rewards.get(args["node"], 0) + args["amountWei"]
+            elif event.name == "Slashed":
+                slashes[args["node"]] = slashes.get(args["node"], 0) + args["amountWei"]
+                reasons.setdefault(args["node"], []).append(SlashReason(args["reason"]).name.lower())
+            elif event.name == "TaskFailed":
+                refunds[args["taskId"]] = args["refundWei"]
+
+        task_reports: list[TaskReport] = []
+        study_reports: list[StudyReport] = []
+        assigned_count: dict[str, int] = {}
+        for index, tasks in planned.items():
+            done = {o.label + o.program: o for o in outcomes.get(index, [])}
+            per_question: dict[tuple[int, str], list[tuple[_PlannedTask, TaskOutcome | None]]] = {}
+            for task in tasks:
+                outcome = done.get(task.spec.label + task.spec.program)
+                per_question.setdefault((task.question_index, task.spec.program), []).append((task, outcome))
+                if outcome is None:
+                    continue
+                report = self._task_report(market, task, outcome, behaviour_of, refunds)
+                for node in report.assigned:
+                    assigned_count[node] = assigned_count.get(node, 0) + 1
+                task_reports.append(report)
+            study = self._scenario.studies[index]
+            for (q_index, program), pairs in per_question.items():
+                study_reports.append(self._study_report(study, q_index, program, pairs))
+
+        node_reports = []
+        for node, status in zip(nodes, statuses):
+            address = status.address if status else Address(
+                derive_account(self._scenario.run.seed, "node", node.config.index).address)
+            node_reports.append(NodeReport(
+                index=node.config.index, address=address, behaviour=node.config.behaviour,
+                assigned=assigned_count.get(address, 0), rewarded_wei=rewards.get(address, 0),
+                slashed_wei=slashes.get(address, 0), slash_reasons=tuple(reasons.get(address, [])),
+                alive=status is not None))
+        chain_info = {"blocks": market.block_number() - start_block,
+                      "contract_balance_wei": market.balance_wei(),
+                      "liabilities_wei": market.liabilities_wei()}
+        task_reports.sort(key=lambda t: t.id)
+        return RunReport(scenario=self._scenario.run.name, seed=self._scenario.run.seed, tasks=tuple(task_reports),
+                         nodes=tuple(node_reports), studies=tuple(study_reports), chain=chain_info,
+                         timings_s=dict(self._timings), actors=actors, interrupted=interrupted)
+
+    def _task_report(self, market: TaskMarket, task: _PlannedTask, outcome: TaskOutcome,
+                     behaviour_of: dict[Address, str], refunds: dict[int, int]) -> TaskReport:
+        question = task.study.questions[task.question_index]
+        reference_vectors, reference = task_reference(task.spec.program, question, task.plain_inputs)
+        result = None
+        matches = False
+        if outcome.decrypted is not None:
+            result = combine_results(task.spec.program, question, [outcome.decrypted], len(task.plain_inputs))
+            matches = _vectors_match(outcome.decrypted, reference_vectors)
+        votes = []
+        view = market.task(outcome.task_id)
+        for vote in market.votes(outcome.task_id):
+            if view.state is TaskState.COMPLETED:
+                agreed = vote.revealed and "0x" + bytes(vote.result_hash).hex() == outcome.result_hash
+                verdict = ("agreed" if agreed else "dissent" if vote.revealed
+                           else "no-reveal" if vote.committed else "no-commit")
+            else:
+                verdict = "revealed" if vote.revealed else "no-reveal" if vote.committed else "no-commit"
+            votes.append(VoteReport(
+                node=vote.node, behaviour=behaviour_of.get(vote.node, "?"), committed=vote.committed,
+                revealed=vote.revealed, result_hash="0x" + bytes(vote.result_hash).hex() if vote.revealed else "",
+                status=vote.status.name if vote.revealed else "", verdict=verdict))
+        return TaskReport(
+            id=outcome.task_id, label=outcome.label, program=outcome.program, status=outcome.state,
+            exec_status=outcome.status, result_hash=outcome.result_hash,
+            verified=outcome.proof_verified and matches, proof_verified=outcome.proof_verified,
+            assigned=tuple(v.node for v in votes), votes=tuple(votes), refund_wei=refunds.get(outcome.task_id, 0),
+            result=result, reference=reference, latency_s=round(outcome.latency_s, 3), detail=outcome.detail)
+
+    @staticmethod
+    def _study_report(study: Study, q_index: int, program: str,
+                      pairs: Sequence[tuple[_PlannedTask, TaskOutcome | None]]) -> StudyReport:
+        question: Question = study.questions[q_index]
+        plain = [value for task, _ in pairs for value in task.plain_inputs]
+        _, reference = task_reference(program, question, tuple(plain))
+        decrypted = [o.decrypted for _, o in pairs if o is not None and o.decrypted is not None]
+        complete = len(decrypted) == len(pairs)
+        result = combine_results(program, question, decrypted, len(plain)) if complete else None
+        return StudyReport(study_id=study.study_id, question=question.text, program=program,
+                           respondents=len(plain), result=result, reference=reference,
+                           verified=complete and result == reference)
+
+
+def _vectors_match(decrypted: Sequence[Sequence[float]], reference: Sequence[Sequence[float]]) -> bool:
+    if len(decrypted) != len(reference):
+        return False
+    return all(len(d) >= len(r) and all(abs(a - b) <= 1e-6 for a, b in zip(d, r))
+               for d, r in zip(decrypted, reference))
+
+
+__all__ = ["MarketRun", "Progress"]
