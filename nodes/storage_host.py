@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from cipherquorum.storage import BlobStore, FileBlobStore, StoreStats, Version, VersionIndex
+from cipherquorum.storage import BlobStore, FileBlobStore, StoreStats, Version, VersionIndex, validate_blob_id
 from cipherquorum.types import BlobId
 
 from .hosting import STORAGE_RESOURCE, ActorHost, Placement
@@ -59,27 +59,26 @@ class RemoteBlobStore(BlobStore):
     """The BlobStore interface over a StorageHost actor, so roles use storage without knowing where it is."""
 
     def __init__(self, data_dir: str, max_blob_bytes: int, *, clustered: bool = False) -> None:
-        self._max_blob_bytes = max_blob_bytes
+        super().__init__(max_blob_bytes=max_blob_bytes)
         placement = Placement(resource=STORAGE_RESOURCE) if clustered else Placement()
         self._host: ActorHost[StorageHost] = ActorHost(
             StorageHost, data_dir, max_blob_bytes, name="storage", placement=placement,
             max_concurrency=STORAGE_CONCURRENCY)
 
-    @property
-    def max_blob_bytes(self) -> int:
-        return self._max_blob_bytes
-
     def put(self, data: bytes) -> BlobId:
         return self.put_many([data])[0]
 
     def put_many(self, blobs: Sequence[bytes]) -> list[BlobId]:
-        return self._host.call("put_many", list(blobs))
+        return self._host.call("put_many", [self._checked_payload(blob) for blob in blobs])
 
     def get(self, blob_id: BlobId) -> bytes:
         return self.get_many([blob_id])[0]
 
     def get_many(self, blob_ids: Sequence[BlobId]) -> list[bytes]:
-        return self._host.call("get_many", list(blob_ids))
+        """Fetch blobs from the storage actor and check each against its id here, on the reading side."""
+        ids = [validate_blob_id(blob_id) for blob_id in blob_ids]
+        blobs = self._host.call("get_many", ids)
+        return [self._verified(blob_id, blob) for blob_id, blob in zip(ids, blobs)]
 
     def has(self, blob_id: BlobId) -> bool:
         return self._host.call("has", blob_id)
