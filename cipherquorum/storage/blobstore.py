@@ -364,7 +364,8 @@ class FileBlobStore(BlobStore):
         return fan_dir, True
 
     def _fan_out_dirs(self) -> list[Path]:
-        return [self._blobs_dir / name for name in sorted(self._listdir(self._blobs_dir)) if _FAN_OUT_DIR.fullmatch(name)]
+        names = sorted(self._listdir(self._blobs_dir))
+        return [self._blobs_dir / name for name in names if _FAN_OUT_DIR.fullmatch(name)]
 
     @staticmethod
     def _listdir(directory: Path) -> list[str]:

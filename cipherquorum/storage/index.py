@@ -247,11 +247,11 @@ def _point_current(conn: sqlite3.Connection, key: tuple[str, str, str], number: 
     )
 
 
-def _checked_key(owner: object, kind: object, name: object) -> tuple[str, str, str]:
+def _checked_key(owner: str, kind: str, name: str) -> tuple[str, str, str]:
     for label, value in (("owner", owner), ("kind", kind), ("name", name)):
         if not isinstance(value, str) or not 1 <= len(value) <= MAX_KEY_CHARS:
             raise ValidationError(f'"{label}" must be a str of 1 to {MAX_KEY_CHARS} characters (got {value!r:.80})')
-    return owner, kind, name  # type: ignore[return-value]
+    return owner, kind, name
 
 
 def _checked_publication(row: Publication | tuple) -> Publication:

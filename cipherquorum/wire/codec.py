@@ -321,7 +321,8 @@ class _EnumCodec(_Codec):
     def to_wire(self, value: object, path: str, depth: int) -> object:
         if isinstance(value, bool) or not isinstance(value, int):
             raise _mismatch(path, self._enum_cls.__name__, value)
-        return int(self.from_wire(int(value), path, depth))  # type: ignore[call-overload]
+        self.from_wire(int(value), path, depth)  # raises unless the value is a member
+        return int(value)
 
     def from_wire(self, value: object, path: str, depth: int) -> object:
         if type(value) is not int:
@@ -497,7 +498,9 @@ class _MessageCodec(_Codec):
         if value.keys() != self._field_names:
             missing = sorted(self._field_names - value.keys())
             unknown = sorted(str(k)[:100] for k in value.keys() - self._field_names)
-            raise MalformedMessage(f"{path}: fields must match {self._cls.__name__} (missing {missing}, unknown {unknown})")
+            raise MalformedMessage(
+                f"{path}: fields must match {self._cls.__name__} (missing {missing}, unknown {unknown})"
+            )
         kwargs = {name: codec.from_wire(value[name], f"{path}.{name}", depth + 1) for name, codec in fields}
         try:
             return self._cls(**kwargs)

@@ -107,7 +107,8 @@ class Question:
                 raise ValidationError(f'"Question.{label}" must be an int (got {value!r})')
         if self.min_value > self.max_value:
             raise ValidationError(
-                f'"Question.min_value" must be <= max_value (got min_value={self.min_value}, max_value={self.max_value})'
+                f'"Question.min_value" must be <= max_value'
+                f" (got min_value={self.min_value}, max_value={self.max_value})"
             )
 
 
@@ -153,7 +154,9 @@ class Answer:
     def __post_init__(self) -> None:
         _check_non_negative("Answer.question_index", self.question_index)
         if not isinstance(self.ciphertext, bytes) or not self.ciphertext:
-            raise ValidationError(f'"Answer.ciphertext" must be non-empty bytes (got {_describe_bytes(self.ciphertext)})')
+            raise ValidationError(
+                f'"Answer.ciphertext" must be non-empty bytes (got {_describe_bytes(self.ciphertext)})'
+            )
 
 
 @message("Profile")

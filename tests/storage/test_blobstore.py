@@ -225,7 +225,9 @@ class TestFileBlobStore(BlobStoreSuite):
         assert file_store.put(b"whole blob") == blob_id
         assert file_store.get(blob_id) == b"whole blob"
 
-    def test_failed_rename_leaves_nothing_behind(self, file_store: FileBlobStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_failed_rename_leaves_nothing_behind(
+        self, file_store: FileBlobStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         """When the final rename fails, put raises StorageError and leaves neither blob nor temp file."""
 
         def failing_replace(src: object, dst: object) -> None:

@@ -15,6 +15,7 @@ MUTATIONS_PER_MESSAGE = 1_500
 FIELD_SWAPS_PER_MESSAGE = 500
 ENVELOPE_PREFIX = b"\x83\xa1v\x01\xa1t"  # {"v": 1, "t": ... as the encoder writes it
 
+MARKER_BYTES = [0x00, 0x7F, 0x80, 0x90, 0xA0, 0xC0, 0xC1, 0xC3, 0xCC, 0xD4, 0xDD, 0xFF]  # msgpack type markers
 EDGE_INTS = [0, 1, -1, 31, 32, 127, 128, 255, 256, 2**31, 2**63 - 1, -(2**63), 2**64 - 1]
 
 
@@ -65,7 +66,7 @@ def mutate(rng: random.Random, data: bytes, others: list[bytes]) -> bytes:
             index = rng.randrange(len(buf))
             buf[index] ^= 1 << rng.randrange(8)
     elif edit == 1:
-        buf[min(at, len(buf) - 1)] = rng.choice([0x00, 0x7F, 0x80, 0x90, 0xA0, 0xC0, 0xC1, 0xC3, 0xCC, 0xD4, 0xDD, 0xFF])
+        buf[min(at, len(buf) - 1)] = rng.choice(MARKER_BYTES)
     elif edit == 2:
         del buf[at:]
     elif edit == 3:

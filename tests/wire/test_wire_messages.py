@@ -65,7 +65,8 @@ def test_decode_refuses_a_well_typed_value_that_breaks_a_rule(
 
 def test_lists_in_params_become_tuples_so_equal_params_compare_equal(sample_messages: dict[str, object]) -> None:
     """A manifest built with list params equals the one decoded from the wire, which has tuples."""
-    manifest = dataclasses.replace(sample_messages["TaskManifest"], params={"bins": [0, 10, 20]})  # type: ignore[type-var]
+    original = sample_messages["TaskManifest"]
+    manifest = dataclasses.replace(original, params={"bins": [0, 10, 20]})  # type: ignore[type-var]
     assert manifest.params == {"bins": (0, 10, 20)}
     assert decode(encode(manifest), TaskManifest) == manifest
 
