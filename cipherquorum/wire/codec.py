@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import heapq
 import threading
 import types
 import typing
-from typing import Callable, TypeVar, Union, overload
+from collections.abc import Callable, Iterable
+from typing import TypeVar, Union, overload
 
 import msgpack
 
@@ -165,7 +167,7 @@ def _open_envelope(envelope: object, expected: type | None) -> type:
     if not isinstance(envelope, dict):
         raise MalformedMessage(f"envelope must be a map (got {_wire_type(envelope)})")
     if "v" not in envelope:
-        raise MalformedMessage(f"envelope must have a version 'v' (got keys {sorted(map(str, envelope))})")
+        raise MalformedMessage(f"envelope must have a version 'v' (got keys {_some_keys(envelope)})")
     version = envelope["v"]
     if type(version) is not int:
         raise MalformedMessage(f"envelope version 'v' must be an int (got {_wire_type(version)})")
@@ -173,7 +175,7 @@ def _open_envelope(envelope: object, expected: type | None) -> type:
         raise UnsupportedVersion(f"wire version must be {WIRE_VERSION} (got {version})")
     if envelope.keys() != _ENVELOPE_KEYS:
         raise MalformedMessage(
-            f"envelope keys must be ['b', 't', 'v'] (got {sorted(map(str, envelope))})"
+            f"envelope keys must be ['b', 't', 'v'] (got {_some_keys(envelope)})"
         )
     name = envelope["t"]
     if not isinstance(name, str):
@@ -188,6 +190,11 @@ def _open_envelope(envelope: object, expected: type | None) -> type:
 
 def _wire_type(value: object) -> str:
     return type(value).__name__
+
+
+def _some_keys(keys: Iterable[object], shown: int = 10) -> list[str]:
+    """The first ``shown`` of ``keys`` in sorted order, each cut to 40 characters, for error messages."""
+    return heapq.nsmallest(shown, (str(key)[:40] for key in keys))
 
 
 # --- field codecs ------------------------------------------------------------------------------
@@ -497,7 +504,7 @@ class _MessageCodec(_Codec):
         fields = self._resolve()
         if value.keys() != self._field_names:
             missing = sorted(self._field_names - value.keys())
-            unknown = sorted(str(k)[:100] for k in value.keys() - self._field_names)
+            unknown = _some_keys(value.keys() - self._field_names)
             raise MalformedMessage(
                 f"{path}: fields must match {self._cls.__name__} (missing {missing}, unknown {unknown})"
             )
