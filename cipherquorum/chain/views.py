@@ -1,0 +1,330 @@
+"""Typed values read from or sent to the TaskMarket: task parameters, views, receipts and decoded events."""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from eth_abi import abi
+from eth_abi.exceptions import DecodingError
+from eth_hash.auto import keccak
+from eth_utils import to_checksum_address
+
+from ..exceptions import ArtifactError, ChainError, ValidationError
+from ..types import Address, ExecStatus, Hash32, SlashReason, TaskId, TaskState
+
+MAX_REPLICATION = 16
+"""Most nodes a task can be replicated on (the contract's MAX_REPLICATION)."""
+MAX_WINDOW_S = 365 * 24 * 3600
+"""Longest commit or reveal window, in seconds (the contract's MAX_WINDOW_S)."""
+UINT64_MAX = 2**64 - 1
+UINT256_MAX = 2**256 - 1
+
+_ENUM_ARGS = {"status": ExecStatus, "state": TaskState, "reason": SlashReason}
+"""uint8 arguments that carry a domain enum, by ABI argument name."""
+
+
+def abi_type(param: Mapping[str, Any]) -> str:
+    """Return the canonical ABI type string of an ABI parameter, expanding tuples: ``(address,bool)[]``."""
+    kind = str(param["type"])
+    if kind.startswith("tuple"):
+        inner = ",".join(abi_type(component) for component in param["components"])
+        return f"({inner}){kind[len('tuple'):]}"
+    return kind
+
+
+def normalize_outbound(name: str, kind: str, value: Any) -> Any:
+    """Return a decoded ABI value in the project's form.
+
+    Addresses become checksummed ``Address``, bytesN stay ``bytes``, arrays become tuples, and uint8
+    arguments named status, state or reason become ExecStatus, TaskState or SlashReason.
+    """
+    if kind.endswith("[]"):
+        return tuple(normalize_outbound(name, kind[:-2], item) for item in value)
+    if kind == "address":
+        return Address(to_checksum_address(value))
+    if kind.startswith("bytes"):
+        return bytes(value)
+    if kind == "uint8" and name in _ENUM_ARGS:
+        return _ENUM_ARGS[name](value)
+    return value
+
+
+@dataclass(frozen=True)
+class ChainEvent:
+    """One decoded TaskMarket event; ``args`` maps the ABI argument names to normalized values."""
+
+    name: str
+    args: Mapping[str, Any]
+    block_number: int
+    tx_hash: str
+    log_index: int
+
+
+@dataclass(frozen=True)
+class TxReceipt:
+    """A mined, successful transaction: its hash, block, gas used and the TaskMarket events it emitted."""
+
+    tx_hash: str
+    block_number: int
+    gas_used: int
+    events: tuple[ChainEvent, ...]
+
+    def named(self, name: str) -> tuple[ChainEvent, ...]:
+        """Return the events called ``name``, in log order."""
+        return tuple(event for event in self.events if event.name == name)
+
+
+@dataclass(frozen=True)
+class TaskParams:
+    """What a client asks for when it creates a task; ``validate()`` applies the contract's rules locally."""
+
+    program_id: Hash32
+    manifest_ref: Hash32
+    replication: int
+    quorum: int
+    commit_window_s: int
+    reveal_window_s: int
+    time_limit_s: int
+    reward_per_node_wei: int
+
+    @property
+    def escrow_wei(self) -> int:
+        """The ether sent with createTask: replication x reward per node."""
+        return self.replication * self.reward_per_node_wei
+
+    def validate(self) -> None:
+        """Raise ValidationError naming the field and value if the contract would reject these parameters."""
+        for field in ("program_id", "manifest_ref"):
+            value = getattr(self, field)
+            if not isinstance(value, bytes) or len(value) != 32:
+                raise ValidationError(f'"{field}" must be 32 bytes (got {value!r})')
+        for field in ("replication", "quorum", "commit_window_s", "reveal_window_s", "time_limit_s",
+                      "reward_per_node_wei"):
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValidationError(f'"{field}" must be an int (got {field}={value!r})')
+        if not 1 <= self.replication <= MAX_REPLICATION:
+            raise ValidationError(
+                f'"replication" must be in [1, {MAX_REPLICATION}] (got replication={self.replication})'
+            )
+        if self.quorum > self.replication:
+            raise ValidationError(
+                f'"quorum" must be <= replication (got quorum={self.quorum}, replication={self.replication})'
+            )
+        if 2 * self.quorum <= self.replication:
+            raise ValidationError(
+                f'"quorum" must be more than half of replication (got quorum={self.quorum}, '
+                f"replication={self.replication})"
+            )
+        for field in ("commit_window_s", "reveal_window_s"):
+            value = getattr(self, field)
+            if not 1 <= value <= MAX_WINDOW_S:
+                raise ValidationError(f'"{field}" must be in [1, {MAX_WINDOW_S}] (got {field}={value})')
+        if not 1 <= self.time_limit_s <= self.commit_window_s:
+            raise ValidationError(
+                f'"time_limit_s" must be in [1, commit_window_s] (got time_limit_s={self.time_limit_s}, '
+                f"commit_window_s={self.commit_window_s})"
+            )
+        if not 1 <= self.escrow_wei <= UINT256_MAX:
+            raise ValidationError(
+                f'"reward_per_node_wei" must be >= 1 and replication x reward must fit in uint256 '
+                f"(got reward_per_node_wei={self.reward_per_node_wei})"
+            )
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """A task as the contract's getTask returns it; times are unix seconds of block time."""
+
+    task_id: TaskId
+    client: Address
+    program_id: Hash32
+    manifest_ref: Hash32
+    replication: int
+    quorum: int
+    state: TaskState
+    reward_per_node_wei: int
+    created_at: int
+    matched_at: int
+    commit_deadline: int
+    reveal_deadline: int
+    commit_window_s: int
+    reveal_window_s: int
+    time_limit_s: int
+    commit_count: int
+    reveal_count: int
+
+
+@dataclass(frozen=True)
+class VoteView:
+    """One assigned node's commit and reveal on a task (zero hashes until it commits or reveals)."""
+
+    node: Address
+    committed: bool
+    revealed: bool
+    seal: Hash32
+    result_hash: Hash32
+    status: ExecStatus
+    result_ref: Hash32
+
+
+@dataclass(frozen=True)
+class ProofView:
+    """The on-chain proof of execution of a COMPLETED task: what ran, the agreed result and who agreed."""
+
+    task_id: TaskId
+    program_id: Hash32
+    manifest_ref: Hash32
+    result_hash: Hash32
+    status: ExecStatus
+    result_ref: Hash32
+    agreeing: tuple[Address, ...]
+    finalized_block: int
+
+
+@dataclass(frozen=True)
+class NodeView:
+    """A compute node's registration; all zero with ``registered=False`` for an unknown address."""
+
+    address: Address
+    stake_wei: int
+    price_wei: int
+    capacity: int
+    active_tasks: int
+    exit_requested_at: int
+    registered: bool
+
+
+@dataclass(frozen=True)
+class MarketTotals:
+    """The contract's three liability totals; their sum must equal the contract's ether balance."""
+
+    stakes_wei: int
+    escrow_wei: int
+    withdrawable_wei: int
+
+    @property
+    def liabilities_wei(self) -> int:
+        """Stakes plus escrows plus withdrawable balances."""
+        return self.stakes_wei + self.escrow_wei + self.withdrawable_wei
+
+
+def task_view(task_id: int, raw: Sequence[Any]) -> TaskView:
+    """Build a TaskView from getTask's decoded TaskInfo tuple."""
+    (client, program_id, manifest_ref, replication, quorum, state, reward, created_at, matched_at,
+     commit_deadline, reveal_deadline, commit_window_s, reveal_window_s, time_limit_s, commit_count,
+     reveal_count) = raw
+    return TaskView(
+        TaskId(task_id), Address(to_checksum_address(client)), Hash32(bytes(program_id)),
+        Hash32(bytes(manifest_ref)), replication, quorum, TaskState(state), reward, created_at, matched_at,
+        commit_deadline, reveal_deadline, commit_window_s, reveal_window_s, time_limit_s, commit_count,
+        reveal_count,
+    )
+
+
+def vote_view(raw: Sequence[Any]) -> VoteView:
+    """Build a VoteView from one of getVotes' decoded Vote tuples."""
+    node, committed, revealed, seal, result_hash, status, result_ref = raw
+    return VoteView(
+        Address(to_checksum_address(node)), committed, revealed, Hash32(bytes(seal)), Hash32(bytes(result_hash)),
+        ExecStatus(status), Hash32(bytes(result_ref)),
+    )
+
+
+def proof_view(task_id: int, raw: Sequence[Any]) -> ProofView:
+    """Build a ProofView from getProof's decoded Proof tuple."""
+    program_id, manifest_ref, result_hash, status, result_ref, agreeing, finalized_block = raw
+    return ProofView(
+        TaskId(task_id), Hash32(bytes(program_id)), Hash32(bytes(manifest_ref)), Hash32(bytes(result_hash)),
+        ExecStatus(status), Hash32(bytes(result_ref)),
+        tuple(Address(to_checksum_address(node)) for node in agreeing), finalized_block,
+    )
+
+
+def node_view(address: str, raw: Sequence[Any]) -> NodeView:
+    """Build a NodeView from getNode's decoded NodeInfo tuple."""
+    stake_wei, price_wei, capacity, active_tasks, exit_requested_at, registered = raw
+    return NodeView(
+        Address(to_checksum_address(address)), stake_wei, price_wei, capacity, active_tasks, exit_requested_at,
+        registered,
+    )
+
+
+@dataclass(frozen=True)
+class _EventSpec:
+    name: str
+    topic: bytes
+    indexed: tuple[tuple[str, str], ...]
+    data: tuple[tuple[str, str], ...]
+    order: tuple[str, ...]
+
+
+class EventDecoder:
+    """Decodes TaskMarket logs into ChainEvents, using the events of the contract's ABI."""
+
+    def __init__(self, contract_abi: Sequence[Mapping[str, Any]]) -> None:
+        self._by_topic: dict[bytes, _EventSpec] = {}
+        self._by_name: dict[str, _EventSpec] = {}
+        for entry in contract_abi:
+            if entry.get("type") != "event" or entry.get("anonymous"):
+                continue
+            inputs = entry["inputs"]
+            signature = f"{entry['name']}({','.join(abi_type(item) for item in inputs)})"
+            spec = _EventSpec(
+                name=entry["name"],
+                topic=keccak(signature.encode()),
+                indexed=tuple((item["name"], abi_type(item)) for item in inputs if item["indexed"]),
+                data=tuple((item["name"], abi_type(item)) for item in inputs if not item["indexed"]),
+                order=tuple(item["name"] for item in inputs),
+            )
+            if any(kind.endswith("]") or kind in ("bytes", "string") or kind.startswith("(")
+                   for _, kind in spec.indexed):
+                raise ArtifactError(f"event {spec.name} indexes a dynamic type, which cannot be decoded")
+            self._by_topic[spec.topic] = spec
+            self._by_name[spec.name] = spec
+
+    @property
+    def names(self) -> frozenset[str]:
+        """The names of every event the contract emits."""
+        return frozenset(self._by_name)
+
+    def topic(self, name: str) -> bytes:
+        """Return the topic0 of event ``name``; raises ValidationError for an unknown name."""
+        spec = self._by_name.get(name)
+        if spec is None:
+            raise ValidationError(f'"{name}" is not a TaskMarket event (known: {", ".join(sorted(self._by_name))})')
+        return spec.topic
+
+    def first_indexed(self, name: str) -> str | None:
+        """Return the name of event ``name``'s first indexed argument, or None if it has none."""
+        spec = self._by_name[name]
+        return spec.indexed[0][0] if spec.indexed else None
+
+    def decode(self, log: Mapping[str, Any]) -> ChainEvent | None:
+        """Return the ChainEvent of a JSON-RPC log, or None if it is not one of the contract's events.
+
+        Raises ChainError if a known event's data does not decode.
+        """
+        topics = [bytes(topic) for topic in log["topics"]]
+        spec = self._by_topic.get(topics[0]) if topics else None
+        if spec is None or len(topics) != 1 + len(spec.indexed):
+            return None
+        try:
+            values: dict[str, Any] = {}
+            for (name, kind), topic in zip(spec.indexed, topics[1:]):
+                values[name] = normalize_outbound(name, kind, abi.decode([kind], topic)[0])
+            decoded = abi.decode([kind for _, kind in spec.data], bytes(log["data"]))
+            for (name, kind), value in zip(spec.data, decoded):
+                values[name] = normalize_outbound(name, kind, value)
+        except DecodingError as exc:
+            raise ChainError(f"log of event {spec.name} does not decode: {exc}") from None
+        tx_hash = log["transactionHash"]
+        return ChainEvent(
+            name=spec.name,
+            args=MappingProxyType({name: values[name] for name in spec.order}),
+            block_number=int(log["blockNumber"]),
+            tx_hash=tx_hash if isinstance(tx_hash, str) else "0x" + bytes(tx_hash).hex(),
+            log_index=int(log["logIndex"]),
+        )
