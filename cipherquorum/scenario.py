@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .exceptions import ScenarioError
+from .exceptions import CipherQuorumError, ScenarioError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -18,6 +18,9 @@ BEHAVIOURS = ("honest", "wrong", "lazy", "crash", "slow", "colluding")
 """Compute-node behaviours a scenario may name."""
 
 QUESTION_KINDS = ("choice", "number")
+
+STUDY_PROGRAMS = ("histogram@1", "sum@1", "mean@1", "variance@1")
+"""Programs a study question can name: each aggregates answers additively, so tasks can split the answers."""
 
 T = TypeVar("T")
 ETHER_WEI = 10**18
@@ -276,6 +279,11 @@ def _read_question(reader: _Reader) -> Question:
                            "max_value")
     if not programs:
         raise reader.error("must name at least one program", "programs")
+    for program in programs:
+        if program not in STUDY_PROGRAMS:
+            raise reader.error(f"must be among {', '.join(STUDY_PROGRAMS)} (got {program!r})", "programs")
+    if kind == "number" and "histogram@1" in programs:
+        raise reader.error("histogram@1 needs a choice question (got kind='number')", "programs")
     return Question(text, kind, options, min_value, max_value, programs)
 
 
@@ -372,6 +380,19 @@ def _check_consistency(scenario: Scenario, top: _Reader) -> None:
         if study.respondents > scenario.population.respondents:
             raise top.error(f"must be <= population.respondents={scenario.population.respondents} "
                             f"(got {study.respondents})", f"studies[{index}].respondents")
+    from .fhe import get_preset
+
+    try:
+        preset = get_preset(scenario.fhe.preset)
+    except CipherQuorumError as exc:
+        raise top.error(str(exc), "fhe.preset") from None
+    for index, study in enumerate(scenario.studies):
+        for q_index, question in enumerate(study.questions):
+            for program in question.programs:
+                if not preset.supports(program):
+                    raise top.error(f"program {program!r} does not run on fhe.preset {preset.name!r} "
+                                    f"(it runs {', '.join(preset.programs)})",
+                                    f"studies[{index}].questions[{q_index}].programs")
     ids = [study.study_id for study in scenario.studies]
     if len(set(ids)) != len(ids):
         raise top.error(f"study ids must be unique (got {ids})", "studies")
@@ -395,6 +416,7 @@ def load_scenario(path: str | Path) -> Scenario:
 
 __all__ = [
     "BEHAVIOURS",
+    "STUDY_PROGRAMS",
     "ChainConfig",
     "FheConfig",
     "MarketConfig",

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 
-from cipherquorum.fhe import Evaluator, ExecutionOutcome, result_hash
+from cipherquorum.fhe import Deadline, Evaluator, ExecutionOutcome, result_hash
 from cipherquorum.types import ExecStatus
 
 
@@ -31,6 +31,9 @@ class Behaviour:
         return self.name != "honest"
 
 
+TAMPER_SLOTS = 4
+"""How many leading result slots a tampering node shifts."""
+
 BEHAVIOURS: dict[str, Behaviour] = {
     "honest": Behaviour("honest"),
     "wrong": Behaviour("wrong", tamper="random"),
@@ -52,17 +55,17 @@ def behaviour_named(name: str) -> Behaviour:
 def tamper_outcome(behaviour: Behaviour, outcome: ExecutionOutcome, evaluator: Evaluator) -> ExecutionOutcome:
     """Return the result a byzantine node reports instead of the honest ``outcome``.
 
-    A "random" tamper adds a fresh encryption of a random vector to the first output: a valid ciphertext under
-    the task's keys that decrypts to a plausible but wrong value, different for every such node. A "shared"
-    tamper doubles the first output, which every colluder computes byte for byte the same.
+    Both tampers add a plaintext vector to the first output, giving a valid ciphertext under the task's keys
+    that decrypts to a plausible but wrong value. A "random" tamper adds random small values, different for
+    every such node; a "shared" tamper adds ones, which every colluder computes byte for byte the same.
     """
     if not behaviour.tamper or outcome.status is not ExecStatus.SUCCESS or not outcome.outputs:
         return outcome
-    first = outcome.outputs[0]
     if behaviour.tamper == "random":
-        noise = [int.from_bytes(os.urandom(1), "big") % 7 + 1 for _ in range(8)]
-        wrong = evaluator.add(first, evaluator.encrypt(noise))
+        offset = [int.from_bytes(os.urandom(1), "big") % 7 + 1 for _ in range(TAMPER_SLOTS)]
     else:
-        wrong = evaluator.add(first, first)
+        offset = [1] * TAMPER_SLOTS
+    ops = evaluator.ops(Deadline.unlimited())
+    wrong = ops.dump(ops.add_plain(ops.load(outcome.outputs[0]), offset, "tamper offset"))
     outputs = (wrong, *outcome.outputs[1:])
     return replace(outcome, outputs=outputs, result_hash=result_hash(outputs))

@@ -195,8 +195,9 @@ class MarketRun:
                 for chunk in range(chunks):
                     part = slice(chunk * size, (chunk + 1) * size)
                     label = f"{study.study_id}/q{q_index}" + (f"#{chunk + 1}" if chunks > 1 else "")
+                    vectors, _ = task_reference(program, question, plain[part])
                     spec = TaskSpec(label=label, program=program, input_refs=tuple(refs[part]), params=params,
-                                    result_slots=max(1, question.bins))
+                                    result_slots=max(len(v) for v in vectors))
                     tasks.append(_PlannedTask(study, q_index, spec, tuple(plain[part])))
         return tasks
 
@@ -320,7 +321,7 @@ class MarketRun:
         result = None
         matches = False
         if outcome.decrypted is not None:
-            result = combine_results(task.spec.program, question, [outcome.decrypted], len(task.plain_inputs))
+            result = combine_results(task.spec.program, question, [outcome.decrypted])
             matches = _vectors_match(outcome.decrypted, reference_vectors)
         votes = []
         view = market.task(outcome.task_id)
@@ -350,7 +351,7 @@ class MarketRun:
         _, reference = task_reference(program, question, tuple(plain))
         decrypted = [o.decrypted for _, o in pairs if o is not None and o.decrypted is not None]
         complete = len(decrypted) == len(pairs)
-        result = combine_results(program, question, decrypted, len(plain)) if complete else None
+        result = combine_results(program, question, decrypted) if complete else None
         return StudyReport(study_id=study.study_id, question=question.text, program=program,
                            respondents=len(plain), result=result, reference=reference,
                            verified=complete and result == reference)

@@ -42,6 +42,10 @@ class StorageHost:
         """Number of blobs and bytes stored."""
         return self._blobs.stats()
 
+    def ids(self) -> list[BlobId]:
+        """Every stored blob id, sorted."""
+        return list(self._blobs.ids())
+
     def publish_many(self, rows: Sequence[tuple[str, str, str, BlobId]]) -> list[Version]:
         """Record new versions of (owner, kind, name) in one transaction, each becoming current."""
         return self._index.publish_many(rows)
@@ -88,6 +92,10 @@ class RemoteBlobStore(BlobStore):
 
     def stats(self) -> StoreStats:
         return self._host.call("stats")
+
+    def ids(self) -> list[BlobId]:
+        """Every stored blob id, sorted."""
+        return self._host.call("ids")
 
     def publish_many(self, rows: Sequence[tuple[str, str, str, BlobId]]) -> list[Version]:
         """Record new current versions of (owner, kind, name) rows in the index."""

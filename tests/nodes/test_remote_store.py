@@ -1,0 +1,45 @@
+"""The storage actor, seen through RemoteBlobStore, behaves like every other BlobStore."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from cipherquorum.nodes.storage_host import RemoteBlobStore
+from cipherquorum.storage import BlobStore
+from cipherquorum.types import BlobId
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "storage"))
+from test_blobstore import BlobStoreSuite  # noqa: E402  (the shared suite lives with the storage tests)
+
+LIMIT_BYTES = 4096
+
+
+class TestRemoteBlobStore(BlobStoreSuite):
+    """The shared BlobStore suite, run against a storage actor over Ray with a real data directory."""
+
+    @pytest.fixture
+    def store(self, ray_runtime, tmp_path: Path) -> BlobStore:
+        remote = RemoteBlobStore(str(tmp_path / "data"), LIMIT_BYTES)
+        self._roots = getattr(self, "_roots", {})
+        self._roots[id(remote)] = tmp_path / "data" / "store"
+        yield remote
+        remote.shutdown()
+
+    def corrupt(self, store: BlobStore, blob_id: BlobId, data: bytes) -> None:
+        path = self._roots[id(store)] / "blobs" / blob_id[:2] / blob_id[2:]
+        os.chmod(path, 0o644)
+        path.write_bytes(data)
+
+    def make_with_limit(self, limit: object, tmp_path: Path) -> BlobStore:
+        return RemoteBlobStore(str(tmp_path / "limited"), limit)  # type: ignore[arg-type]
+
+    def test_index_rows_published_through_the_actor_read_back(self, store: RemoteBlobStore) -> None:
+        """Versions published through the actor are kept, newest current."""
+        first, second = store.put_many([b"profile v1", b"profile v2"])
+        store.publish_many([("alice", "profile", "main", first)])
+        store.publish_many([("alice", "profile", "main", second)])
+        assert store.current("alice", "profile", "main").blob_id == second
+        assert [v.blob_id for v in store.versions("alice", "profile", "main")] == [first, second]
