@@ -15,6 +15,10 @@ contract TaskMarket {
 
     /// @notice Most nodes that can be registered at once (bounds the matching loop).
     uint256 public constant MAX_NODES = 256;
+    /// @notice Most tasks one node may hold at once.
+    uint32 public constant MAX_CAPACITY = type(uint16).max;
+    /// @notice Highest price per task a node may ask, in wei (far above any reward a chain can pay).
+    uint256 public constant MAX_PRICE_WEI = type(uint96).max;
     /// @notice Most nodes a task can be replicated on (bounds every per-task loop).
     uint8 public constant MAX_REPLICATION = 16;
     /// @notice Highest execution status code (TIMEOUT); 0 is SUCCESS.
@@ -27,6 +31,7 @@ contract TaskMarket {
     uint8 private constant SLASH_DISSENT = 1;
     uint8 private constant SLASH_NO_COMMIT = 2;
     uint8 private constant SLASH_NO_REVEAL = 3;
+    uint256 private constant _WEIGHT_SHIFT = 160; // a packed candidate is stake << 160 | address
 
     // ------------------------------------------------------------------------------------------------------------
     // Types
@@ -93,13 +98,15 @@ contract TaskMarket {
         uint256 finalizedBlock;
     }
 
-    /// @dev Slot 0 holds everything matching reads first; a registered node has capacity > 0.
+    /// @dev Slot 0 holds everything matching reads, so a node costs one storage read there; a registered node
+    ///      has capacity > 0. Stakes are sums of msg.value and fit in 96 bits (79 billion ether).
     struct Node {
-        uint128 stakeWei;
-        uint32 capacity;
-        uint32 activeTasks;
+        uint96 stakeWei;
+        uint96 priceWei;
+        uint16 capacity;
+        uint16 activeTasks;
+        bool exiting;
         uint64 exitRequestedAt;
-        uint256 priceWei;
     }
 
     /// @dev Packed into 6 slots; `winnerIndex` points at the first winning ballot once COMPLETED.
@@ -227,8 +234,10 @@ contract TaskMarket {
     error AlreadyRegistered(address node);
     /// @notice `node` is not registered.
     error NotRegistered(address node);
-    /// @notice A node's `capacity` must be at least 1.
-    error InvalidCapacity(uint32 capacity);
+    /// @notice A node's `capacity` must be between 1 and `maxCapacity`.
+    error InvalidCapacity(uint32 capacity, uint32 maxCapacity);
+    /// @notice A node's `priceWei` must be at most `maxPriceWei`.
+    error InvalidPrice(uint256 priceWei, uint256 maxPriceWei);
     /// @notice The registry already holds `maxNodes` nodes.
     error TooManyNodes(uint256 maxNodes);
     /// @notice `replication` must be between 1 and MAX_REPLICATION.
@@ -304,19 +313,21 @@ contract TaskMarket {
     // ------------------------------------------------------------------------------------------------------------
 
     /// @notice Registers the caller as a compute node staking msg.value; then tries to match queued tasks.
-    /// @param capacity how many tasks the node runs at once (>= 1)
-    /// @param priceWei least reward per task the node accepts
+    /// @param capacity how many tasks the node runs at once (1..MAX_CAPACITY)
+    /// @param priceWei least reward per task the node accepts (at most MAX_PRICE_WEI)
     function register(uint32 capacity, uint256 priceWei) external payable {
         if (_nodes[msg.sender].capacity != 0) revert AlreadyRegistered(msg.sender);
-        if (capacity == 0) revert InvalidCapacity(capacity);
+        if (capacity == 0 || capacity > MAX_CAPACITY) revert InvalidCapacity(capacity, MAX_CAPACITY);
+        if (priceWei > MAX_PRICE_WEI) revert InvalidPrice(priceWei, MAX_PRICE_WEI);
         if (msg.value < minStakeWei) revert StakeBelowMinimum(msg.value, minStakeWei);
         if (_nodeList.length >= MAX_NODES) revert TooManyNodes(MAX_NODES);
         _nodes[msg.sender] = Node({
-            stakeWei: _toUint128(msg.value),
-            capacity: capacity,
+            stakeWei: _toUint96(msg.value),
+            priceWei: uint96(priceWei),
+            capacity: uint16(capacity),
             activeTasks: 0,
-            exitRequestedAt: 0,
-            priceWei: priceWei
+            exiting: false,
+            exitRequestedAt: 0
         });
         _nodeList.push(msg.sender);
         _nodeListSlot[msg.sender] = _nodeList.length;
@@ -329,7 +340,7 @@ contract TaskMarket {
     function addStake() external payable {
         Node storage node = _registeredNode(msg.sender);
         uint256 stakeWei = uint256(node.stakeWei) + msg.value;
-        node.stakeWei = _toUint128(stakeWei);
+        node.stakeWei = _toUint96(stakeWei);
         totalStakesWei += msg.value;
         emit StakeAdded(msg.sender, msg.value, stakeWei);
         _matchQueued(AUTO_MATCH_TASKS);
@@ -338,9 +349,10 @@ contract TaskMarket {
     /// @notice Stops the caller from being matched and starts its exit cooldown.
     function requestExit() external {
         Node storage node = _registeredNode(msg.sender);
-        if (node.exitRequestedAt != 0) {
+        if (node.exiting) {
             revert ExitAlreadyRequested(msg.sender, node.exitRequestedAt + exitCooldownS);
         }
+        node.exiting = true;
         node.exitRequestedAt = uint64(block.timestamp);
         emit ExitRequested(msg.sender, uint64(block.timestamp) + exitCooldownS);
     }
@@ -642,23 +654,29 @@ contract TaskMarket {
     /// @dev Assigns `replication` distinct eligible nodes, drawn with weight by stake, or returns false.
     function _tryMatch(uint256 taskId, Task storage task) private returns (bool) {
         uint256 replication = task.replication;
-        (address[] memory candidates, uint256[] memory weights, uint256 count, uint256 totalWeight) =
-            _eligibleNodes(task.rewardPerNodeWei);
+        (uint256[] memory candidates, uint256 count, uint256 totalWeight) = _eligibleNodes(task.rewardPerNodeWei);
         if (count < replication) return false;
 
         address[] memory chosen = new address[](replication);
         for (uint256 k; k < replication; ++k) {
+            // Walk the cumulative stakes to the drawn point, take that node, then swap the last candidate into
+            // its place so every draw is among the nodes not yet chosen.
             uint256 draw = uint256(keccak256(abi.encode(block.prevrandao, taskId, k))) % totalWeight;
             uint256 j;
-            while (draw >= weights[j]) {
-                draw -= weights[j];
-                ++j;
+            uint256 weight = candidates[0] >> _WEIGHT_SHIFT;
+            while (draw >= weight) {
+                unchecked {
+                    draw -= weight;
+                    ++j;
+                }
+                weight = candidates[j] >> _WEIGHT_SHIFT;
             }
-            chosen[k] = candidates[j];
-            totalWeight -= weights[j];
-            --count;
+            chosen[k] = address(uint160(candidates[j]));
+            unchecked {
+                totalWeight -= weight;
+                --count;
+            }
             candidates[j] = candidates[count];
-            weights[j] = weights[count];
         }
 
         Ballot[] storage ballots = _ballots[taskId];
@@ -678,28 +696,30 @@ contract TaskMarket {
     }
 
     /// @dev Nodes that may take a task paying `rewardWei`: registered, not exiting, staked at least the minimum
-    ///      and the slash, with a free slot, asking at most `rewardWei`. Weights are their stakes.
+    ///      and the slash, with a free slot, asking at most `rewardWei`. Each candidate is one word, its stake
+    ///      (the draw weight, < 2^96) above its address; `totalWeight` is the sum of their stakes.
     function _eligibleNodes(uint256 rewardWei)
         private
         view
-        returns (address[] memory candidates, uint256[] memory weights, uint256 count, uint256 totalWeight)
+        returns (uint256[] memory candidates, uint256 count, uint256 totalWeight)
     {
-        uint256 nodeCount_ = _nodeList.length;
+        address[] memory accounts = _nodeList;
         uint256 minEligibleStakeWei = _minEligibleStakeWei;
-        candidates = new address[](nodeCount_);
-        weights = new uint256[](nodeCount_);
-        for (uint256 i; i < nodeCount_; ++i) {
-            address account = _nodeList[i];
-            Node storage node = _nodes[account];
-            uint256 stakeWei = node.stakeWei;
-            if (
-                stakeWei < minEligibleStakeWei || node.exitRequestedAt != 0 || node.activeTasks >= node.capacity
-                    || node.priceWei > rewardWei
-            ) continue;
-            candidates[count] = account;
-            weights[count] = stakeWei;
-            totalWeight += stakeWei;
-            ++count;
+        candidates = new uint256[](accounts.length);
+        for (uint256 i; i < accounts.length; ) {
+            Node storage node = _nodes[accounts[i]];
+            (uint256 stakeWei, uint256 priceWei, uint256 capacity, uint256 activeTasks, bool exiting) =
+                (node.stakeWei, node.priceWei, node.capacity, node.activeTasks, node.exiting);
+            if (stakeWei >= minEligibleStakeWei && !exiting && activeTasks < capacity && priceWei <= rewardWei) {
+                candidates[count] = (stakeWei << _WEIGHT_SHIFT) | uint160(accounts[i]);
+                unchecked {
+                    totalWeight += stakeWei; // at most MAX_NODES stakes of < 2^96 each
+                    ++count;
+                }
+            }
+            unchecked {
+                ++i;
+            }
         }
     }
 
@@ -816,7 +836,7 @@ contract TaskMarket {
     {
         uint256 stakeWei = node.stakeWei;
         amountWei = slashWei < stakeWei ? slashWei : stakeWei;
-        node.stakeWei = uint128(stakeWei - amountWei);
+        node.stakeWei = uint96(stakeWei - amountWei);
         emit Slashed(taskId, ballot.node, amountWei, reason);
     }
 
@@ -873,9 +893,9 @@ contract TaskMarket {
         delete _nodeListSlot[account];
     }
 
-    /// @dev Stakes are sums of msg.value, so they fit in 128 bits on any chain whose ether supply does.
-    function _toUint128(uint256 value) private pure returns (uint128) {
-        assert(value <= type(uint128).max);
-        return uint128(value);
+    /// @dev Stakes are sums of msg.value, so they fit in 96 bits on any chain with under 79 billion ether.
+    function _toUint96(uint256 value) private pure returns (uint96) {
+        assert(value <= type(uint96).max);
+        return uint96(value);
     }
 }

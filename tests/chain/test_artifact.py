@@ -82,7 +82,7 @@ EXPECTED_ERRORS = [
     "NotAssigned", "CommitClosed", "AlreadyCommitted", "RevealNotOpen", "RevealClosed", "NotCommitted",
     "AlreadyRevealed", "BadSeal", "InvalidStatus", "FinalizeTooEarly", "NotFinalized", "ExitNotRequested",
     "ExitAlreadyRequested", "CooldownNotOver", "NodeBusy", "InsufficientBalance", "TransferFailed",
-    "ReentrantCall",
+    "ReentrantCall", "InvalidPrice",
 ]
 
 # Field names of the structs the views return, in order (web3 decodes them as tuples in this order).
