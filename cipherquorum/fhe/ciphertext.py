@@ -85,7 +85,8 @@ def load_ciphertext(he: seal.Pyfhel, preset: FhePreset, ct: Ciphertext) -> seal.
     """Return ``ct`` as a Pyfhel ciphertext under ``he`` (a context of ``preset``), level and scale restored.
 
     Raises CiphertextError if ``ct`` belongs to another preset, its bytes are truncated, garbage, not
-    canonical or made under other parameters, it is not relinearized, or its level/scale disagree with the bytes.
+    canonical or made under other parameters, it is not relinearized or not encrypted (transparent), or its
+    level/scale disagree with the bytes.
     """
     if ct.preset != preset.name:
         raise CiphertextError(f"ciphertext must belong to preset {preset.name!r} (got {ct.preset!r})")
@@ -102,6 +103,8 @@ def load_ciphertext(he: seal.Pyfhel, preset: FhePreset, ct: Ciphertext) -> seal.
             f"ciphertext scale must match its bytes (envelope scale_bits={ct.scale_bits}, bytes {layout.scale_bits})"
         )
     ctxt = seal.parse_ciphertext(he, ct.data)
+    if seal.is_transparent(ct.data, layout):
+        raise CiphertextError("ciphertext is transparent: its mask polynomial is zero, so it is not encrypted")
     ctxt.mod_level = level
     return ctxt
 

@@ -176,11 +176,21 @@ class CipherOps:
     def multiply_plain(self, ctxt: seal.PyCtxt, values: Sequence[Number], what: str) -> seal.PyCtxt:
         """Return ``ctxt`` times the plaintext vector ``values`` slot-wise (CKKS: at scale 2**scale_bits).
 
-        Raises ValidationError if ``values`` is all zero (the product would be a transparent ciphertext).
+        Raises ValidationError if ``values`` encodes to zero (the product would be a transparent ciphertext).
         """
-        if not any(values):
-            raise ValidationError(f"{what} must not be all zero (the product would not be encrypted)")
+        product = self.multiply_plain_unless_zero(ctxt, values, what)
+        if product is None:
+            raise ValidationError(f"{what} must hold a non-zero value (a zero product would not be encrypted)")
+        return product
+
+    def multiply_plain_unless_zero(
+        self, ctxt: seal.PyCtxt, values: Sequence[Number], what: str
+    ) -> seal.PyCtxt | None:
+        """Return ``ctxt`` times ``values`` like ``multiply_plain``, or None when ``values`` encodes to zero
+        (all zero, or CKKS values too small for the scale): the product is then an encryption of zero."""
         ptxt = self._encode(values, what, ctxt, match_scale=False)
+        if ptxt.is_zero():
+            return None
         self._deadline.check("multiply_plain")
         with seal.pyfhel_errors(f"multiplying by {what} failed", ProgramError):
             return self._he.multiply_plain(ctxt, ptxt, in_new_ctxt=True)

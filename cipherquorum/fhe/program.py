@@ -116,7 +116,7 @@ def check_input_count(ref: str, n_inputs: int, low: int, high: int | None = None
 def check_not_all_zero(name: str, values: Sequence[Number]) -> None:
     """Raise ValidationError if every value is zero: a zero multiplier would leave the product unencrypted."""
     if not any(values):
-        raise ValidationError(f'"{name}" must not be all zero (a zero product would not be encrypted)')
+        raise ValidationError(f'"{name}" must hold a non-zero value (a zero product would not be encrypted)')
 
 
 def int_param(params: Params, name: str, *, low: int, high: int, default: int | None = None) -> int:

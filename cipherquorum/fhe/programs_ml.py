@@ -91,14 +91,18 @@ class LinearSquareProgram(Program):
         for k, diagonal in enumerate(diagonals):
             if k:
                 rotated = ops.rotate(rotated, 1)
-            if any(diagonal):
-                term = ops.multiply_plain(rotated, diagonal, f"diagonal {k} of weights")
-                if acc is None:
-                    acc = term
-                else:
-                    ops.add_inplace(acc, term)
+            term = ops.multiply_plain_unless_zero(rotated, diagonal, f"diagonal {k} of weights")
+            if term is None:
+                continue
+            if acc is None:
+                acc = term
+            else:
+                ops.add_inplace(acc, term)
         if acc is None:
-            raise ValidationError('"weights" must not be all zero (a zero product would not be encrypted)')
+            raise ValidationError(
+                '"weights" must hold a value that is non-zero at the preset\'s scale (a zero product would not '
+                "be encrypted)"
+            )
         ops.rescale_inplace(acc)
         activated = ops.square(ops.add_plain(acc, bias, "bias"))
         ops.rescale_inplace(activated)

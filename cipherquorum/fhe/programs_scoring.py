@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from ..exceptions import ValidationError
 from . import seal
 from .evaluator import CipherOps, Number
 from .keys import KeyNeeds
@@ -22,8 +23,12 @@ from .program import (
 MAX_FEATURES = 1024
 """Most profile features a weighted score takes."""
 
-PIN_PARAM_BOUND = 2**20
-"""Largest |a| and |b| of a PIN challenge, so a*x+b stays inside bfv-8192's plain range for 9-digit PINs."""
+MAX_PIN = 999_999
+"""Largest PIN (6 digits); with |a| <= MAX_PIN_FACTOR and |b| <= MAX_PIN_OFFSET, a*x+b stays inside
+bfv-8192's plain range (+-536,846,336), so the response never wraps."""
+
+MAX_PIN_FACTOR = 511
+MAX_PIN_OFFSET = 2**20
 
 
 def _sum_steps(width: int) -> tuple[int, ...]:
@@ -96,10 +101,10 @@ class PinChallengeProgram(Program):
         return KeyNeeds()
 
     def validate_params(self, params: Params, n_inputs: int) -> None:
-        """Take ints a (non-zero) and b with |a|, |b| <= PIN_PARAM_BOUND, and exactly one input."""
+        """Take ints a (non-zero, |a| <= MAX_PIN_FACTOR) and b (|b| <= MAX_PIN_OFFSET), and exactly one input."""
         check_param_names(self.ref, params, ("a", "b"))
-        check_not_all_zero("a", [int_param(params, "a", low=-PIN_PARAM_BOUND, high=PIN_PARAM_BOUND)])
-        int_param(params, "b", low=-PIN_PARAM_BOUND, high=PIN_PARAM_BOUND)
+        check_not_all_zero("a", [int_param(params, "a", low=-MAX_PIN_FACTOR, high=MAX_PIN_FACTOR)])
+        int_param(params, "b", low=-MAX_PIN_OFFSET, high=MAX_PIN_OFFSET)
         check_input_count(self.ref, n_inputs, 1, 1)
 
     def _evaluate(self, ops: CipherOps, inputs: list[seal.PyCtxt], params: Params) -> list[seal.PyCtxt]:
@@ -108,8 +113,11 @@ class PinChallengeProgram(Program):
         return [ops.add_plain(scaled, [int(params["b"])] * slots, "b")]  # type: ignore[call-overload]
 
     def reference(self, plain_inputs: Sequence[Sequence[Number]], params: Params) -> list[PlainVector]:
-        """One vector: a*x + b for each value of the input."""
+        """One vector: a*x + b for each value of the input; raises ValidationError for a PIN outside 0..MAX_PIN."""
         a, b = int(params["a"]), int(params["b"])  # type: ignore[call-overload]
+        for x in plain_inputs[0]:
+            if isinstance(x, bool) or not isinstance(x, int) or not 0 <= x <= MAX_PIN:
+                raise ValidationError(f"a PIN must be an int in [0, {MAX_PIN}] (got {x!r})")
         return [[a * int(x) + b for x in plain_inputs[0]]]
 
     def decode(self, decrypted: Sequence[Sequence[Number]], params: Params) -> object:

@@ -149,6 +149,12 @@ def read_layout(data: bytes) -> CiphertextLayout:
     return CiphertextLayout(bool(ntt), int(size), int(degree), int(moduli), float(scale))
 
 
+def is_transparent(data: bytes, layout: CiphertextLayout) -> bool:
+    """Whether every polynomial after the first is zero: such a "ciphertext" shows its plaintext to anyone."""
+    mask_bytes = 8 * layout.poly_degree * layout.coeff_moduli * (layout.size - 1)
+    return bytes(data).endswith(bytes(mask_bytes))
+
+
 def parse_ciphertext(he: Pyfhel, data: bytes) -> PyCtxt:
     """Return the ciphertext in ``data`` loaded under ``he``'s context (SEAL checks its parameters and values).
 
