@@ -10,6 +10,7 @@ from .codec import (
     decode,
     encode,
     message,
+    message_class,
     message_type_name,
     registered_messages,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "decode",
     "encode",
     "message",
+    "message_class",
     "message_type_name",
     "registered_messages",
 ]

@@ -30,7 +30,7 @@ from cipherquorum.wire import (
     message_type_name,
     registered_messages,
 )
-from cipherquorum.wire import codec
+from cipherquorum.wire import schema
 
 
 class Colour(enum.IntEnum):
@@ -254,7 +254,7 @@ def test_nesting_deeper_than_the_limit_is_refused() -> None:
 
 def test_collections_longer_than_the_limit_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     """An array longer than MAX_COLLECTION_LEN is refused when decoding and when encoding."""
-    monkeypatch.setattr(codec, "MAX_COLLECTION_LEN", 3)
+    monkeypatch.setattr(schema, "MAX_COLLECTION_LEN", 3)
     four = make_probe(leaves=tuple(Leaf(i, None) for i in range(4)))
     with pytest.raises(MalformedMessage, match="exceeds max_array_len"):
         decode(packed({"v": 1, "t": "test.Tree", "b": {"label": "x", "children": [1, 2, 3, 4]}}))
