@@ -418,8 +418,10 @@ class _MessageCodec(_Codec):
             return self._cls(**kwargs)
         except WireError:
             raise
-        except (ValidationError, ValueError, TypeError) as exc:
+        except ValidationError as exc:
             raise MalformedMessage(f"{path}: {exc}") from None
+        except Exception as exc:  # a message's own checks may fail in any way; to the receiver it is malformed
+            raise MalformedMessage(f"{path}: {type(exc).__name__}: {exc}") from exc
 
     def describe(self) -> str:
         return self._cls.__name__

@@ -70,6 +70,18 @@ class Tree:
     children: tuple[Tree, ...]
 
 
+@message("test.Picky")
+@dataclass(frozen=True)
+class Picky:
+    """A message whose own check fails with a plain KeyError for an unlucky number."""
+
+    count: int
+
+    def __post_init__(self) -> None:
+        if self.count == 13:
+            raise KeyError("unlucky")
+
+
 def make_probe(**changes: object) -> Probe:
     fields: dict[str, object] = dict(
         number=-5, ratio=0.25, text="héllo", blob=b"\x00\xff", flag=True, maybe=None,
@@ -232,6 +244,12 @@ def test_decode_names_the_field_path_and_type_of_a_bad_field(
     data = tamper(encode(make_probe()), lambda envelope: change(envelope["b"]))
     with pytest.raises(MalformedMessage, match=pattern):
         decode(data, Probe)
+
+
+def test_a_failing_message_check_becomes_malformed_message() -> None:
+    """Whatever a message's own __post_init__ raises while decoding, the receiver gets MalformedMessage."""
+    with pytest.raises(MalformedMessage, match=r"test\.Picky: KeyError: 'unlucky'"):
+        decode(packed({"v": 1, "t": "test.Picky", "b": {"count": 13}}))
 
 
 def test_size_limit_is_checked_before_parsing() -> None:
