@@ -15,6 +15,7 @@ from cipherquorum.exceptions import (
     ContractError,
     KeyBundleError,
     StorageError,
+    ValidationError,
     WireError,
 )
 from cipherquorum.fhe import Evaluator, ExecutionOutcome, KeyBundle, execute, program_id
@@ -68,6 +69,7 @@ class _Work:
     reveal_deadline: int
     stage: str = "assigned"  # assigned -> committed -> revealed -> done | failed
     outcome: ExecutionOutcome | None = None
+    program: str = ""
     salt: bytes = b""
     peer_seals: list[bytes] = field(default_factory=list)
     peer_reveals: list[tuple[Hash32, ExecStatus, Hash32]] = field(default_factory=list)
@@ -183,7 +185,7 @@ class ComputeNode:
                 return  # a lazy node waits for someone else's work
             seal = work.peer_seals[0]
         else:
-            outcome, evaluator = self._compute(work.task_id)
+            outcome, evaluator, work.program = self._compute(work.task_id)
             if evaluator is not None:
                 outcome = tamper_outcome(behaviour, outcome, evaluator)
             if behaviour.late:
@@ -204,7 +206,7 @@ class ComputeNode:
             salt = work.salt or bytes(32)
         else:
             outcome = work.outcome
-            result = TaskResult(task_id=work.task_id, node=self._address, program=outcome.program,
+            result = TaskResult(task_id=work.task_id, node=self._address, program=work.program,
                                 status=int(outcome.status), result_hash=bytes(outcome.result_hash),
                                 outputs=tuple(ct.to_bytes() for ct in outcome.outputs), detail=outcome.detail)
             result_ref = blob_id_to_bytes32(self._store.put(encode(result)))
@@ -215,29 +217,34 @@ class ComputeNode:
 
     # --- fetching and running the program ------------------------------------------------------
 
-    def _compute(self, task_id: TaskId) -> tuple[ExecutionOutcome, Evaluator | None]:
-        """Fetch and check the task's manifest, keys and inputs, then run its program."""
+    def _compute(self, task_id: TaskId) -> tuple[ExecutionOutcome, Evaluator | None, str]:
+        """Fetch and check the task's manifest, keys and inputs, then run its program.
+
+        Returns the outcome, the evaluator it ran on (None when the inputs never got that far) and the
+        program's name. Input problems become the status the replicas agree on, not an exception.
+        """
         task = self._market.task(task_id)
+        program = ""
         try:
             manifest = decode(self._store.get(bytes32_to_blob_id(task.manifest_ref)), TaskManifest)
-            if program_id(manifest.program) != task.program_id:
-                return self._failed(ExecStatus.PROGRAM_UNKNOWN, manifest.program,
-                                    "manifest program does not match the task's program id"), None
+            program = manifest.program
+            if program_id(program) != task.program_id:
+                return _failed(ExecStatus.PROGRAM_UNKNOWN, "manifest program does not match the task's"), None, program
             evaluator = self._evaluator(BlobId(manifest.key_bundle_ref))
             inputs = self._store.get_many([BlobId(ref) for ref in manifest.input_refs])
         except BlobNotFound as exc:
-            return self._failed(ExecStatus.INPUT_UNAVAILABLE, "", str(exc)), None
+            return _failed(ExecStatus.INPUT_UNAVAILABLE, str(exc)), None, program
         except BlobCorrupted as exc:
-            return self._failed(ExecStatus.INPUT_CHECKSUM_ERROR, "", str(exc)), None
-        except (WireError, KeyBundleError) as exc:
-            return self._failed(ExecStatus.INPUT_INVALID, "", str(exc)), None
+            return _failed(ExecStatus.INPUT_CHECKSUM_ERROR, str(exc)), None, program
+        except (WireError, KeyBundleError, ValidationError) as exc:
+            return _failed(ExecStatus.INPUT_INVALID, str(exc)), None, program
         except StorageError as exc:
-            return self._failed(ExecStatus.INPUT_UNAVAILABLE, "", str(exc)), None
+            return _failed(ExecStatus.INPUT_UNAVAILABLE, str(exc)), None, program
         if self._behaviour.crashes:
             log.warning("node %s crashes in the middle of task %s", self._config.index, task_id)
             os._exit(1)
         time_limit_s = float(min(manifest.time_limit_s, task.time_limit_s))
-        return execute(manifest.program, evaluator, inputs, manifest.params, time_limit_s), evaluator
+        return execute(program, evaluator, inputs, manifest.params, time_limit_s), evaluator, program
 
     def _evaluator(self, bundle_ref: BlobId) -> Evaluator:
         evaluator = self._evaluators.get(bundle_ref)
@@ -246,13 +253,14 @@ class ComputeNode:
             self._evaluators[bundle_ref] = evaluator
         return evaluator
 
-    @staticmethod
-    def _failed(status: ExecStatus, program: str, detail: str) -> ExecutionOutcome:
-        return ExecutionOutcome(status=status, outputs=(), result_hash=ZERO_HASH, detail=detail, program=program)
-
     def _note(self, text: str) -> None:
         log.info("node %s: %s", self._config.index, text)
         self._notes.append(text)
+
+
+def _failed(status: ExecStatus, detail: str) -> ExecutionOutcome:
+    """The outcome of a task whose inputs could not be used: consensus is then on the status alone."""
+    return ExecutionOutcome(status=status, outputs=(), result_hash=ZERO_HASH, detail=detail)
 
 
 class ComputeNodeHandle:
