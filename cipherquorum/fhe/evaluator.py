@@ -47,11 +47,14 @@ class Encryptor:
         preset = self._preset
         if not 1 <= len(values) <= preset.slots:
             raise ValidationError(f"values must number 1..{preset.slots} (got {len(values)})")
-        with seal.pyfhel_errors("cannot encrypt"):
-            if preset.scheme == "bfv":
-                ctxt = self._he.encryptInt(seal.as_int64(values, "values", preset.plain_bound))
-            else:
-                ctxt = self._he.encryptFrac(seal.as_float64(values, "values", preset.max_abs_value))
+        if preset.scheme == "bfv":
+            array = seal.as_int64(values, "values", preset.plain_bound)
+            with seal.pyfhel_errors("cannot encrypt"):
+                ctxt = self._he.encryptInt(array)
+        else:
+            array = seal.as_float64(values, "values", preset.max_abs_value)
+            with seal.pyfhel_errors("cannot encrypt"):
+                ctxt = self._he.encryptFrac(array)
         return wrap_ciphertext(preset, ctxt)
 
 

@@ -15,7 +15,7 @@ from typing import Iterator
 import numpy as np
 from Pyfhel import Pyfhel, PyCtxt, PyPtxt
 
-from ..exceptions import CiphertextError, FheError, KeyBundleError, ValidationError
+from ..exceptions import CiphertextError, CipherQuorumError, FheError, KeyBundleError, ValidationError
 from .presets import FhePreset
 
 COMPRESSION = "none"
@@ -32,7 +32,7 @@ def pyfhel_errors(what: str, error: type[FheError] = FheError) -> Iterator[None]
     """Turn any Pyfhel/SEAL exception raised inside the block into ``error`` whose message starts with ``what``."""
     try:
         yield
-    except FheError:
+    except CipherQuorumError:
         raise
     except _LIBRARY_ERRORS as exc:
         raise error(f"{what}: {exc}") from None
