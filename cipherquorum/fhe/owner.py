@@ -108,3 +108,14 @@ class SecretKeyOwner:
             if preset.scheme == "bfv":
                 return [int(v) for v in self._he.decryptInt(ctxt)[:count]]
             return [float(v) for v in self._he.decryptFrac(ctxt)[:count]]
+
+    def noise_budget_bits(self, ct: Ciphertext) -> int:
+        """Return the invariant noise budget left in a BFV ciphertext (0: it no longer decrypts correctly).
+
+        Raises ValidationError for a CKKS preset (CKKS has no such budget), CiphertextError for a foreign ct.
+        """
+        if self.preset.scheme != "bfv":
+            raise ValidationError(f"noise budget is defined for bfv (preset {self.preset.name!r} is ckks)")
+        ctxt = load_ciphertext(self._he, self.preset, ct)
+        with seal.pyfhel_errors("cannot measure the noise budget"):
+            return int(self._he.noise_level(ctxt))

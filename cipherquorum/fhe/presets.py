@@ -161,9 +161,9 @@ PRESETS: Mapping[str, FhePreset] = MappingProxyType({
             programs=_AGGREGATES,
             description=(
                 "additions only, smallest ciphertexts (32.9 kB): one 54-bit prime, so no relinearization or "
-                "rotation keys. t=7340033 (23 bits) holds sums up to +-3,670,016; a fresh ciphertext has 20 bits "
-                "of noise budget and 14 remain after summing 10,000 independent ciphertexts (>= 6 even when the "
-                "same ciphertext is added 10,000 times). t=65537 keeps 21 bits but wraps sums past +-32,768, "
+                "rotation keys. t=7340033 (23 bits) holds sums up to +-3,670,016; a fresh ciphertext has 21 bits "
+                "of noise budget and 14 remain after summing 10,000 independent ciphertexts (7 when the same "
+                "ciphertext is added 10,000 times). t=65537 keeps 21 bits but wraps sums past +-32,768, "
                 "too small for a 1-5 scale over 10,000 respondents."
             ),
         ),
@@ -177,7 +177,7 @@ PRESETS: Mapping[str, FhePreset] = MappingProxyType({
             programs=(*_AGGREGATES, "weighted_score@1", "pin_challenge@1", "variance@1"),
             description=(
                 "one multiplication: variance, weighted scores, PIN challenges. Three 60-bit primes (180 of the "
-                "218 bits allowed) keep ciphertexts at 262 kB and each key-switching key under 0.8 MB; "
+                "218 bits allowed) keep ciphertexts at 262 kB and each key-switching key near 0.8 MB; "
                 "t=1073692673 (30 bits) holds results up to +-536,846,336."
             ),
         ),
