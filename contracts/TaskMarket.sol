@@ -268,8 +268,8 @@ contract TaskMarket {
     error AlreadyRevealed(uint256 taskId, address node);
     /// @notice The revealed values and `node`'s address do not hash to the seal it committed.
     error BadSeal(uint256 taskId, address node);
-    /// @notice `status` is not an execution status code (0..MAX_STATUS).
-    error InvalidStatus(uint8 status);
+    /// @notice `statusCode` is not an execution status code (0..MAX_STATUS).
+    error InvalidStatus(uint8 statusCode);
     /// @notice The task cannot be finalized yet; at the latest it can after `revealDeadline`.
     error FinalizeTooEarly(uint256 taskId, uint64 revealDeadline);
     /// @notice The task has no proof: it is not COMPLETED.
