@@ -18,20 +18,26 @@ Number = int | float
 
 
 class Encryptor:
-    """Encrypts value vectors under a bundle's public key. Build it once and reuse it for many encryptions."""
+    """Encrypts value vectors under a bundle's public key. Build it once and reuse it for many encryptions.
 
-    def __init__(self, he: seal.Pyfhel, preset: FhePreset) -> None:
-        """Wrap a Pyfhel object that holds ``preset``'s context and a public key (use ``from_bundle``)."""
+    Pickles as its bundle (and is rebuilt from it), so it can be handed to another process.
+    """
+
+    def __init__(self, he: seal.Pyfhel, bundle: KeyBundle) -> None:
+        """Wrap a Pyfhel object that holds ``bundle``'s context and public key (use ``from_bundle``)."""
         self._he = he
-        self._preset = preset
+        self._bundle = bundle
+        self._preset = bundle.fhe_preset
 
     @classmethod
     def from_bundle(cls, bundle: KeyBundle) -> Encryptor:
         """Return an encryptor holding only the bundle's context and public key; raises KeyBundleError."""
-        preset = bundle.fhe_preset
-        he = seal.load_context(bundle.context, preset)
+        he = seal.load_context(bundle.context, bundle.fhe_preset)
         seal.load_key(he, "public", bundle.public_key)
-        return cls(he, preset)
+        return cls(he, bundle)
+
+    def __reduce__(self) -> tuple[object, tuple[KeyBundle]]:
+        return (Encryptor.from_bundle, (self._bundle,))
 
     @property
     def preset(self) -> FhePreset:
@@ -62,13 +68,18 @@ class Evaluator:
     """What a compute node holds for one key bundle: the context and the public, relin and rotation keys.
 
     No secret key, so it can never decrypt. Loading keys is slow: cache one Evaluator per bundle id.
+    Pickles as its bundle (and is loaded again from it), so it can be handed to another process.
     """
 
-    def __init__(self, he: seal.Pyfhel, preset: FhePreset, held: KeyNeeds) -> None:
-        """Wrap a Pyfhel object with ``preset``'s context and the keys ``held`` (use ``from_bundle``)."""
+    def __init__(self, he: seal.Pyfhel, bundle: KeyBundle) -> None:
+        """Wrap a Pyfhel object holding all of ``bundle``'s parts (use ``from_bundle``)."""
         self._he = he
-        self._preset = preset
-        self._held = held
+        self._bundle = bundle
+        self._preset = bundle.fhe_preset
+        self._held = bundle.needs
+
+    def __reduce__(self) -> tuple[object, tuple[KeyBundle]]:
+        return (Evaluator.from_bundle, (self._bundle,))
 
     @classmethod
     def from_bundle(cls, bundle: KeyBundle) -> Evaluator:
@@ -87,7 +98,7 @@ class Evaluator:
             seal.load_key(he, "relin", bundle.relin_key)
         if bundle.rotation_key is not None:
             seal.load_key(he, "rotation", bundle.rotation_key)
-        return cls(he, preset, bundle.needs)
+        return cls(he, bundle)
 
     @property
     def preset(self) -> FhePreset:

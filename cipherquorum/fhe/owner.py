@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
-from ..exceptions import KeyBundleError, ValidationError
+from ..exceptions import FheError, KeyBundleError, ValidationError
 from . import seal
 from .ciphertext import Ciphertext, load_ciphertext
 from .evaluator import Encryptor, Number
@@ -19,7 +19,7 @@ class SecretKeyOwner:
     """Holds a secret key and the public bundle made with it.
 
     The secret never enters the bundle; ``secret_key_bytes()`` exports it for the owner's own storage and
-    ``from_secret`` brings it back.
+    ``from_secret`` brings it back. An owner refuses to be pickled, so it never leaves a process by accident.
     """
 
     def __init__(self, he: seal.Pyfhel, bundle: KeyBundle) -> None:
@@ -27,7 +27,13 @@ class SecretKeyOwner:
         ``generate`` or ``from_secret``)."""
         self._he = he
         self._bundle = bundle
-        self._encryptor = Encryptor(he, bundle.fhe_preset)
+        self._encryptor = Encryptor(he, bundle)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise FheError(
+            "a SecretKeyOwner is not pickled, so its secret never leaves a process by accident; move "
+            "secret_key_bytes() deliberately and rebuild with SecretKeyOwner.from_secret(bundle, secret)"
+        )
 
     @classmethod
     def generate(cls, preset: str, needs: KeyNeeds = KeyNeeds()) -> SecretKeyOwner:

@@ -163,8 +163,8 @@ PRESETS: Mapping[str, FhePreset] = MappingProxyType({
                 "additions only, smallest ciphertexts (32.9 kB): one 54-bit prime, so no relinearization or "
                 "rotation keys. t=7340033 (23 bits) holds sums up to +-3,670,016; a fresh ciphertext has 21 bits "
                 "of noise budget and 14 remain after summing 10,000 independent ciphertexts (7 when the same "
-                "ciphertext is added 10,000 times). t=65537 keeps 21 bits but wraps sums past +-32,768, "
-                "too small for a 1-5 scale over 10,000 respondents."
+                "ciphertext is added 10,000 times). t=65537 would keep 21 bits after that sum but wraps sums past "
+                "+-32,768, too small for a 1-5 scale over 10,000 respondents."
             ),
         ),
         FhePreset(

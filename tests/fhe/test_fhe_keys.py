@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import pickle
 
 import pytest
 
-from cipherquorum.exceptions import KeyBundleError, UnknownPreset, ValidationError
-from cipherquorum.fhe import Encryptor, Evaluator, KeyBundle, KeyNeeds, SecretKeyOwner, get_preset
+from cipherquorum.exceptions import FheError, KeyBundleError, UnknownPreset, ValidationError
+from cipherquorum.fhe import Encryptor, Evaluator, KeyBundle, KeyNeeds, SecretKeyOwner, execute, get_preset
 
 
 def test_key_needs_are_normalized_and_merged() -> None:
@@ -176,3 +177,32 @@ def test_decrypt_length_must_fit_the_slots(length, ok: bool, keys) -> None:
     else:
         with pytest.raises(ValidationError, match=r'"length" must be in \[1, 4096\]'):
             owner.decrypt(ct, length)
+
+
+def test_encryptor_and_evaluator_pickle_as_their_bundle(keys) -> None:
+    """Pickled (as Ray does between processes), an Encryptor and an Evaluator are rebuilt from their bundle
+    and keep working: the copy's results are byte-identical to the original's."""
+    preset_keys = keys["bfv-8192"]
+    encryptor = pickle.loads(pickle.dumps(Encryptor.from_bundle(preset_keys.owner.bundle)))
+    evaluator = pickle.loads(pickle.dumps(preset_keys.evaluator))
+    inputs = [encryptor.encrypt([4, 5]).to_bytes()]
+    ours = execute("variance@1", preset_keys.evaluator, inputs, {}, time_limit_s=30)
+    theirs = execute("variance@1", evaluator, inputs, {}, time_limit_s=30)
+    assert ours.result_hash == theirs.result_hash
+    assert preset_keys.owner.decrypt(theirs.outputs[1], 2) == [16, 25]
+
+
+def test_owner_refuses_to_be_pickled(keys) -> None:
+    """Pickling a SecretKeyOwner raises FheError pointing at the deliberate way to move a secret."""
+    with pytest.raises(FheError, match="secret_key_bytes"):
+        pickle.dumps(keys["bfv-2048"].owner)
+
+
+def test_noise_budget_shrinks_with_work_and_is_bfv_only(keys) -> None:
+    """The owner reports a BFV ciphertext's remaining noise budget, smaller after a multiplication; CKKS has none."""
+    preset_keys = keys["bfv-8192"]
+    fresh = preset_keys.owner.encrypt([3])
+    (squares,) = execute("variance@1", preset_keys.evaluator, [fresh.to_bytes()], {}, 30).outputs[1:]
+    assert 0 < preset_keys.owner.noise_budget_bits(squares) < preset_keys.owner.noise_budget_bits(fresh)
+    with pytest.raises(ValidationError, match="noise budget is defined for bfv"):
+        keys["ckks-8192"].owner.noise_budget_bits(keys["ckks-8192"].owner.encrypt([1.0]))
