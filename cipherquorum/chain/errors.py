@@ -35,7 +35,11 @@ class NotRegistered(ContractError):
 
 
 class InvalidCapacity(ContractError):
-    """A node registered with capacity 0."""
+    """A node registered with capacity 0 or above the contract's maximum."""
+
+
+class InvalidPrice(ContractError):
+    """A node asked a price above the contract's maximum."""
 
 
 class TooManyNodes(ContractError):
@@ -141,11 +145,11 @@ class ReentrantCall(ContractError):
 CONTRACT_ERRORS: Mapping[str, type[ContractError]] = {
     cls.__name__: cls
     for cls in (
-        StakeBelowMinimum, AlreadyRegistered, NotRegistered, InvalidCapacity, TooManyNodes, InvalidReplication,
-        InvalidQuorum, InvalidEscrow, InvalidWindow, UnknownTask, WrongState, NotAssigned, CommitClosed,
-        AlreadyCommitted, RevealNotOpen, RevealClosed, NotCommitted, AlreadyRevealed, BadSeal, InvalidStatus,
-        FinalizeTooEarly, NotFinalized, ExitNotRequested, ExitAlreadyRequested, CooldownNotOver, NodeBusy,
-        InsufficientBalance, TransferFailed, ReentrantCall,
+        StakeBelowMinimum, AlreadyRegistered, NotRegistered, InvalidCapacity, InvalidPrice, TooManyNodes,
+        InvalidReplication, InvalidQuorum, InvalidEscrow, InvalidWindow, UnknownTask, WrongState, NotAssigned,
+        CommitClosed, AlreadyCommitted, RevealNotOpen, RevealClosed, NotCommitted, AlreadyRevealed, BadSeal,
+        InvalidStatus, FinalizeTooEarly, NotFinalized, ExitNotRequested, ExitAlreadyRequested, CooldownNotOver,
+        NodeBusy, InsufficientBalance, TransferFailed, ReentrantCall,
     )
 }
 """Every TaskMarket custom error class, by its Solidity name."""

@@ -38,7 +38,8 @@ def normalize_outbound(name: str, kind: str, value: Any) -> Any:
     """Return a decoded ABI value in the project's form.
 
     Addresses become checksummed ``Address``, bytesN stay ``bytes``, arrays become tuples, and uint8
-    arguments named status, state or reason become ExecStatus, TaskState or SlashReason.
+    arguments named status, state or reason become ExecStatus, TaskState or SlashReason (a value outside
+    the enum stays an int).
     """
     if kind.endswith("[]"):
         return tuple(normalize_outbound(name, kind[:-2], item) for item in value)
@@ -46,8 +47,9 @@ def normalize_outbound(name: str, kind: str, value: Any) -> Any:
         return Address(to_checksum_address(value))
     if kind.startswith("bytes"):
         return bytes(value)
-    if kind == "uint8" and name in _ENUM_ARGS:
-        return _ENUM_ARGS[name](value)
+    enum = _ENUM_ARGS.get(name) if kind == "uint8" else None
+    if enum is not None and value in enum._value2member_map_:
+        return enum(value)
     return value
 
 
