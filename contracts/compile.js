@@ -1,4 +1,4 @@
-// Compiles TaskMarket.sol with the pinned solc-js into TaskMarket.json, or checks that the committed artifact is current.
+// Compiles TaskMarket.sol with the pinned solc-js into TaskMarket.json, or checks the committed artifact is current.
 //
 //   node compile.js          write TaskMarket.json
 //   node compile.js --check  recompile and exit 1 if TaskMarket.json differs (abi, bytecode, deployedBytecode,

@@ -72,7 +72,8 @@ class Bench:
         artifact = load_artifact()
         web3 = Web3(Web3.HTTPProvider(self.rpc_url))
         contract = web3.eth.contract(address=self.market.address, abi=list(artifact.abi))
-        call = contract.functions.createTask(keccak(b"histogram@1"), keccak(b"manifest"), replication, quorum, *windows_s)
+        program_id, manifest_ref = keccak(b"histogram@1"), keccak(b"manifest")
+        call = contract.functions.createTask(program_id, manifest_ref, replication, quorum, *windows_s)
         try:
             call.call({"from": self.client.sender, "value": value_wei})
         except TRANSLATED_ERRORS as exc:
@@ -435,3 +436,148 @@ def test_lazy_node_that_copies_a_seal_is_slashed_and_the_honest_majority_wins(be
     assert bench.market.node(str(lazy_node.sender)).stake_wei == stake_before_wei - bench.market.slash_wei
     assert bench.market.proof(task_id).agreeing == (honest_node.sender, third_node.sender)
     assert bench.market.proof(task_id).status == ExecStatus.SUCCESS
+
+
+# --- withdrawals to contracts: a tiny hand-assembled account that forwards calls to the market ----------------
+
+_OPCODES = {
+    "STOP": 0x00, "SHL": 0x1B, "ISZERO": 0x15, "CALLVALUE": 0x34, "CALLDATASIZE": 0x36, "CALLDATACOPY": 0x37,
+    "CODECOPY": 0x39, "RETURNDATASIZE": 0x3D, "RETURNDATACOPY": 0x3E, "POP": 0x50, "MLOAD": 0x51, "MSTORE": 0x52,
+    "SSTORE": 0x55, "JUMPI": 0x57, "GAS": 0x5A, "JUMPDEST": 0x5B, "PUSH0": 0x5F, "DUP1": 0x80, "CALL": 0xF1,
+    "RETURN": 0xF3, "REVERT": 0xFD,
+}
+
+
+def _assemble(program: list[Any]) -> bytes:
+    """EVM bytecode for mnemonics, ("PUSHn", int | bytes | label) and ("LABEL", name), which becomes a JUMPDEST."""
+    offsets: dict[str, int] = {}
+    size = 0
+    for item in program:
+        if isinstance(item, tuple) and item[0] == "LABEL":
+            offsets[item[1]] = size
+        size += 1 + (int(item[0][4:]) if isinstance(item, tuple) and item[0] != "LABEL" else 0)
+    code = bytearray()
+    for item in program:
+        if isinstance(item, str):
+            code.append(_OPCODES[item])
+        elif item[0] == "LABEL":
+            code.append(_OPCODES["JUMPDEST"])
+        else:
+            width, operand = int(item[0][4:]), item[1]
+            value = offsets[operand] if isinstance(operand, str) else operand
+            code += bytes([_OPCODES["PUSH0"] + width])
+            code += value.to_bytes(width, "big") if isinstance(value, int) else bytes(value).rjust(width, b"\0")
+    return bytes(code)
+
+
+def _withdrawer_code(market: str, on_receive: str) -> bytes:
+    """Creation code of an account that forwards any call with data (and its value) to ``market`` and answers
+    with the market's answer. On plain ether it either refuses ("refuse") or calls withdraw(msg.value) again
+    and stores the first 4 bytes of that call's answer in slot 0 ("reenter")."""
+    market_address = bytes.fromhex(market[2:])
+    forward = [
+        "CALLDATASIZE", "ISZERO", ("PUSH2", "receive"), "JUMPI",
+        "CALLDATASIZE", "PUSH0", "PUSH0", "CALLDATACOPY",
+        "PUSH0", "PUSH0", "CALLDATASIZE", "PUSH0", "CALLVALUE", ("PUSH20", market_address), "GAS", "CALL",
+        "RETURNDATASIZE", "PUSH0", "PUSH0", "RETURNDATACOPY",
+        ("PUSH2", "answered"), "JUMPI",
+        "RETURNDATASIZE", "PUSH0", "REVERT",
+        ("LABEL", "answered"), "RETURNDATASIZE", "PUSH0", "RETURN",
+        ("LABEL", "receive"),
+    ]
+    receive = {
+        "refuse": ["PUSH0", "PUSH0", "REVERT"],
+        "reenter": [
+            ("PUSH4", keccak(b"withdraw(uint256)")[:4]), ("PUSH1", 224), "SHL", "PUSH0", "MSTORE",
+            "CALLVALUE", ("PUSH1", 4), "MSTORE",
+            ("PUSH1", 4), "PUSH0", ("PUSH1", 36), "PUSH0", "PUSH0", ("PUSH20", market_address), "GAS", "CALL",
+            "POP", "PUSH0", "MLOAD", "PUSH0", "SSTORE", "STOP",
+        ],
+    }[on_receive]
+    runtime = _assemble(forward + receive)
+    constructor = _assemble([("PUSH2", len(runtime)), "DUP1", ("PUSH1", 10), "PUSH0", "CODECOPY", "PUSH0", "RETURN"])
+    assert len(constructor) == 10
+    return constructor + runtime
+
+
+class ContractWithdrawer:
+    """A contract account that holds a node's stake in the market; driven by a funded owner over raw web3."""
+
+    def __init__(self, bench: Bench, owner: LocalAccount, on_receive: str) -> None:
+        self._bench = bench
+        self._owner = owner
+        self._web3 = Web3(Web3.HTTPProvider(bench.rpc_url))
+        receipt = self._send(None, _withdrawer_code(bench.market.address, on_receive), 0)
+        self.address = Address(receipt["contractAddress"])
+        self._abi = list(load_artifact().abi)
+        self._market = self._web3.eth.contract(address=bench.market.address, abi=self._abi)
+
+    def _send(self, to: str | None, data: bytes, value_wei: int) -> Mapping[str, Any]:
+        transaction = {
+            "data": data, "value": value_wei, "gas": 1_000_000, "gasPrice": self._web3.eth.gas_price,
+            "nonce": self._web3.eth.get_transaction_count(self._owner.address, "pending"),
+            "chainId": self._web3.eth.chain_id,
+        }
+        if to is not None:
+            transaction["to"] = to
+        signed = self._owner.sign_transaction(transaction)
+        return self._web3.eth.wait_for_transaction_receipt(self._web3.eth.send_raw_transaction(signed.raw_transaction))
+
+    def _calldata(self, function: str, *args: Any) -> bytes:
+        return bytes.fromhex(self._market.encode_abi(function, args=list(args))[2:])
+
+    def call_market(self, function: str, *args: Any, value_wei: int = 0) -> int:
+        """Have this account call the market's ``function``; returns the mined transaction's status."""
+        return int(self._send(self.address, self._calldata(function, *args), value_wei)["status"])
+
+    def simulate_market(self, function: str, *args: Any) -> None:
+        """eth_call the market's ``function`` as this account, raising the error the binding would raise."""
+        try:
+            request = {"from": self._owner.address, "to": self.address, "data": self._calldata(function, *args)}
+            self._web3.eth.call(request)
+        except TRANSLATED_ERRORS as exc:
+            raise translate_error(exc, self._bench.rpc_url, RevertDecoder(self._abi)) from None
+
+    def stake_and_exit(self, stake_wei: int) -> None:
+        """Register as a node with ``stake_wei``, exit after the cooldown: the stake becomes withdrawable."""
+        assert self.call_market("register", 1, 0, value_wei=stake_wei) == 1
+        assert self.call_market("requestExit") == 1
+        self._bench.advance_time(self._bench.market.exit_cooldown_s + 1)
+        assert self.call_market("exit") == 1
+
+    def recorded_answer(self) -> bytes:
+        """The first 4 bytes the re-entered withdraw answered with (slot 0 of this account's storage)."""
+        return bytes(self._web3.eth.get_storage_at(self.address, 0))[:4]
+
+
+def test_withdraw_reentered_from_its_transfer_reverts_reentrant_call_and_pays_once(
+    bench: Bench, accounts: Callable[[str, int], LocalAccount]
+) -> None:
+    """A contract that calls withdraw again while receiving gets ReentrantCall there, and is paid exactly once."""
+    withdrawer = ContractWithdrawer(bench, accounts("withdrawer-owner", 0), "reenter")
+    stake_wei = 2 * bench.market.min_stake_wei
+    withdrawer.stake_and_exit(stake_wei)
+    assert bench.market.withdrawable(withdrawer.address) == stake_wei
+
+    assert withdrawer.call_market("withdraw", stake_wei // 2) == 1
+    assert withdrawer.recorded_answer() == keccak(b"ReentrantCall()")[:4]
+    assert bench.market.withdrawable(withdrawer.address) == stake_wei // 2
+    assert bench.market.balance_wei(withdrawer.address) == stake_wei // 2
+    assert bench.market.liabilities_wei() == bench.market.balance_wei()
+
+
+def test_withdraw_to_an_account_that_refuses_ether_raises_transfer_failed_and_keeps_the_balance(
+    bench: Bench, accounts: Callable[[str, int], LocalAccount]
+) -> None:
+    """If the withdrawing account rejects the ether, withdraw reverts TransferFailed and the balance stays owed."""
+    withdrawer = ContractWithdrawer(bench, accounts("withdrawer-owner", 1), "refuse")
+    stake_wei = 2 * bench.market.min_stake_wei
+    withdrawer.stake_and_exit(stake_wei)
+
+    with pytest.raises(CONTRACT_ERRORS["TransferFailed"]) as caught:
+        withdrawer.simulate_market("withdraw", stake_wei)
+    assert caught.value.error_args == {"account": withdrawer.address, "amountWei": stake_wei}
+    assert withdrawer.call_market("withdraw", stake_wei) == 0
+    assert bench.market.withdrawable(withdrawer.address) == stake_wei
+    assert bench.market.balance_wei(withdrawer.address) == 0
+    assert bench.market.liabilities_wei() == bench.market.balance_wei()
