@@ -6,7 +6,8 @@ import json
 import logging
 import socket
 import threading
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -14,10 +15,12 @@ from typing import Any
 from eth.estimators.gas import binary_gas_search_intrinsic_tolerance
 from eth.vm.spoof import SpoofTransaction
 from eth_abi import abi
+from eth.vm.forks import ParisVM, PragueVM
+from eth.vm.forks.cancun import get_total_blob_gas
 from eth_tester import EthereumTester, PyEVMBackend
 from eth_tester.exceptions import TransactionFailed as TesterTransactionFailed
 from eth_tester.exceptions import ValidationError as TesterValidationError
-from eth_utils import is_address, to_checksum_address
+from eth_utils import is_address, keccak, to_checksum_address
 from eth_utils.exceptions import ValidationError as EvmValidationError
 from web3 import Web3
 from web3.exceptions import ContractLogicError, Web3Exception
@@ -42,7 +45,11 @@ DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
 DEFAULT_MAX_BATCH = 1000
 FUNDER_BALANCE_WEI: Wei = 10**9 * 10**18
 """Each of eth-tester's prefunded accounts starts with a billion ether, enough to fund any scenario."""
-FUNDER_COUNT = 10
+FUNDER_COUNT = 64
+"""Prefunded accounts; ``fund_many`` pays up to this many addresses in one block."""
+DEFAULT_MAX_DRIFT_S = 3
+"""How far block time may run ahead of the wall clock before transactions are batched into paced blocks."""
+MINER_POLL_S = 0.02
 _DRAIN_FACTOR = 16
 _ERROR_STRING_SELECTOR = bytes.fromhex("08c379a0")
 _FUND_TX_FEES = {"gas": 21000, "max_fee_per_gas": 10**10, "max_priority_fee_per_gas": 10**9}
@@ -163,12 +170,119 @@ def _build_endpoints() -> dict[str, dict[str, Any]]:
     return endpoints
 
 
+class _SeededBackend(PyEVMBackend):
+    """py-evm backend whose blocks carry a prevrandao derived from a seed, so matching is reproducible.
+
+    eth-tester draws each block's ``mix_hash`` (prevrandao) from os.urandom; a devnet built with a seed uses
+    keccak256(seed) in every block instead. The contract mixes it with the task id, so the same seed and the
+    same transactions give the same assignments.
+    """
+
+    def __init__(self, randao: bytes, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._randao = randao
+
+    def mine_blocks(self, num_blocks: int = 1, coinbase: Any = None) -> tuple[bytes, ...]:
+        hashes = []
+        for _ in range(num_blocks):
+            options: dict[str, Any] = {"coinbase": coinbase if coinbase is not None else b"\x00" * 20}
+            vm = self.chain.get_vm()
+            if isinstance(vm, ParisVM):
+                options["mix_hash"] = self._randao
+            if isinstance(vm, PragueVM):
+                options["blob_gas_used"] = sum(get_total_blob_gas(tx) for tx in self.chain.get_block().transactions)
+            hashes.append(self.chain.mine_block(**options).hash)
+        return tuple(hashes)
+
+
+class _BlockPacer:
+    """Mines pending transactions into blocks whose timestamps follow the wall clock.
+
+    py-evm needs each block's timestamp to exceed its parent's, so mining one block per transaction makes
+    block time race ahead of real time under load, and deadlines measured in block time expire early. The
+    pacer mines a transaction at once while block time is at most ``max_drift_s`` ahead of the wall clock;
+    beyond that, transactions wait in the pending block and a background thread mines them together once the
+    clock allows. Callers hold the dispatcher's lock around ``note_sent`` and ``mine_if_due``.
+    """
+
+    def __init__(self, tester: EthereumTester, lock: threading.Lock, max_drift_s: float) -> None:
+        self._tester = tester
+        self._lock = lock
+        self._max_drift_s = max_drift_s
+        self._pending = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def note_sent(self) -> None:
+        """Record a transaction sent to the pending block and mine it now if the clock allows."""
+        self._pending += 1
+        self.mine_if_due()
+
+    def mine_now(self) -> None:
+        """Mine whatever is pending into a block now, whatever the clock says."""
+        if self._pending:
+            self._tester.mine_blocks(1)
+            self._pending = 0
+
+    def note_mined(self) -> None:
+        """Record that the pending transactions were mined by someone else (evm_mine)."""
+        self._pending = 0
+
+    def mine_if_due(self) -> bool:
+        """Mine the pending transactions into one block if block time may advance; return whether it did."""
+        if not self._pending:
+            return False
+        next_timestamp = int(self._tester.get_block_by_number("latest")["timestamp"]) + 1
+        if next_timestamp > time.time() + self._max_drift_s:
+            return False
+        self._tester.mine_blocks(1)
+        self._pending = 0
+        return True
+
+    def start(self) -> None:
+        """Start the background miner."""
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="devnet-miner", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the background miner (after mining what is pending, as soon as the clock allows)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.wait(MINER_POLL_S):
+            with self._lock:
+                try:
+                    self.mine_if_due()
+                except Exception:  # the miner must keep running whatever one block does
+                    logger.warning("mining a paced block failed", exc_info=True)
+
+
+_SENDING_METHODS = frozenset({"eth_sendRawTransaction", "eth_sendTransaction"})
+
+
+def _is_legacy_raw_transaction(params: Any) -> bool:
+    """True when eth_sendRawTransaction's payload is a legacy RLP transaction (first byte >= 0xc0)."""
+    if not isinstance(params, list) or not params or not isinstance(params[0], str):
+        return False
+    first = params[0][2:4] if params[0].startswith("0x") else params[0][:2]
+    try:
+        return int(first, 16) >= 0xC0
+    except ValueError:
+        return False
+
+
 class _ChainDispatcher:
     """Runs JSON-RPC methods against one EthereumTester, one call at a time (eth-tester is not thread-safe)."""
 
-    def __init__(self, tester: EthereumTester) -> None:
+    def __init__(self, tester: EthereumTester, max_drift_s: float) -> None:
         self._tester = tester
         self._lock = threading.Lock()
+        self._pacer = _BlockPacer(tester, self._lock, max_drift_s)
         provider = EthereumTesterProvider(tester, api_endpoints=_build_endpoints())
         web3 = Web3(provider, middleware=[])
         self._request = provider.request_func(web3, web3.middleware_onion)
@@ -187,6 +301,11 @@ class _ChainDispatcher:
         """The lock that serializes every use of the chain."""
         return self._lock
 
+    @property
+    def pacer(self) -> _BlockPacer:
+        """The miner that turns pending transactions into blocks; use it only while holding ``lock``."""
+        return self._pacer
+
     def call(self, method: str, params: list[Any]) -> Any:
         """Run ``method`` with ``params`` and return its JSON-ready result; raises _RpcFailure on any error."""
         local = self._local_methods.get(method)
@@ -195,13 +314,18 @@ class _ChainDispatcher:
                 if local is not None:
                     result = local(params)
                 else:
-                    response = self._request(method, params)
+                    if method == "eth_sendRawTransaction" and _is_legacy_raw_transaction(params):
+                        response = self._send_mined_at_once(method, params)
+                    else:
+                        response = self._request(method, params)
                     if "error" in response:
                         error = response["error"]
                         code = error.get("code", SERVER_ERROR) if isinstance(error, Mapping) else SERVER_ERROR
                         message = error.get("message", str(error)) if isinstance(error, Mapping) else str(error)
                         raise _RpcFailure(code, message)
                     result = response.get("result")
+                    if method in _SENDING_METHODS:
+                        self._pacer.note_sent()
         except _RpcFailure:
             raise
         except ContractLogicError as exc:
@@ -214,6 +338,19 @@ class _ChainDispatcher:
             logger.warning("JSON-RPC %s failed", method, exc_info=True)
             raise _RpcFailure(INTERNAL_ERROR, f"{method} failed: {exc!r}") from None
         return _to_json(result)
+
+    def _send_mined_at_once(self, method: str, params: list[Any]) -> Any:
+        """Send a legacy (pre-EIP-2718) transaction and mine it in its own block right away.
+
+        eth-tester cannot hold a legacy transaction in its pending block (it rejects the EIP-155 ``v``), so
+        such a transaction skips pacing: whatever is pending is mined first, then it is mined on its own.
+        """
+        self._pacer.mine_now()
+        self._tester.auto_mine_transactions = True
+        try:
+            return self._request(method, params)
+        finally:
+            self._tester.auto_mine_transactions = False
 
     def _pending_timestamp(self) -> int:
         return int(self._tester.get_block_by_number("pending")["timestamp"])
@@ -246,6 +383,7 @@ class _ChainDispatcher:
             self._tester.time_travel(timestamp_s + 1)
         else:
             self._tester.mine_blocks(1)
+        self._pacer.note_mined()
         return "0x0"
 
 
@@ -370,11 +508,14 @@ class _RpcRequestHandler(BaseHTTPRequestHandler):
 
 
 class Devnet:
-    """An in-process py-evm chain (one block per transaction) served over JSON-RPC.
+    """An in-process py-evm chain served over JSON-RPC, with block time that follows the wall clock.
 
     ``Devnet(host="127.0.0.1", port=0)`` builds the chain; ``start()`` serves it and returns the URL that
     ``Web3(Web3.HTTPProvider(url))`` connects to from any process. Port 0 picks a free port. Besides the
     ``eth_*``/``net_*``/``web3_*`` methods it serves ``evm_increaseTime(seconds)`` and ``evm_mine([timestamp])``.
+    A transaction is mined at once while block time is at most ``max_drift_s`` ahead of the wall clock;
+    under heavier load transactions share paced blocks (see _BlockPacer). With a ``seed``, every block's
+    prevrandao derives from it, so a run's pseudo-random matching is reproducible.
     """
 
     def __init__(
@@ -384,6 +525,8 @@ class Devnet:
         *,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         max_batch: int = DEFAULT_MAX_BATCH,
+        seed: str | None = None,
+        max_drift_s: float = DEFAULT_MAX_DRIFT_S,
     ) -> None:
         if not 0 <= port <= 65535:
             raise ValidationError(f'"port" must be in [0, 65535] (got port={port})')
@@ -397,13 +540,18 @@ class Devnet:
         genesis = PyEVMBackend.generate_genesis_state(
             overrides={"balance": FUNDER_BALANCE_WEI}, num_accounts=FUNDER_COUNT
         )
-        backend = PyEVMBackend(genesis_state=genesis)
+        if max_drift_s < 0:
+            raise ValidationError(f'"max_drift_s" must be >= 0 (got max_drift_s={max_drift_s})')
+        if seed is None:
+            backend = PyEVMBackend(genesis_state=genesis)
+        else:
+            backend = _SeededBackend(keccak(text=f"cipherquorum/prevrandao/{seed}"), genesis_state=genesis)
         type(backend.chain).gas_estimator = staticmethod(_estimate_gas_in_two_runs)  # for chains it rebuilds
         backend.chain.gas_estimator = _estimate_gas_in_two_runs
-        self._dispatcher = _ChainDispatcher(EthereumTester(backend=backend))
+        tester = EthereumTester(backend=backend, auto_mine_transactions=False)
+        self._dispatcher = _ChainDispatcher(tester, max_drift_s)
         self._endpoint = _JsonRpcEndpoint(self._dispatcher, max_batch)
         self._funders = tuple(self._dispatcher.tester.get_accounts())
-        self._next_funder = 0
         self._chain_id = int(self._dispatcher.call("eth_chainId", []), 16)
         self._server: _RpcHttpServer | None = None
         self._thread: threading.Thread | None = None
@@ -424,6 +572,7 @@ class Devnet:
         self._url = f"http://{self._host}:{server.server_address[1]}"
         self._thread = threading.Thread(target=server.serve_forever, name="devnet-jsonrpc", daemon=True)
         self._thread.start()
+        self._dispatcher.pacer.start()
         logger.info("devnet serving JSON-RPC at %s (chain id %d)", self._url, self._chain_id)
         return self._url
 
@@ -431,6 +580,7 @@ class Devnet:
         """Stop serving; the chain's state is kept, and ``start()`` serves it again. Idempotent."""
         server, thread = self._server, self._thread
         self._server, self._thread, self._url = None, None, None
+        self._dispatcher.pacer.stop()
         if server is not None:
             server.shutdown()
             server.server_close()
@@ -464,19 +614,35 @@ class Devnet:
         return tuple(Address(account) for account in self._funders)
 
     def fund(self, address: str, amount_wei: Wei) -> str:
-        """Send ``amount_wei`` to ``address`` from a prefunded account, in its own block; return the tx hash.
+        """Send ``amount_wei`` to ``address`` from a prefunded account and mine it; return the tx hash.
 
         Raises ValidationError for a malformed address or a negative amount, ChainError if the chain refuses.
         """
-        if not is_address(address):
-            raise ValidationError(f'"address" must be a 20-byte hex address (got {address!r})')
+        return self.fund_many([address], amount_wei)[0]
+
+    def fund_many(self, addresses: Sequence[str], amount_wei: Wei) -> list[str]:
+        """Send ``amount_wei`` to each address, one prefunded account per address, up to 64 per block.
+
+        Returns the tx hashes in order. Raises ValidationError for a malformed address or a negative amount,
+        ChainError if the chain refuses.
+        """
+        for address in addresses:
+            if not is_address(address):
+                raise ValidationError(f'"address" must be a 20-byte hex address (got {address!r})')
         if isinstance(amount_wei, bool) or not isinstance(amount_wei, int) or amount_wei < 0:
             raise ValidationError(f'"amount_wei" must be an int >= 0 (got amount_wei={amount_wei!r})')
-        with self._dispatcher.lock:
-            funder = self._funders[self._next_funder % len(self._funders)]
-            self._next_funder += 1
-            transaction = {"from": funder, "to": to_checksum_address(address), "value": amount_wei, **_FUND_TX_FEES}
-            try:
-                return str(self._dispatcher.tester.send_transaction(transaction))
-            except (TesterValidationError, EvmValidationError, TesterTransactionFailed) as exc:
-                raise ChainError(f"funding {address} with {amount_wei} wei failed: {exc}") from None
+        hashes: list[str] = []
+        tester = self._dispatcher.tester
+        for start in range(0, len(addresses), len(self._funders)):
+            chunk = addresses[start:start + len(self._funders)]
+            with self._dispatcher.lock:
+                for funder, address in zip(self._funders, chunk):
+                    transaction = {"from": funder, "to": to_checksum_address(address), "value": amount_wei,
+                                   **_FUND_TX_FEES}
+                    try:
+                        hashes.append(str(tester.send_transaction(transaction)))
+                    except (TesterValidationError, EvmValidationError, TesterTransactionFailed) as exc:
+                        raise ChainError(f"funding {address} with {amount_wei} wei failed: {exc}") from None
+                tester.mine_blocks(1)
+                self._dispatcher.pacer.note_mined()
+        return hashes
