@@ -1,7 +1,7 @@
 """How a compute node behaves: honest, or one of the byzantine ways a scenario can choose."""
 from __future__ import annotations
 
-import os
+import hashlib
 from dataclasses import dataclass, replace
 
 from cipherquorum.fhe import Deadline, Evaluator, ExecutionOutcome, result_hash
@@ -52,17 +52,19 @@ def behaviour_named(name: str) -> Behaviour:
         raise KeyError(f"unknown behaviour {name!r} (known: {', '.join(BEHAVIOURS)})") from None
 
 
-def tamper_outcome(behaviour: Behaviour, outcome: ExecutionOutcome, evaluator: Evaluator) -> ExecutionOutcome:
+def tamper_outcome(behaviour: Behaviour, outcome: ExecutionOutcome, evaluator: Evaluator,
+                   entropy: bytes) -> ExecutionOutcome:
     """Return the result a byzantine node reports instead of the honest ``outcome``.
 
     Both tampers add a plaintext vector to the first output, giving a valid ciphertext under the task's keys
-    that decrypts to a plausible but wrong value. A "random" tamper adds random small values, different for
-    every such node; a "shared" tamper adds ones, which every colluder computes byte for byte the same.
+    that decrypts to a plausible but wrong value. A "random" tamper adds small values drawn from ``entropy``
+    (distinct per node and task); a "shared" tamper adds ones, which every colluder computes the same.
     """
     if not behaviour.tamper or outcome.status is not ExecStatus.SUCCESS or not outcome.outputs:
         return outcome
     if behaviour.tamper == "random":
-        offset = [int.from_bytes(os.urandom(1), "big") % 7 + 1 for _ in range(TAMPER_SLOTS)]
+        digest = hashlib.sha256(entropy).digest()
+        offset = [digest[i] % 7 + 1 for i in range(TAMPER_SLOTS)]
     else:
         offset = [1] * TAMPER_SLOTS
     ops = evaluator.ops(Deadline.unlimited())

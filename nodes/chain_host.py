@@ -11,9 +11,9 @@ from .hosting import CHAIN_RESOURCE, ActorHost, Placement, node_ip_address
 class ChainHost:
     """Runs an eth-tester devnet and serves it over JSON-RPC on this machine's cluster address."""
 
-    def __init__(self, bind_all: bool) -> None:
+    def __init__(self, bind_all: bool, seed: str) -> None:
         host = node_ip_address() if bind_all else "127.0.0.1"
-        self._devnet = Devnet(host=host, port=0)
+        self._devnet = Devnet(host=host, port=0, seed=seed)
         self._url = self._devnet.start()
 
     def url(self) -> str:
@@ -22,8 +22,7 @@ class ChainHost:
 
     def fund(self, addresses: Sequence[str], amount_wei: int) -> None:
         """Give each address ``amount_wei`` from the devnet's prefunded accounts."""
-        for address in addresses:
-            self._devnet.fund(address, amount_wei)
+        self._devnet.fund_many(list(addresses), amount_wei)
 
     def stop(self) -> None:
         """Stop serving JSON-RPC."""
@@ -33,9 +32,9 @@ class ChainHost:
 class ChainHandle:
     """Typed handle on the devnet actor."""
 
-    def __init__(self, *, clustered: bool) -> None:
+    def __init__(self, *, seed: str, clustered: bool) -> None:
         placement = Placement(resource=CHAIN_RESOURCE) if clustered else Placement()
-        self._host: ActorHost[ChainHost] = ActorHost(ChainHost, clustered, name="chain", placement=placement)
+        self._host: ActorHost[ChainHost] = ActorHost(ChainHost, clustered, seed, name="chain", placement=placement)
         self._url: str = self._host.call("url")
 
     @property

@@ -170,46 +170,44 @@ class ClientPool:
         self._config = config
         self._store = store
         self._clients: dict[int, StudyClient] = {}
+        self._created: dict[int, list[tuple[tuple[TaskId, BlobId, float], TaskSpec]]] = {}
         self._stop = threading.Event()
 
     def open_study(self, client_index: int, study: Study, programs: Sequence[str]) -> OpenedStudy:
         """Create the client's keys (as the study's programs need them) and publish the study."""
-        needs = _merge_needs([get_program(p).key_needs({}) for p in programs])
+        needs = KeyNeeds.union(get_program(p).key_needs({}) for p in programs)
         client = StudyClient(self._config, client_index, self._store, needs)
         self._clients[client_index] = client
         return client.publish_study(study)
 
-    def run_tasks(self, client_index: int, specs: Sequence[TaskSpec], timeout_s: float) -> list[TaskOutcome]:
-        """Create the tasks, settle them as deadlines pass, and return each one's verified outcome.
-
-        Tasks still open at ``timeout_s`` or at ``stop()`` are returned with their current state.
-        """
+    def create_tasks(self, client_index: int, specs: Sequence[TaskSpec]) -> list[TaskId]:
+        """Upload the manifests and create the tasks on chain; return their ids in order."""
         client = self._clients[client_index]
         created = client.create_tasks(specs)
+        self._created[client_index] = list(zip(created, specs))
+        return [task_id for (task_id, _, _), _ in self._created[client_index]]
+
+    def await_tasks(self, client_index: int, timeout_s: float) -> list[TaskOutcome]:
+        """Settle the client's tasks as their deadlines pass; return each one's verified outcome.
+
+        Tasks still open at ``timeout_s`` or at ``stop()`` are returned as "unfinished".
+        """
+        client = self._clients[client_index]
+        created = self._created.get(client_index, [])
         done: dict[TaskId, TaskOutcome] = {}
         deadline = time.monotonic() + timeout_s
         while len(done) < len(created) and time.monotonic() < deadline and not self._stop.is_set():
-            for (task_id, ref, started), spec in zip(created, specs):
-                if task_id in done:
-                    continue
-                if client.settle(task_id) in TERMINAL_STATES:
+            for (task_id, ref, started), spec in created:
+                if task_id not in done and client.settle(task_id) in TERMINAL_STATES:
                     done[task_id] = client.outcome(task_id, spec, ref, time.monotonic() - started)
             self._stop.wait(self._config.poll_interval_s)
-        outcomes = []
-        for (task_id, ref, started), spec in zip(created, specs):
-            outcomes.append(done.get(task_id) or TaskOutcome(
-                task_id, spec.label, spec.program, "unfinished", "", "", False, "still open when the run ended",
-                None, time.monotonic() - started))
-        return outcomes
+        return [done.get(task_id) or TaskOutcome(
+            task_id, spec.label, spec.program, "unfinished", "", "", False, "still open when the run ended", None,
+            time.monotonic() - started) for (task_id, _, started), spec in created]
 
     def stop(self) -> None:
         """Make running ``run_tasks`` calls return what has finished."""
         self._stop.set()
-
-
-def _merge_needs(needs: Sequence[KeyNeeds]) -> KeyNeeds:
-    steps = sorted({step for need in needs for step in need.rotation_steps})
-    return KeyNeeds(relin=any(need.relin for need in needs), rotation_steps=tuple(steps))
 
 
 class ClientPoolHandle:
@@ -223,10 +221,13 @@ class ClientPoolHandle:
         """Generate the client's keys and publish the study."""
         return self._host.call("open_study", client_index, study, list(programs))
 
-    def submit_run_tasks(self, client_index: int, specs: Sequence[TaskSpec],
-                         timeout_s: float) -> PendingCall[list[TaskOutcome]]:
-        """Start creating and settling tasks; the pending call returns their outcomes."""
-        return self._host.submit("run_tasks", client_index, list(specs), timeout_s)
+    def create_tasks(self, client_index: int, specs: Sequence[TaskSpec]) -> list[TaskId]:
+        """Create a client's tasks on chain; returns their ids."""
+        return self._host.call("create_tasks", client_index, list(specs))
+
+    def submit_await_tasks(self, client_index: int, timeout_s: float) -> PendingCall[list[TaskOutcome]]:
+        """Start settling a client's tasks; the pending call returns their outcomes."""
+        return self._host.submit("await_tasks", client_index, timeout_s)
 
     def stop(self) -> None:
         """Ask running task loops to return what has finished."""

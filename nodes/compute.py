@@ -25,7 +25,7 @@ from cipherquorum.types import bytes32_to_blob_id
 from cipherquorum.wire import TaskManifest, TaskResult, decode, encode
 
 from .behaviours import Behaviour, behaviour_named, tamper_outcome
-from .hosting import ActorHost, Placement
+from .hosting import ActorHost, PendingCall, Placement
 
 log = logging.getLogger(__name__)
 
@@ -100,14 +100,18 @@ class ComputeNode:
 
     # --- lifecycle -----------------------------------------------------------------------------
 
-    def start(self) -> Address:
-        """Register on the TaskMarket with the configured stake and start watching for assignments."""
+    def register(self) -> Address:
+        """Register on the TaskMarket with the configured stake, capacity and price; return the address."""
         config = self._config
         if not self._market.node(self._address).registered:
             self._market.register(config.capacity, config.price_wei, config.stake_wei)
-        self._thread = threading.Thread(target=self._loop, name=f"node-{config.index}", daemon=True)
-        self._thread.start()
         return self._address
+
+    def start(self) -> None:
+        """Start watching the chain for assignments (from ``start_block`` on) in a background thread."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name=f"node-{self._config.index}", daemon=True)
+            self._thread.start()
 
     def stop(self) -> NodeStatus:
         """Stop the loop and return the final status."""
@@ -187,7 +191,8 @@ class ComputeNode:
         else:
             outcome, evaluator, work.program = self._compute(work.task_id)
             if evaluator is not None:
-                outcome = tamper_outcome(behaviour, outcome, evaluator)
+                entropy = f"{self._config.seed}/node-{self._config.index}/task-{work.task_id}".encode()
+                outcome = tamper_outcome(behaviour, outcome, evaluator, entropy)
             if behaviour.late:
                 time.sleep(max(0.0, work.commit_deadline - now + 1.5))
             work.outcome = outcome
@@ -276,9 +281,13 @@ class ComputeNodeHandle:
     def config(self) -> ComputeNodeConfig:
         return self._config
 
-    def start(self) -> Address:
-        """Register the node on chain and start its loop; returns its address."""
-        return self._host.call("start")
+    def submit_register(self) -> PendingCall[Address]:
+        """Start registering the node on chain; the pending call returns its address."""
+        return self._host.submit("register")
+
+    def start(self) -> None:
+        """Start the node's loop: from now on it works on its assignments."""
+        self._host.call("start")
 
     def status(self, timeout_s: float = 10) -> NodeStatus:
         """The node's progress; raises NodeCrashed if its process died."""

@@ -102,7 +102,7 @@ class MarketRun:
 
         rpc_url = scenario.chain.rpc_url
         if scenario.chain.embedded:
-            chain = ChainHandle(clustered=clustered)
+            chain = ChainHandle(seed=seed, clustered=clustered)
             handles.append(chain)
             rpc_url = chain.url
         deployer = derive_account(seed, "deployer", 0)
@@ -128,7 +128,7 @@ class MarketRun:
 
         planned = self._answer_studies(clients, shards)
         self._lap("answers")
-        outcomes, interrupted = self._run_tasks(clients, planned, market, start_block)
+        outcomes, interrupted = self._run_tasks(clients, nodes, planned, market, start_block)
         self._lap("tasks")
         statuses = self._stop_nodes(nodes)
         actors = len(handles)
@@ -147,8 +147,8 @@ class MarketRun:
                 nodes.append(ComputeNodeHandle(config, store, clustered=clustered))
                 index += 1
         handles.extend(nodes)
-        for node in nodes:
-            node.start()
+        for registration in [node.submit_register() for node in nodes]:
+            registration.result()
         return nodes
 
     def _start_shards(self, store, clustered: bool, handles: list) -> list[RespondentShardHandle]:
@@ -201,15 +201,24 @@ class MarketRun:
                     tasks.append(_PlannedTask(study, q_index, spec, tuple(plain[part])))
         return tasks
 
-    def _run_tasks(self, clients: ClientPoolHandle, planned: dict[int, list[_PlannedTask]], market: TaskMarket,
+    def _run_tasks(self, clients: ClientPoolHandle, nodes: Sequence[ComputeNodeHandle],
+                   planned: dict[int, list[_PlannedTask]], market: TaskMarket,
                    start_block: int) -> tuple[dict[int, list[TaskOutcome]], bool]:
+        """Create every task, then let the nodes work, and wait for the clients to settle them.
+
+        Creating all tasks before any node starts makes the matching a function of the seed alone: no task
+        finalizes (freeing capacity or slashing stake) between two creations.
+        """
         market_cfg = self._scenario.market
         total = sum(len(tasks) for tasks in planned.values())
         capacity = sum(g.count * g.capacity for g in self._scenario.nodes)
         waves = 1 + math.ceil(total * market_cfg.replication / max(1, capacity))
         timeout_s = waves * (market_cfg.commit_window_s + market_cfg.reveal_window_s) + 120
-        calls = {index: clients.submit_run_tasks(index, [t.spec for t in tasks], timeout_s)
-                 for index, tasks in planned.items()}
+        for index, tasks in planned.items():
+            clients.create_tasks(index, [t.spec for t in tasks])
+        for node in nodes:
+            node.start()
+        calls = {index: clients.submit_await_tasks(index, timeout_s) for index in planned}
         tally = _Tally(next_block=start_block)
         interrupted = False
         try:

@@ -45,11 +45,8 @@ DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
 DEFAULT_MAX_BATCH = 1000
 FUNDER_BALANCE_WEI: Wei = 10**9 * 10**18
 """Each of eth-tester's prefunded accounts starts with a billion ether, enough to fund any scenario."""
-FUNDER_COUNT = 64
-"""Prefunded accounts; ``fund_many`` pays up to this many addresses in one block."""
-DEFAULT_MAX_DRIFT_S = 3
-"""How far block time may run ahead of the wall clock before transactions are batched into paced blocks."""
-MINER_POLL_S = 0.02
+FUNDER_COUNT = 10
+"""Prefunded accounts that ``fund_many`` pays from in turn."""
 _DRAIN_FACTOR = 16
 _ERROR_STRING_SELECTOR = bytes.fromhex("08c379a0")
 _FUND_TX_FEES = {"gas": 21000, "max_fee_per_gas": 10**10, "max_priority_fee_per_gas": 10**9}
@@ -195,94 +192,31 @@ class _SeededBackend(PyEVMBackend):
         return tuple(hashes)
 
 
-class _BlockPacer:
-    """Mines pending transactions into blocks whose timestamps follow the wall clock.
+_CLOCKED_METHODS = frozenset({"eth_sendRawTransaction", "eth_sendTransaction", "eth_call", "eth_estimateGas"})
+"""Methods that run code in the pending block, whose timestamp is set to the wall clock first."""
 
-    py-evm needs each block's timestamp to exceed its parent's, so mining one block per transaction makes
-    block time race ahead of real time under load, and deadlines measured in block time expire early. The
-    pacer mines a transaction at once while block time is at most ``max_drift_s`` ahead of the wall clock;
-    beyond that, transactions wait in the pending block and a background thread mines them together once the
-    clock allows. Callers hold the dispatcher's lock around ``note_sent`` and ``mine_if_due``.
+
+class WallClockPragueVM(PragueVM):
+    """The Prague VM with one devnet rule relaxed: a block may share its parent's timestamp.
+
+    Mining one block per transaction would otherwise push block time a second ahead per transaction, so
+    under load deadlines measured in block time would expire long before their wall-clock time (hardhat's
+    ``allowBlocksWithSameTimestamp`` makes the same choice).
     """
 
-    def __init__(self, tester: EthereumTester, lock: threading.Lock, max_drift_s: float) -> None:
-        self._tester = tester
-        self._lock = lock
-        self._max_drift_s = max_drift_s
-        self._pending = 0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def note_sent(self) -> None:
-        """Record a transaction sent to the pending block and mine it now if the clock allows."""
-        self._pending += 1
-        self.mine_if_due()
-
-    def mine_now(self) -> None:
-        """Mine whatever is pending into a block now, whatever the clock says."""
-        if self._pending:
-            self._tester.mine_blocks(1)
-            self._pending = 0
-
-    def note_mined(self) -> None:
-        """Record that the pending transactions were mined by someone else (evm_mine)."""
-        self._pending = 0
-
-    def mine_if_due(self) -> bool:
-        """Mine the pending transactions into one block if block time may advance; return whether it did."""
-        if not self._pending:
-            return False
-        next_timestamp = int(self._tester.get_block_by_number("latest")["timestamp"]) + 1
-        if next_timestamp > time.time() + self._max_drift_s:
-            return False
-        self._tester.mine_blocks(1)
-        self._pending = 0
-        return True
-
-    def start(self) -> None:
-        """Start the background miner."""
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="devnet-miner", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        """Stop the background miner (after mining what is pending, as soon as the clock allows)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.wait(MINER_POLL_S):
-            with self._lock:
-                try:
-                    self.mine_if_due()
-                except Exception:  # the miner must keep running whatever one block does
-                    logger.warning("mining a paced block failed", exc_info=True)
-
-
-_SENDING_METHODS = frozenset({"eth_sendRawTransaction", "eth_sendTransaction"})
-
-
-def _is_legacy_raw_transaction(params: Any) -> bool:
-    """True when eth_sendRawTransaction's payload is a legacy RLP transaction (first byte >= 0xc0)."""
-    if not isinstance(params, list) or not params or not isinstance(params[0], str):
-        return False
-    first = params[0][2:4] if params[0].startswith("0x") else params[0][:2]
-    try:
-        return int(first, 16) >= 0xC0
-    except ValueError:
-        return False
+    @classmethod
+    def validate_header(cls, header: Any, parent_header: Any) -> None:
+        if parent_header is not None and header.timestamp == parent_header.timestamp:
+            header = header.copy(timestamp=header.timestamp + 1)  # sidesteps only "strictly later"
+        super().validate_header(header, parent_header)
 
 
 class _ChainDispatcher:
     """Runs JSON-RPC methods against one EthereumTester, one call at a time (eth-tester is not thread-safe)."""
 
-    def __init__(self, tester: EthereumTester, max_drift_s: float) -> None:
+    def __init__(self, tester: EthereumTester) -> None:
         self._tester = tester
         self._lock = threading.Lock()
-        self._pacer = _BlockPacer(tester, self._lock, max_drift_s)
         provider = EthereumTesterProvider(tester, api_endpoints=_build_endpoints())
         web3 = Web3(provider, middleware=[])
         self._request = provider.request_func(web3, web3.middleware_onion)
@@ -301,10 +235,12 @@ class _ChainDispatcher:
         """The lock that serializes every use of the chain."""
         return self._lock
 
-    @property
-    def pacer(self) -> _BlockPacer:
-        """The miner that turns pending transactions into blocks; use it only while holding ``lock``."""
-        return self._pacer
+    def set_pending_timestamp_to_now(self) -> None:
+        """Give the pending block the wall-clock time (never earlier than its parent); hold ``lock``."""
+        chain = self._tester.backend.chain
+        now_s = self._pending_timestamp()
+        if chain.header.timestamp != now_s:
+            chain.header = chain.header.copy(timestamp=now_s)
 
     def call(self, method: str, params: list[Any]) -> Any:
         """Run ``method`` with ``params`` and return its JSON-ready result; raises _RpcFailure on any error."""
@@ -314,18 +250,15 @@ class _ChainDispatcher:
                 if local is not None:
                     result = local(params)
                 else:
-                    if method == "eth_sendRawTransaction" and _is_legacy_raw_transaction(params):
-                        response = self._send_mined_at_once(method, params)
-                    else:
-                        response = self._request(method, params)
+                    if method in _CLOCKED_METHODS:
+                        self.set_pending_timestamp_to_now()
+                    response = self._request(method, params)
                     if "error" in response:
                         error = response["error"]
                         code = error.get("code", SERVER_ERROR) if isinstance(error, Mapping) else SERVER_ERROR
                         message = error.get("message", str(error)) if isinstance(error, Mapping) else str(error)
                         raise _RpcFailure(code, message)
                     result = response.get("result")
-                    if method in _SENDING_METHODS:
-                        self._pacer.note_sent()
         except _RpcFailure:
             raise
         except ContractLogicError as exc:
@@ -339,21 +272,9 @@ class _ChainDispatcher:
             raise _RpcFailure(INTERNAL_ERROR, f"{method} failed: {exc!r}") from None
         return _to_json(result)
 
-    def _send_mined_at_once(self, method: str, params: list[Any]) -> Any:
-        """Send a legacy (pre-EIP-2718) transaction and mine it in its own block right away.
-
-        eth-tester cannot hold a legacy transaction in its pending block (it rejects the EIP-155 ``v``), so
-        such a transaction skips pacing: whatever is pending is mined first, then it is mined on its own.
-        """
-        self._pacer.mine_now()
-        self._tester.auto_mine_transactions = True
-        try:
-            return self._request(method, params)
-        finally:
-            self._tester.auto_mine_transactions = False
-
     def _pending_timestamp(self) -> int:
-        return int(self._tester.get_block_by_number("pending")["timestamp"])
+        """The next block's timestamp: the wall clock, or the latest block's time if that is later."""
+        return max(int(time.time()), int(self._tester.backend.chain.get_canonical_head().timestamp))
 
     def _increase_time(self, params: list[Any]) -> int:
         """evm_increaseTime(seconds): the next block comes ``seconds`` later than it would; returns its timestamp.
@@ -366,7 +287,7 @@ class _ChainDispatcher:
         if seconds == 0:
             return int(self._tester.get_block_by_number("latest")["timestamp"])
         target_s = self._pending_timestamp() + seconds
-        self._tester.time_travel(target_s)
+        self._tester.time_travel(target_s + 1)  # mines an empty block at target_s; later blocks follow it
         return target_s
 
     def _mine(self, params: list[Any]) -> str:
@@ -382,8 +303,8 @@ class _ChainDispatcher:
                 )
             self._tester.time_travel(timestamp_s + 1)
         else:
+            self.set_pending_timestamp_to_now()
             self._tester.mine_blocks(1)
-        self._pacer.note_mined()
         return "0x0"
 
 
@@ -513,9 +434,9 @@ class Devnet:
     ``Devnet(host="127.0.0.1", port=0)`` builds the chain; ``start()`` serves it and returns the URL that
     ``Web3(Web3.HTTPProvider(url))`` connects to from any process. Port 0 picks a free port. Besides the
     ``eth_*``/``net_*``/``web3_*`` methods it serves ``evm_increaseTime(seconds)`` and ``evm_mine([timestamp])``.
-    A transaction is mined at once while block time is at most ``max_drift_s`` ahead of the wall clock;
-    under heavier load transactions share paced blocks (see _BlockPacer). With a ``seed``, every block's
-    prevrandao derives from it, so a run's pseudo-random matching is reproducible.
+    Each transaction is mined at once into its own block, stamped with the wall-clock time (blocks may share a
+    timestamp, see WallClockPragueVM), so deadlines in block time mean what they say whatever the load. With
+    a ``seed``, every block's prevrandao derives from it, so a run's pseudo-random matching is reproducible.
     """
 
     def __init__(
@@ -526,7 +447,6 @@ class Devnet:
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         max_batch: int = DEFAULT_MAX_BATCH,
         seed: str | None = None,
-        max_drift_s: float = DEFAULT_MAX_DRIFT_S,
     ) -> None:
         if not 0 <= port <= 65535:
             raise ValidationError(f'"port" must be in [0, 65535] (got port={port})')
@@ -540,16 +460,15 @@ class Devnet:
         genesis = PyEVMBackend.generate_genesis_state(
             overrides={"balance": FUNDER_BALANCE_WEI}, num_accounts=FUNDER_COUNT
         )
-        if max_drift_s < 0:
-            raise ValidationError(f'"max_drift_s" must be >= 0 (got max_drift_s={max_drift_s})')
+        vms = ((0, WallClockPragueVM),)
         if seed is None:
-            backend = PyEVMBackend(genesis_state=genesis)
+            backend = PyEVMBackend(genesis_state=genesis, vm_configuration=vms)
         else:
-            backend = _SeededBackend(keccak(text=f"cipherquorum/prevrandao/{seed}"), genesis_state=genesis)
+            backend = _SeededBackend(keccak(text=f"cipherquorum/prevrandao/{seed}"), genesis_state=genesis,
+                                     vm_configuration=vms)
         type(backend.chain).gas_estimator = staticmethod(_estimate_gas_in_two_runs)  # for chains it rebuilds
         backend.chain.gas_estimator = _estimate_gas_in_two_runs
-        tester = EthereumTester(backend=backend, auto_mine_transactions=False)
-        self._dispatcher = _ChainDispatcher(tester, max_drift_s)
+        self._dispatcher = _ChainDispatcher(EthereumTester(backend=backend))
         self._endpoint = _JsonRpcEndpoint(self._dispatcher, max_batch)
         self._funders = tuple(self._dispatcher.tester.get_accounts())
         self._chain_id = int(self._dispatcher.call("eth_chainId", []), 16)
@@ -572,7 +491,6 @@ class Devnet:
         self._url = f"http://{self._host}:{server.server_address[1]}"
         self._thread = threading.Thread(target=server.serve_forever, name="devnet-jsonrpc", daemon=True)
         self._thread.start()
-        self._dispatcher.pacer.start()
         logger.info("devnet serving JSON-RPC at %s (chain id %d)", self._url, self._chain_id)
         return self._url
 
@@ -580,7 +498,6 @@ class Devnet:
         """Stop serving; the chain's state is kept, and ``start()`` serves it again. Idempotent."""
         server, thread = self._server, self._thread
         self._server, self._thread, self._url = None, None, None
-        self._dispatcher.pacer.stop()
         if server is not None:
             server.shutdown()
             server.server_close()
@@ -621,7 +538,7 @@ class Devnet:
         return self.fund_many([address], amount_wei)[0]
 
     def fund_many(self, addresses: Sequence[str], amount_wei: Wei) -> list[str]:
-        """Send ``amount_wei`` to each address, one prefunded account per address, up to 64 per block.
+        """Send ``amount_wei`` to each address from the prefunded accounts in turn, each in its own block.
 
         Returns the tx hashes in order. Raises ValidationError for a malformed address or a negative amount,
         ChainError if the chain refuses.
@@ -632,17 +549,14 @@ class Devnet:
         if isinstance(amount_wei, bool) or not isinstance(amount_wei, int) or amount_wei < 0:
             raise ValidationError(f'"amount_wei" must be an int >= 0 (got amount_wei={amount_wei!r})')
         hashes: list[str] = []
-        tester = self._dispatcher.tester
-        for start in range(0, len(addresses), len(self._funders)):
-            chunk = addresses[start:start + len(self._funders)]
-            with self._dispatcher.lock:
-                for funder, address in zip(self._funders, chunk):
-                    transaction = {"from": funder, "to": to_checksum_address(address), "value": amount_wei,
-                                   **_FUND_TX_FEES}
-                    try:
-                        hashes.append(str(tester.send_transaction(transaction)))
-                    except (TesterValidationError, EvmValidationError, TesterTransactionFailed) as exc:
-                        raise ChainError(f"funding {address} with {amount_wei} wei failed: {exc}") from None
-                tester.mine_blocks(1)
-                self._dispatcher.pacer.note_mined()
+        with self._dispatcher.lock:
+            for index, address in enumerate(addresses):
+                funder = self._funders[index % len(self._funders)]
+                transaction = {"from": funder, "to": to_checksum_address(address), "value": amount_wei,
+                               **_FUND_TX_FEES}
+                self._dispatcher.set_pending_timestamp_to_now()
+                try:
+                    hashes.append(str(self._dispatcher.tester.send_transaction(transaction)))
+                except (TesterValidationError, EvmValidationError, TesterTransactionFailed) as exc:
+                    raise ChainError(f"funding {address} with {amount_wei} wei failed: {exc}") from None
         return hashes

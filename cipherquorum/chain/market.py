@@ -45,6 +45,8 @@ GAS_EXTRA = 20_000
 GAS_PRICE_REFRESH_S = 30.0
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_RECEIPT_TIMEOUT_S = 120.0
+RECEIPT_POLL_MAX_S = 0.1
+"""Longest pause between two receipt polls (paced devnet blocks come at most a second apart)."""
 _NONCE_ERROR_MARKERS = ("nonce", "already known", "underpriced")
 
 
@@ -170,10 +172,10 @@ class _Connection:
         if to is not None:
             request["to"] = to
         with self.translated(reverts):
-            with self._sender_lock(sender):
+            with self._sender_lock(sender):  # held until mined: one pending transaction per sender
                 gas = int(self.web3.eth.estimate_gas(request) * GAS_MARGIN) + GAS_EXTRA
                 tx_hash = self._sign_and_send(account, {**request, "gas": gas})
-            receipt = self._wait_for_receipt(tx_hash)
+                receipt = self._wait_for_receipt(tx_hash)
             if receipt["status"] != 1:
                 self._raise_mined_revert({**request, "gas": gas}, receipt, reverts)
         return receipt
@@ -189,7 +191,7 @@ class _Connection:
                 self._nonces[sender] = self.web3.eth.get_transaction_count(sender, "pending")
             transaction = {
                 key: value for key, value in request.items() if key != "from"
-            } | {"nonce": self._nonces[sender], "gasPrice": self._gas_price(), "chainId": self._chain()}
+            } | {"nonce": self._nonces[sender], "chainId": self._chain(), **self._fees()}
             signed = account.sign_transaction(transaction)
             try:
                 tx_hash = bytes(self.web3.eth.send_raw_transaction(signed.raw_transaction))
@@ -206,6 +208,12 @@ class _Connection:
         if self._chain_id is None:
             self._chain_id = int(self.web3.eth.chain_id)
         return self._chain_id
+
+    def _fees(self) -> dict[str, int]:
+        """EIP-1559 fees: twice the current gas price as the cap, a tip of at most 1 gwei."""
+        price_wei = self._gas_price()
+        tip_wei = min(price_wei, 10**9)
+        return {"maxFeePerGas": 2 * price_wei + tip_wei, "maxPriorityFeePerGas": tip_wei}
 
     def _gas_price(self) -> int:
         now_s = time.monotonic()
@@ -226,7 +234,7 @@ class _Connection:
                         f"transaction 0x{tx_hash.hex()} was not mined within {self.receipt_timeout_s} s"
                     ) from None
             time.sleep(delay_s)
-            delay_s = min(delay_s * 2, 0.5)
+            delay_s = min(delay_s * 2, RECEIPT_POLL_MAX_S)
 
     def _raise_mined_revert(
         self, request: Mapping[str, Any], receipt: Mapping[str, Any], reverts: RevertDecoder
