@@ -2,7 +2,7 @@
 
 Every test talks to the real py-evm through the real HTTP server. Fixtures:
 
-- ``devnet``: the session's Devnet (serving); ``rpc_url`` its URL.
+- ``devnet``: the session's Devnet (serving, prevrandao seeded with SEED); ``rpc_url`` its URL.
 - ``terms``: the MarketTerms (stakes, slash, cooldown, reward, windows) the fixtures below use.
 - ``accounts``: ``accounts(role, index)`` returns a derived account funded with terms.fund_wei (once per session).
 - ``market``: a TaskMarket deployed for this test with the terms' min stake, slash and exit cooldown, bound
@@ -59,8 +59,9 @@ def terms() -> MarketTerms:
 
 @pytest.fixture(scope="session")
 def devnet() -> Iterator[Devnet]:
-    """A devnet serving JSON-RPC on a free local port for the whole session."""
-    with Devnet() as chain:
+    """A devnet serving JSON-RPC on a free local port for the whole session; its prevrandao is seeded, so
+    matching draws repeat from run to run."""
+    with Devnet(seed=SEED) as chain:
         yield chain
 
 

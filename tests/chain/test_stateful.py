@@ -1,0 +1,209 @@
+"""Random sequences of market operations keep the contract's books balanced and never slash a winner."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from eth_account.signers.local import LocalAccount
+from eth_hash.auto import keccak
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
+
+from cipherquorum.chain import TaskMarket, TaskParams, TxReceipt
+from cipherquorum.exceptions import ContractError
+from cipherquorum.types import Address, ExecStatus, Hash32
+
+NODE_COUNT = 4
+CLIENT_COUNT = 2
+HONEST = Hash32(keccak(b"honest result"))
+DISSENT = Hash32(keccak(b"dissenting result"))
+
+
+class MarketMachine(RuleBasedStateMachine):
+    """Drives one freshly deployed market with random node, client and time operations.
+
+    Expected reverts (a ContractError) are part of the exploration; any other exception fails the test.
+    Rules have no preconditions on chain state (matching is pseudo-random, so such preconditions would make
+    Hypothesis's replays draw differently); a rule with nothing to act on does nothing.
+    """
+
+    def __init__(self, rpc_url: str, accounts: Callable[[str, int], LocalAccount],
+                 advance_time: Callable[[int], int], terms: object) -> None:
+        super().__init__()
+        self.terms = terms
+        self.advance = advance_time
+        self.market = TaskMarket.deploy(
+            rpc_url, accounts("deployer", 0), min_stake_wei=terms.min_stake_wei, slash_wei=terms.slash_wei,
+            exit_cooldown_s=terms.exit_cooldown_s,
+        )
+        self.nodes = [self.market.with_account(accounts("node", i)) for i in range(NODE_COUNT)]
+        self.clients = [self.market.with_account(accounts("client", i)) for i in range(CLIENT_COUNT)]
+        self.assigned: dict[int, tuple[Address, ...]] = {}
+        self.answers: dict[tuple[int, Address], Hash32] = {}
+        self.step_receipts: list[TxReceipt] = []
+        self.completed = 0
+
+    def _send(self, transaction: Callable[[], TxReceipt]) -> TxReceipt | None:
+        try:
+            receipt = transaction()
+        except ContractError:
+            return None
+        self.step_receipts.append(receipt)
+        for event in receipt.events:
+            if event.name == "TaskMatched":
+                self.assigned[event.args["taskId"]] = event.args["nodes"]
+            elif event.name == "TaskCompleted":
+                self.completed += 1
+        return receipt
+
+    def _binding(self, address: Address) -> TaskMarket:
+        return next(node for node in self.nodes if node.sender == address)
+
+    def _salt(self, task_id: int, node: Address) -> Hash32:
+        return Hash32(keccak(f"{task_id}/{node}".encode()))
+
+    @initialize()
+    def register_every_node(self) -> None:
+        """Start with every node registered (capacity 2, twice the minimum stake) so that tasks can match."""
+        for node in self.nodes:
+            assert self._send(lambda: node.register(2, 0, 2 * self.terms.min_stake_wei)) is not None
+
+    @rule(node=st.integers(0, NODE_COUNT - 1), capacity=st.integers(1, 2), stake_halves=st.integers(1, 5))
+    def register(self, node: int, capacity: int, stake_halves: int) -> None:
+        """Register a node; half a minimum stake is refused."""
+        stake_wei = stake_halves * self.terms.min_stake_wei // 2
+        self._send(lambda: self.nodes[node].register(capacity, 0, stake_wei))
+
+    @rule(node=st.integers(0, NODE_COUNT - 1), amount_halves=st.integers(1, 3))
+    def add_stake(self, node: int, amount_halves: int) -> None:
+        """Add stake to a node (refused if it is not registered)."""
+        self._send(lambda: self.nodes[node].add_stake(amount_halves * self.terms.min_stake_wei // 2))
+
+    @rule(client=st.integers(0, CLIENT_COUNT - 1), replication=st.integers(1, 3), extra_quorum=st.integers(0, 2),
+          reward_units=st.integers(1, 3))
+    def create_task(self, client: int, replication: int, extra_quorum: int, reward_units: int) -> None:
+        """Create a task with a valid quorum; it is matched at once or queued."""
+        quorum = min(replication, replication // 2 + 1 + extra_quorum)
+        params = TaskParams(
+            program_id=Hash32(keccak(b"sum@1")), manifest_ref=Hash32(keccak(b"manifest")),
+            replication=replication, quorum=quorum, commit_window_s=self.terms.commit_window_s,
+            reveal_window_s=self.terms.reveal_window_s, time_limit_s=self.terms.time_limit_s,
+            reward_per_node_wei=reward_units * self.terms.reward_wei,
+        )
+        self._send(lambda: self.clients[client].create_task(params)[1])
+
+    def _pick_task(self, pick: int) -> int | None:
+        return sorted(self.assigned)[pick % len(self.assigned)] if self.assigned else None
+
+    def _commit(self, task_id: int, node: Address, dissent: bool) -> None:
+        answer = DISSENT if dissent else HONEST
+        seal = TaskMarket.compute_seal(task_id, answer, ExecStatus.SUCCESS, node, self._salt(task_id, node))
+        if self._send(lambda: self._binding(node).commit(task_id, seal)) is not None:
+            self.answers[(task_id, node)] = answer
+
+    def _reveal(self, task_id: int, node: Address) -> None:
+        answer = self.answers.get((task_id, node), HONEST)
+        self._send(lambda: self._binding(node).reveal(
+            task_id, answer, ExecStatus.SUCCESS, self._salt(task_id, node), keccak(answer)))
+
+    @rule(pick=st.integers(0, 10**6), seat=st.integers(0, 2), dissent=st.booleans())
+    def commit(self, pick: int, seat: int, dissent: bool) -> None:
+        """An assigned node commits the honest or a dissenting result."""
+        task_id = self._pick_task(pick)
+        if task_id is not None:
+            nodes = self.assigned[task_id]
+            self._commit(task_id, nodes[seat % len(nodes)], dissent)
+
+    @rule(pick=st.integers(0, 10**6), seat=st.integers(0, 2))
+    def reveal(self, pick: int, seat: int) -> None:
+        """An assigned node reveals what it committed (refused if it did not commit)."""
+        task_id = self._pick_task(pick)
+        if task_id is not None:
+            nodes = self.assigned[task_id]
+            self._reveal(task_id, nodes[seat % len(nodes)])
+
+    @rule(pick=st.integers(0, 10**6), dissenters=st.sets(st.integers(0, 2), max_size=2))
+    def commit_and_reveal_all(self, pick: int, dissenters: set[int]) -> None:
+        """Every node of a task commits, then every node reveals; the seats in ``dissenters`` dissent."""
+        task_id = self._pick_task(pick)
+        if task_id is not None:
+            nodes = self.assigned[task_id]
+            for seat, node in enumerate(nodes):
+                self._commit(task_id, node, seat in dissenters)
+            for node in nodes:
+                self._reveal(task_id, node)
+
+    @rule(pick=st.integers(0, 10**6), client=st.integers(0, CLIENT_COUNT - 1))
+    def finalize(self, pick: int, client: int) -> None:
+        """Anyone finalizes a matched task (refused while too early or once settled)."""
+        task_id = self._pick_task(pick)
+        if task_id is not None:
+            self._send(lambda: self.clients[client].finalize(task_id))
+
+    @rule(seconds=st.sampled_from([30, 150, 250, 700]))
+    def advance_time(self, seconds: int) -> None:
+        """Block time jumps past some deadlines or a cooldown."""
+        self.advance(seconds)
+
+    @rule(account=st.integers(0, NODE_COUNT + CLIENT_COUNT - 1), quarters=st.integers(1, 5))
+    def withdraw(self, account: int, quarters: int) -> None:
+        """Withdraw part, all, or (five quarters) more than the withdrawable balance."""
+        binding = (self.nodes + self.clients)[account]
+        amount_wei = self.market.withdrawable(str(binding.sender)) * quarters // 4
+        self._send(lambda: binding.withdraw(amount_wei))
+
+    @rule(node=st.integers(0, NODE_COUNT - 1))
+    def request_exit(self, node: int) -> None:
+        """A node asks to exit."""
+        self._send(self.nodes[node].request_exit)
+
+    @rule(node=st.integers(0, NODE_COUNT - 1))
+    def exit(self, node: int) -> None:
+        """A node exits (refused before its cooldown or while busy)."""
+        self._send(self.nodes[node].exit)
+
+    @rule(max_tasks=st.integers(1, 3))
+    def match_pending(self, max_tasks: int) -> None:
+        """Anyone matches queued tasks."""
+        self._send(lambda: self.clients[0].match_pending(max_tasks))
+
+    @invariant()
+    def books_balance(self) -> None:
+        """The contract's ether equals stakes + escrows + withdrawable."""
+        assert self.market.balance_wei() == self.market.totals().liabilities_wei
+
+    @invariant()
+    def winners_are_paid_and_never_slashed(self) -> None:
+        """In every settlement, the winners are exactly the rewarded nodes and none of them is slashed."""
+        for receipt in self.step_receipts:
+            for completed in receipt.named("TaskCompleted"):
+                task_id = completed.args["taskId"]
+                winners = set(completed.args["winners"])
+                slashed = {e.args["node"] for e in receipt.named("Slashed") if e.args["taskId"] == task_id}
+                rewarded = {e.args["node"] for e in receipt.named("Rewarded") if e.args["taskId"] == task_id}
+                assert winners == rewarded
+                assert not winners & slashed
+        self.step_receipts.clear()
+
+    def teardown(self) -> None:
+        """At the end the contract's stake total is the sum of the nodes' stakes and equals its own liabilities."""
+        stakes_wei = sum(self.market.node(str(node.sender)).stake_wei for node in self.nodes)
+        assert stakes_wei == self.market.totals().stakes_wei
+        assert self.market.liabilities_wei() == self.market.balance_wei()
+
+
+def test_random_market_operations_keep_the_books_balanced(rpc_url, accounts, advance_time, terms) -> None:
+    """Any sequence of register, stake, create, commit, reveal, finalize, time jumps, withdraw and exit keeps
+    ether == stakes + escrows + withdrawable, and no winner of a finalized task is slashed in it."""
+    machines: list[MarketMachine] = []
+
+    def new_machine() -> MarketMachine:
+        machines.append(MarketMachine(rpc_url, accounts, advance_time, terms))
+        return machines[-1]
+
+    run_state_machine_as_test(
+        new_machine,
+        settings=settings(max_examples=25, stateful_step_count=30, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]),
+    )
+    assert sum(machine.completed for machine in machines) > 0, "no sequence ever completed a task"
