@@ -56,6 +56,7 @@ class NodeReport:
     slashed_wei: int
     slash_reasons: tuple[str, ...]
     alive: bool
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,9 @@ class RunReport:
                           ["study", "question", "program", "n", "decrypted result", "reference", "match"], [
             [s.study_id, s.question, s.program, str(s.respondents), _value(s.result), _value(s.reference),
              "yes" if s.verified else "NO"] for s in self.studies])
+        for n in self.nodes:
+            for note in n.notes:
+                lines.append(f"node {n.index} ({n.behaviour}): {note}")
         refunds = [t for t in self.tasks if t.status == "no_consensus"]
         for t in refunds:
             lines.append(f"task {t.id}: no consensus, client refunded {_ether(t.refund_wei)}")

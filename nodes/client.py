@@ -118,7 +118,7 @@ class StudyClient:
         view = self._market.task(task_id)
         if view.state is not TaskState.ACTIVE:
             return view.state
-        now = max(time.time(), self._market.block_timestamp() + 1)
+        now = self._market.next_block_timestamp()
         ready = (now > view.reveal_deadline
                  or (now > view.commit_deadline and view.reveal_count == view.commit_count))
         if ready:

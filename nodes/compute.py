@@ -8,9 +8,11 @@ import time
 from dataclasses import dataclass, field
 
 from cipherquorum.chain import ChainEvent, TaskMarket, derive_account
+from cipherquorum.chain.errors import RevealNotOpen
 from cipherquorum.exceptions import (
     BlobCorrupted,
     BlobNotFound,
+    ChainUnavailable,
     CipherQuorumError,
     ContractError,
     KeyBundleError,
@@ -145,10 +147,12 @@ class ComputeNode:
         open_work = [w for w in self._work.values() if w.stage not in ("done", "failed")]
         if not open_work:
             return
-        now = max(time.time(), self._market.block_timestamp() + 1)
+        now = self._market.next_block_timestamp()
         for work in open_work:
             try:
                 self._advance(work, now)
+            except (RevealNotOpen, ChainUnavailable) as exc:
+                self._note(f"task {work.task_id}: {exc} (will retry)")
             except ContractError as exc:
                 work.stage = "failed"
                 self._note(f"task {work.task_id}: {exc}")

@@ -147,8 +147,8 @@ class MarketRun:
                 nodes.append(ComputeNodeHandle(config, store, clustered=clustered))
                 index += 1
         handles.extend(nodes)
-        for registration in [node.submit_register() for node in nodes]:
-            registration.result()
+        for node in nodes:  # one after another: the contract's node list, and so matching, follows the index
+            node.submit_register().result()
         return nodes
 
     def _start_shards(self, store, clustered: bool, handles: list) -> list[RespondentShardHandle]:
@@ -314,7 +314,7 @@ class MarketRun:
                 index=node.config.index, address=address, behaviour=node.config.behaviour,
                 assigned=assigned_count.get(address, 0), rewarded_wei=rewards.get(address, 0),
                 slashed_wei=slashes.get(address, 0), slash_reasons=tuple(reasons.get(address, [])),
-                alive=status is not None))
+                alive=status is not None, notes=status.notes if status else ("its process died",)))
         chain_info = {"blocks": market.block_number() - start_block,
                       "contract_balance_wei": market.balance_wei(),
                       "liabilities_wei": market.liabilities_wei()}

@@ -42,6 +42,9 @@ from .views import (
 GAS_MARGIN = 1.25
 """Gas limit = estimate x GAS_MARGIN + GAS_EXTRA: matching draws differ between estimate and mining."""
 GAS_EXTRA = 20_000
+REVEAL_GAS_FLOOR = 1_500_000
+"""Gas limit floor for reveal: whichever reveal lands last also finalizes the task (rewards, slashes, refunds,
+queued matches), which its estimate, made while it was not yet last, does not include. Unused gas is refunded."""
 GAS_PRICE_REFRESH_S = 30.0
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_RECEIPT_TIMEOUT_S = 120.0
@@ -160,7 +163,8 @@ class _Connection:
             raise translate_error(exc, self.url, reverts) from None
 
     def transact(
-        self, account: LocalAccount, to: Address | None, data: bytes, value_wei: int, reverts: RevertDecoder
+        self, account: LocalAccount, to: Address | None, data: bytes, value_wei: int, reverts: RevertDecoder,
+        gas_floor: int = 0,
     ) -> Mapping[str, Any]:
         """Estimate, sign, send and wait for one transaction; return its successful receipt.
 
@@ -173,7 +177,7 @@ class _Connection:
             request["to"] = to
         with self.translated(reverts):
             with self._sender_lock(sender):  # held until mined: one pending transaction per sender
-                gas = int(self.web3.eth.estimate_gas(request) * GAS_MARGIN) + GAS_EXTRA
+                gas = max(gas_floor, int(self.web3.eth.estimate_gas(request) * GAS_MARGIN) + GAS_EXTRA)
                 tx_hash = self._sign_and_send(account, {**request, "gas": gas})
                 receipt = self._wait_for_receipt(tx_hash)
             if receipt["status"] != 1:
@@ -380,7 +384,7 @@ class TaskMarket:
             _require_hash("salt", salt),
             _require_hash("result_ref", result_ref),
         )
-        return self._transact("reveal", args)
+        return self._transact("reveal", args, gas_floor=REVEAL_GAS_FLOOR)
 
     def finalize(self, task_id: int) -> TxReceipt:
         """Settle a task after every reveal or its deadlines: pay, slash, refund, free the nodes."""
@@ -390,12 +394,13 @@ class TaskMarket:
         """Try to match up to ``max_tasks`` queued tasks, oldest first."""
         return self._transact("matchPending", (_require_uint("max_tasks", max_tasks, 256),))
 
-    def _transact(self, function: str, args: Sequence[Any], value_wei: int = 0) -> TxReceipt:
+    def _transact(self, function: str, args: Sequence[Any], value_wei: int = 0, gas_floor: int = 0) -> TxReceipt:
         if self._account is None:
             raise ValidationError(f"{function} needs an account: this TaskMarket binding is read-only")
         with self._connection.translated(self._interface.reverts):
             data = self._interface.encode_call(function, args)
-        receipt = self._connection.transact(self._account, self._address, data, value_wei, self._interface.reverts)
+        receipt = self._connection.transact(self._account, self._address, data, value_wei, self._interface.reverts,
+                                            gas_floor)
         return TxReceipt(
             tx_hash="0x" + bytes(receipt["transactionHash"]).hex(),
             block_number=int(receipt["blockNumber"]),
@@ -484,6 +489,10 @@ class TaskMarket:
         """Return the number of the latest block."""
         with self._connection.translated():
             return int(self._connection.web3.eth.block_number)
+
+    def next_block_timestamp(self) -> int:
+        """The time the next block will most likely carry: the wall clock, never before the latest block."""
+        return max(int(time.time()), self.block_timestamp())
 
     def block_timestamp(self) -> int:
         """Return the unix time (seconds) of the latest block."""
