@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from eth_account.signers.local import LocalAccount
@@ -24,6 +25,11 @@ from cipherquorum.exceptions import ContractError, ValidationError
 from cipherquorum.types import Address, ExecStatus, SlashReason, TaskState
 
 
+RegisterNodes = Callable[..., dict[Address, TaskMarket]]
+MakeParams = Callable[..., TaskParams]
+Vote = Callable[..., Any]
+Advance = Callable[[int], int]
+
 RESULT = keccak(b"the agreed result")
 OTHER = keccak(b"a different result")
 
@@ -34,7 +40,8 @@ def by_node(events: tuple[ChainEvent, ...] | list[ChainEvent], name: str) -> dic
 
 
 def test_full_lifecycle_pays_the_nodes_and_lets_them_exit_and_withdraw(
-    terms, market: TaskMarket, client: TaskMarket, register_nodes, make_params, vote, advance_time
+    terms: Any, market: TaskMarket, client: TaskMarket, register_nodes: RegisterNodes, make_params: MakeParams,
+    vote: Vote, advance_time: Advance,
 ) -> None:
     """register -> create -> match -> commit -> reveal -> auto-finalize -> withdraw; exit after the cooldown."""
     nodes = register_nodes(3)
@@ -81,7 +88,8 @@ def test_full_lifecycle_pays_the_nodes_and_lets_them_exit_and_withdraw(
 
 
 def test_a_dissenting_node_is_slashed_and_its_stake_shared_by_the_winners(
-    terms, market: TaskMarket, client: TaskMarket, register_nodes, make_params, vote
+    terms: Any, market: TaskMarket, client: TaskMarket, register_nodes: RegisterNodes, make_params: MakeParams,
+    vote: Vote,
 ) -> None:
     """With 2 of 3 agreeing, the dissenter loses slashWei (DISSENT), winners get reward + half the slash."""
     nodes = register_nodes(3)
@@ -106,7 +114,8 @@ def test_a_dissenting_node_is_slashed_and_its_stake_shared_by_the_winners(
 
 
 def test_no_commit_and_no_reveal_nodes_are_slashed_after_the_deadlines(
-    terms, market: TaskMarket, client: TaskMarket, register_nodes, make_params, vote, advance_time
+    terms: Any, market: TaskMarket, client: TaskMarket, register_nodes: RegisterNodes, make_params: MakeParams,
+    vote: Vote, advance_time: Advance,
 ) -> None:
     """A node that never commits is slashed NO_COMMIT, one that commits but never reveals NO_REVEAL."""
     nodes = register_nodes(5)
@@ -135,7 +144,8 @@ def test_no_commit_and_no_reveal_nodes_are_slashed_after_the_deadlines(
 
 
 def test_without_consensus_the_client_is_refunded_and_only_no_shows_are_slashed(
-    terms, market: TaskMarket, client: TaskMarket, register_nodes, make_params, vote, advance_time
+    terms: Any, market: TaskMarket, client: TaskMarket, register_nodes: RegisterNodes, make_params: MakeParams,
+    vote: Vote, advance_time: Advance,
 ) -> None:
     """Split answers and one silent node: NO_CONSENSUS, escrow + slash refunded, dissenters keep their stake."""
     nodes = register_nodes(4)
@@ -162,7 +172,7 @@ def test_without_consensus_the_client_is_refunded_and_only_no_shows_are_slashed(
 
 
 def test_a_queued_task_is_matched_when_capacity_frees(
-    market: TaskMarket, client: TaskMarket, register_nodes, make_params, vote
+    market: TaskMarket, client: TaskMarket, register_nodes: RegisterNodes, make_params: MakeParams, vote: Vote
 ) -> None:
     """With every slot taken a new task is PENDING; finishing the first task matches it in the same tx."""
     nodes = register_nodes(3, capacity=1)
@@ -186,7 +196,7 @@ def test_a_queued_task_is_matched_when_capacity_frees(
 
 
 def test_the_proof_view_names_program_manifest_result_and_the_agreeing_nodes(
-    market: TaskMarket, client: TaskMarket, register_nodes, make_params, vote
+    market: TaskMarket, client: TaskMarket, register_nodes: RegisterNodes, make_params: MakeParams, vote: Vote
 ) -> None:
     """getProof returns what ran, the agreed (hash, status), the first winner's result ref and the winners."""
     nodes = register_nodes(3)
@@ -210,7 +220,7 @@ def test_the_proof_view_names_program_manifest_result_and_the_agreeing_nodes(
 
 
 def test_events_filter_by_name_and_task_and_come_in_chain_order(
-    market: TaskMarket, client: TaskMarket, register_nodes, make_params
+    market: TaskMarket, client: TaskMarket, register_nodes: RegisterNodes, make_params: MakeParams
 ) -> None:
     """events() filters by names and task id in one call and orders by (block, log index)."""
     start = market.block_number()
@@ -230,7 +240,7 @@ def test_events_filter_by_name_and_task_and_come_in_chain_order(
 
 
 def test_matching_is_weighted_by_stake(
-    market: TaskMarket, client: TaskMarket, register_nodes, make_params
+    market: TaskMarket, client: TaskMarket, register_nodes: RegisterNodes, make_params: MakeParams
 ) -> None:
     """Over many single-node tasks a node with 3x the stake is chosen about 3 times as often (loose bounds)."""
     tasks = 80
@@ -243,7 +253,7 @@ def test_matching_is_weighted_by_stake(
 
 
 def test_contract_errors_name_the_error_and_decode_its_arguments(
-    market: TaskMarket, client: TaskMarket, register_nodes, make_params
+    market: TaskMarket, client: TaskMarket, register_nodes: RegisterNodes, make_params: MakeParams
 ) -> None:
     """A revert raises the contract error's own class with its name and arguments in message and fields."""
     register_nodes(3)
@@ -259,7 +269,8 @@ def test_contract_errors_name_the_error_and_decode_its_arguments(
 
 
 def test_a_busy_node_cannot_exit(
-    terms, market: TaskMarket, client: TaskMarket, register_nodes, make_params, advance_time
+    terms: Any, market: TaskMarket, client: TaskMarket, register_nodes: RegisterNodes, make_params: MakeParams,
+    advance_time: Advance,
 ) -> None:
     """A node holding a task after its cooldown gets NodeBusy with its task count."""
     nodes = register_nodes(1)
@@ -292,7 +303,7 @@ def test_a_busy_node_cannot_exit(
     ],
 )
 def test_invalid_task_params_raise_validation_error_before_sending(
-    market: TaskMarket, client: TaskMarket, make_params, overrides: dict, field: str
+    market: TaskMarket, client: TaskMarket, make_params: MakeParams, overrides: dict, field: str
 ) -> None:
     """TaskParams that the contract would reject raise ValidationError naming the field; nothing is sent."""
     block_before = market.block_number()
@@ -319,7 +330,7 @@ def test_a_read_only_binding_refuses_to_send(rpc_url: str, market: TaskMarket,
     assert reader.with_account(accounts("client", 0)).sender == accounts("client", 0).address
 
 
-def test_valid_params_pass_validation(terms, make_params) -> None:
+def test_valid_params_pass_validation(terms: Any, make_params: MakeParams) -> None:
     """The fixture's default parameters and the boundary cases the contract accepts pass validate()."""
     for params in (make_params(), make_params(replication=1, quorum=1),
                    make_params(replication=MAX_REPLICATION, quorum=MAX_REPLICATION // 2 + 1),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from eth_hash.auto import keccak
@@ -28,7 +29,7 @@ class MarketMachine(RuleBasedStateMachine):
     """
 
     def __init__(self, rpc_url: str, accounts: Callable[[str, int], LocalAccount],
-                 advance_time: Callable[[int], int], terms: object) -> None:
+                 advance_time: Callable[[int], int], terms: Any) -> None:
         super().__init__()
         self.terms = terms
         self.advance = advance_time
@@ -192,7 +193,9 @@ class MarketMachine(RuleBasedStateMachine):
         assert self.market.liabilities_wei() == self.market.balance_wei()
 
 
-def test_random_market_operations_keep_the_books_balanced(rpc_url, accounts, advance_time, terms) -> None:
+def test_random_market_operations_keep_the_books_balanced(
+    rpc_url: str, accounts: Callable[[str, int], LocalAccount], advance_time: Callable[[int], int], terms: Any
+) -> None:
     """Any sequence of register, stake, create, commit, reveal, finalize, time jumps, withdraw and exit keeps
     ether == stakes + escrows + withdrawable, and no winner of a finalized task is slashed in it."""
     machines: list[MarketMachine] = []
