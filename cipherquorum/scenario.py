@@ -156,7 +156,7 @@ class _Reader:
         self._used: set[str] = set()
 
     def error(self, message: str, key: str | None = None) -> ScenarioError:
-        where = f"{self._path}.{key}" if key else self._path
+        where = ".".join(part for part in (self._path, key) if part)
         return ScenarioError(f"{self._source}: {where or 'top level'}: {message}")
 
     def _get(self, key: str, kind: type | tuple[type, ...], default: Any) -> Any:

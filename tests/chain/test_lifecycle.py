@@ -337,3 +337,15 @@ def test_valid_params_pass_validation(terms: Any, make_params: MakeParams) -> No
                    make_params(time_limit_s=terms.commit_window_s), make_params(reveal_window_s=MAX_WINDOW_S)):
         assert isinstance(params, TaskParams)
         params.validate()
+
+
+def test_a_stale_local_nonce_is_fetched_again_and_the_transaction_goes_through(
+    terms: Any, rpc_url: str, market: TaskMarket, accounts: Callable[[str, int], LocalAccount],
+    register_nodes: RegisterNodes,
+) -> None:
+    """When another binding (another process) spent from the same account, the next transaction still lands."""
+    node_address, first = next(iter(register_nodes(1).items()))
+    elsewhere = TaskMarket(rpc_url, market.address, accounts("node", 0))
+    elsewhere.add_stake(10**17)
+    first.add_stake(10**17)
+    assert market.node(node_address).stake_wei == terms.node_stake_wei + 2 * 10**17

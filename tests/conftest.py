@@ -1,4 +1,4 @@
-"""Fixtures for the role tests: one local Ray for the whole session."""
+"""Fixtures shared across test folders: one local Ray for the whole session."""
 from __future__ import annotations
 
 from collections.abc import Iterator
