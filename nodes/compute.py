@@ -198,7 +198,8 @@ class ComputeNode:
                 entropy = f"{self._config.seed}/node-{self._config.index}/task-{work.task_id}".encode()
                 outcome = tamper_outcome(behaviour, outcome, evaluator, entropy)
             if behaviour.late:
-                time.sleep(max(0.0, work.commit_deadline - now + 1.5))
+                if self._stop.wait(max(0.0, work.commit_deadline - now + 1.5)):
+                    return  # stopped while waiting
             work.outcome = outcome
             work.salt = os.urandom(32)
             seal = self._market.compute_seal(work.task_id, outcome.result_hash, outcome.status, self._address,

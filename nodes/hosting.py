@@ -55,7 +55,7 @@ class RayRuntime:
         options: dict[str, Any] = {
             "namespace": self._namespace,
             "logging_level": logging.WARNING,
-            "log_to_driver": True,
+            "log_to_driver": False,  # roles report through the run's report, not through stray logs
             "configure_logging": True,
         }
         try:

@@ -5,6 +5,7 @@ import ast
 import json
 import logging
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -368,6 +369,13 @@ class _RpcHttpServer(ThreadingHTTPServer):
         super().__init__(address, _RpcRequestHandler)
         self.endpoint = endpoint
         self.max_body_bytes = max_body_bytes
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up mid-reply is routine (a node stopped); anything else is logged."""
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            logger.debug("JSON-RPC client %s hung up", client_address)
+            return
+        logger.warning("JSON-RPC request from %s failed", client_address, exc_info=True)
 
 
 class _RpcRequestHandler(BaseHTTPRequestHandler):

@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 
@@ -48,3 +52,26 @@ def test_unknown_command_line_arguments_are_rejected(cli) -> None:
     """Misspelled options get argparse's usage error and exit code 2."""
     done = cli("run", "scenarios/quickstart.toml", "--reprot-json", "x.json", timeout_s=60)
     assert done.returncode == 2 and "unrecognized arguments: --reprot-json" in done.stderr
+
+
+def test_ctrl_c_stops_cleanly_and_prints_the_partial_report(scenario_path, tmp_path: Path) -> None:
+    """SIGINT during a run shuts it down, prints the report of what finished, writes the JSON and exits 130."""
+    report_path = tmp_path / "stall.json"
+    command = [sys.executable, "-m", "cipherquorum.cli", "run", str(scenario_path("stall")),
+               "--report-json", str(report_path), "--data-dir", str(tmp_path / "data")]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        assert process.stderr is not None
+        for line in process.stderr:
+            if "commits" in line and " 0 commits" not in line:
+                break
+        process.send_signal(signal.SIGINT)
+        stdout, _ = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == 130
+    assert "[INTERRUPTED: partial]" in stdout and "Nodes" in stdout
+    report = json.loads(report_path.read_text())
+    assert report["interrupted"] is True
+    assert all(task["status"] != "completed" for task in report["tasks"])
