@@ -189,24 +189,32 @@ class _Connection:
             return self._sender_locks.setdefault(sender, threading.Lock())
 
     def _sign_and_send(self, account: LocalAccount, request: Mapping[str, Any]) -> bytes:
-        sender = account.address
-        for attempt in range(2):
-            if sender not in self._nonces:
-                self._nonces[sender] = self.web3.eth.get_transaction_count(sender, "pending")
-            transaction = {
-                key: value for key, value in request.items() if key != "from"
-            } | {"nonce": self._nonces[sender], "chainId": self._chain(), **self._fees()}
-            signed = account.sign_transaction(transaction)
-            try:
-                tx_hash = bytes(self.web3.eth.send_raw_transaction(signed.raw_transaction))
-            except Web3RPCError as exc:
-                self._nonces.pop(sender, None)
-                if attempt == 0 and any(marker in str(exc.message).lower() for marker in _NONCE_ERROR_MARKERS):
-                    continue
+        """Sign ``request`` with the sender's next nonce and send it raw; return the tx hash.
+
+        The nonce is kept locally (one RPC less per transaction); if the node refuses it (another process
+        used the same account), it is fetched again and the transaction is sent once more.
+        """
+        try:
+            return self._send_with_next_nonce(account, request)
+        except Web3RPCError as exc:
+            if not any(marker in str(exc.message).lower() for marker in _NONCE_ERROR_MARKERS):
                 raise
-            self._nonces[sender] += 1
-            return tx_hash
-        raise ChainError(f"nonce for {sender} kept being refused by {self.url}")  # unreachable: the loop raises
+        return self._send_with_next_nonce(account, request)
+
+    def _send_with_next_nonce(self, account: LocalAccount, request: Mapping[str, Any]) -> bytes:
+        sender = account.address
+        if sender not in self._nonces:
+            self._nonces[sender] = int(self.web3.eth.get_transaction_count(sender, "pending"))
+        transaction = {key: value for key, value in request.items() if key != "from"}
+        transaction.update(nonce=self._nonces[sender], chainId=self._chain(), **self._fees())
+        signed = account.sign_transaction(transaction)
+        try:
+            tx_hash = bytes(self.web3.eth.send_raw_transaction(signed.raw_transaction))
+        except Web3RPCError:
+            self._nonces.pop(sender, None)
+            raise
+        self._nonces[sender] += 1
+        return tx_hash
 
     def _chain(self) -> int:
         if self._chain_id is None:
