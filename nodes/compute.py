@@ -22,7 +22,7 @@ from cipherquorum.exceptions import (
 )
 from cipherquorum.fhe import Evaluator, ExecutionOutcome, KeyBundle, execute, program_id
 from cipherquorum.storage import BlobStore
-from cipherquorum.types import ZERO_HASH, Address, BlobId, ExecStatus, Hash32, TaskId, blob_id_to_bytes32
+from cipherquorum.types import Address, BlobId, ExecStatus, Hash32, TaskId, blob_id_to_bytes32
 from cipherquorum.types import bytes32_to_blob_id
 from cipherquorum.wire import TaskManifest, TaskResult, decode, encode
 
@@ -239,17 +239,13 @@ class ComputeNode:
             manifest = decode(self._store.get(bytes32_to_blob_id(task.manifest_ref)), TaskManifest)
             program = manifest.program
             if program_id(program) != task.program_id:
-                return _failed(ExecStatus.PROGRAM_UNKNOWN, "manifest program does not match the task's"), None, program
+                raise _InputProblem(ExecStatus.PROGRAM_UNKNOWN, f"the manifest's {program} is not the task's program")
             evaluator = self._evaluator(BlobId(manifest.key_bundle_ref))
             inputs = self._store.get_many([BlobId(ref) for ref in manifest.input_refs])
-        except BlobNotFound as exc:
-            return _failed(ExecStatus.INPUT_UNAVAILABLE, str(exc)), None, program
-        except BlobCorrupted as exc:
-            return _failed(ExecStatus.INPUT_CHECKSUM_ERROR, str(exc)), None, program
-        except (WireError, KeyBundleError, ValidationError) as exc:
-            return _failed(ExecStatus.INPUT_INVALID, str(exc)), None, program
-        except StorageError as exc:
-            return _failed(ExecStatus.INPUT_UNAVAILABLE, str(exc)), None, program
+        except _InputProblem as problem:
+            return ExecutionOutcome.failure(problem.status, problem.detail), None, program
+        except (BlobNotFound, BlobCorrupted, WireError, KeyBundleError, ValidationError, StorageError) as exc:
+            return ExecutionOutcome.failure(_input_status(exc), str(exc)), None, program
         if self._behaviour.crashes:
             log.warning("node %s crashes in the middle of task %s", self._config.index, task_id)
             os._exit(1)
@@ -268,9 +264,22 @@ class ComputeNode:
         self._notes.append(text)
 
 
-def _failed(status: ExecStatus, detail: str) -> ExecutionOutcome:
-    """The outcome of a task whose inputs could not be used: consensus is then on the status alone."""
-    return ExecutionOutcome(status=status, outputs=(), result_hash=ZERO_HASH, detail=detail)
+class _InputProblem(Exception):
+    """A task input the node cannot use, with the status the replicas agree on for it."""
+
+    def __init__(self, status: ExecStatus, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+def _input_status(exc: CipherQuorumError) -> ExecStatus:
+    """The agreed status for an error met while fetching a task's inputs."""
+    if isinstance(exc, BlobCorrupted):
+        return ExecStatus.INPUT_CHECKSUM_ERROR
+    if isinstance(exc, (WireError, KeyBundleError, ValidationError)):
+        return ExecStatus.INPUT_INVALID
+    return ExecStatus.INPUT_UNAVAILABLE  # BlobNotFound and other storage failures
 
 
 class ComputeNodeHandle:

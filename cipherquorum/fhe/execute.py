@@ -36,9 +36,10 @@ class ExecutionOutcome:
         """The outputs' wire encodings, as stored and as ``execute`` takes inputs."""
         return tuple(ct.to_bytes() for ct in self.outputs)
 
-
-def _failed(status: ExecStatus, detail: str) -> ExecutionOutcome:
-    return ExecutionOutcome(status=status, outputs=(), result_hash=ZERO_HASH, detail=detail)
+    @classmethod
+    def failure(cls, status: ExecStatus, detail: str) -> ExecutionOutcome:
+        """The outcome of a task that could not run: no outputs, and consensus is on the status alone."""
+        return cls(status=status, outputs=(), result_hash=ZERO_HASH, detail=detail)
 
 
 def execute(
@@ -58,7 +59,7 @@ def execute(
     try:
         program = get_program(program_ref)
     except ValidationError as exc:
-        return _failed(ExecStatus.PROGRAM_UNKNOWN, str(exc))
+        return ExecutionOutcome.failure(ExecStatus.PROGRAM_UNKNOWN, str(exc))
     started_s = time.monotonic()
     try:
         evaluator = bundle if isinstance(bundle, Evaluator) else Evaluator.from_bundle(bundle)
@@ -69,11 +70,11 @@ def execute(
             envelopes.append(Ciphertext.from_bytes(data))
         outputs = tuple(program.run(evaluator, envelopes, params, deadline))
     except ProgramTimeout as exc:
-        return _failed(ExecStatus.TIMEOUT, f"{program.ref}: {exc}")
+        return ExecutionOutcome.failure(ExecStatus.TIMEOUT, f"{program.ref}: {exc}")
     except ValidationError as exc:
-        return _failed(ExecStatus.INPUT_INVALID, f"{program.ref}: {exc}")
+        return ExecutionOutcome.failure(ExecStatus.INPUT_INVALID, f"{program.ref}: {exc}")
     except Exception as exc:  # noqa: BLE001 - the status names the failure; the node must carry on
-        return _failed(ExecStatus.EXECUTION_ERROR, f"{program.ref}: {type(exc).__name__}: {exc}")
+        return ExecutionOutcome.failure(ExecStatus.EXECUTION_ERROR, f"{program.ref}: {type(exc).__name__}: {exc}")
     elapsed_s = time.monotonic() - started_s
     return ExecutionOutcome(
         status=ExecStatus.SUCCESS,
