@@ -93,6 +93,21 @@ def compute_seal(task_id: int, result_hash: bytes, status: int, node: str, salt:
 
 
 @dataclass(frozen=True)
+class TxSummary:
+    """One mined transaction as a block lists it: block, time, sender, the TaskMarket function, gas used.
+
+    ``function`` is "" for a transaction that is not a call of the contract (a deployment, a transfer).
+    """
+
+    block_number: int
+    timestamp_s: int
+    sender: Address
+    function: str
+    gas_used: int
+    succeeded: bool
+
+
+@dataclass(frozen=True)
 class _Function:
     selector: bytes
     inputs: tuple[str, ...]
@@ -116,6 +131,11 @@ class _ContractInterface:
                 selector = keccak(f"{entry['name']}({','.join(inputs)})".encode())[:4]
                 outputs = tuple(abi_type(item) for item in entry.get("outputs", ()))
                 self._functions[entry["name"]] = _Function(selector, inputs, outputs)
+
+    def function_of(self, calldata: bytes) -> str:
+        """Return the name of the function ``calldata`` calls ("" when its selector is not the TaskMarket's)."""
+        selector = bytes(calldata[:4])
+        return next((name for name, function in self._functions.items() if function.selector == selector), "")
 
     def encode_call(self, name: str, args: Sequence[Any]) -> bytes:
         """Return the calldata for function ``name`` with ``args``."""
@@ -544,6 +564,30 @@ class TaskMarket:
         events = list(self._decode_logs(logs))
         events.sort(key=lambda event: (event.block_number, event.log_index))
         return events
+
+    def transactions(self, from_block: int, to_block: int) -> list[TxSummary]:
+        """Return every transaction mined in blocks [from_block, to_block], in chain order.
+
+        Reads each block and each transaction's receipt; sends nothing. Raises ValidationError for a negative
+        block number.
+        """
+        first = _require_uint("from_block", from_block, 64)
+        last = _require_uint("to_block", to_block, 64)
+        summaries: list[TxSummary] = []
+        web3 = self._connection.web3
+        with self._connection.translated():
+            for number in range(first, last + 1):
+                block = web3.eth.get_block(number, full_transactions=True)
+                for tx in block["transactions"]:
+                    receipt = web3.eth.get_transaction_receipt(tx["hash"])
+                    target = tx.get("to")
+                    calls_market = bool(target) and str(target).lower() == self._address.lower()
+                    summaries.append(TxSummary(
+                        block_number=number, timestamp_s=int(block["timestamp"]),
+                        sender=Address(to_checksum_address(tx["from"])),
+                        function=self._interface.function_of(bytes(tx.get("input", tx.get("data", b"")))) if calls_market else "",
+                        gas_used=int(receipt["gasUsed"]), succeeded=int(receipt["status"]) == 1))
+        return summaries
 
     def assignments_for(self, node: str, from_block: int) -> list[TaskId]:
         """Return the ids of the tasks ``node`` was assigned to since ``from_block``, oldest first."""
