@@ -6,15 +6,25 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.cipherquorum-installed
 SCENARIO ?= scenarios/quickstart.toml
 
-.PHONY: install run test bench load contracts clean
+.PHONY: install cxx run test bench load contracts clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml seal-offline.cmake
+	@command -v c++ >/dev/null 2>&1 || command -v g++ >/dev/null 2>&1 || $(MAKE) --no-print-directory cxx
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel
 	CMAKE_TOOLCHAIN_FILE=$(CURDIR)/seal-offline.cmake $(BIN)/python -m pip install -e '.[dev]'
 	touch $(STAMP)
+
+# Pyfhel compiles Microsoft SEAL and needs a C++17 compiler (its CMake comes from PyPI).
+cxx:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing g++ (Pyfhel compiles Microsoft SEAL)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq g++; \
+	else \
+		echo "Pyfhel needs a C++17 compiler: install g++ (Debian/Ubuntu: sudo apt-get install g++)" >&2; exit 1; \
+	fi
 
 run: $(STAMP)
 	$(BIN)/cipherquorum run $(SCENARIO) --report-json reports/quickstart.json
