@@ -59,6 +59,8 @@ class TaskOutcome:
     detail: str
     decrypted: tuple[tuple[float, ...], ...] | None
     latency_s: float
+    manifest_ref: str = ""
+    client: str = ""
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,7 @@ class StudyClient:
         view = self._market.task(task_id)
         if view.state is not TaskState.COMPLETED:
             return TaskOutcome(task_id, spec.label, spec.program, _state_name(view.state), "", "", False,
-                               "no consensus: escrow refunded", None, latency_s)
+                               "no consensus: escrow refunded", None, latency_s, manifest_ref, self.address)
         proof = self._market.proof(task_id)
         detail, decrypted, verified = "", None, False
         try:
@@ -155,7 +157,8 @@ class StudyClient:
         except CipherQuorumError as exc:
             detail = f"cannot verify the result: {exc}"
         return TaskOutcome(task_id, spec.label, spec.program, _state_name(view.state), proof.status.name,
-                           "0x" + bytes(proof.result_hash).hex(), verified, detail, decrypted, latency_s)
+                           "0x" + bytes(proof.result_hash).hex(), verified, detail, decrypted, latency_s,
+                           manifest_ref, self.address)
 
 
 def _state_name(state: TaskState) -> str:
@@ -203,7 +206,7 @@ class ClientPool:
             self._stop.wait(self._config.poll_interval_s)
         return [done.get(task_id) or TaskOutcome(
             task_id, spec.label, spec.program, "unfinished", "", "", False, "still open when the run ended", None,
-            time.monotonic() - started) for (task_id, _, started), spec in created]
+            time.monotonic() - started, ref, client.address) for (task_id, ref, started), spec in created]
 
     def stop(self) -> None:
         """Make running ``run_tasks`` calls return what has finished."""

@@ -17,6 +17,7 @@ from .chain_host import ChainHandle
 from .client import ClientConfig, ClientPoolHandle, TaskOutcome, TaskSpec
 from .compute import ComputeNodeConfig, ComputeNodeHandle, NodeStatus
 from .hosting import PendingCall, RayRuntime, wait_first
+from .metrics import RunMetrics, TaskMetrics
 from .population import RespondentShardHandle, ShardAnswers
 from .results import combine_results, question_params, task_reference
 
@@ -75,6 +76,13 @@ class MarketRun:
         self._progress_interval_s = progress_interval_s
         self._timings: dict[str, float] = {}
         self._t0 = 0.0
+        self._tasks_block = 0
+        self._metrics: RunMetrics | None = None
+
+    @property
+    def metrics(self) -> RunMetrics | None:
+        """What the last ``run()`` measured about itself (None before a run gets to its tasks)."""
+        return self._metrics
 
     def run(self) -> RunReport:
         """Start, run and stop everything; raises NodeError if Ray or the chain cannot be started."""
@@ -131,6 +139,7 @@ class MarketRun:
         outcomes, interrupted = self._run_tasks(clients, nodes, planned, market, start_block)
         self._lap("tasks")
         statuses = self._stop_nodes(nodes)
+        self._metrics = self._measure(market, outcomes)
         actors = len(handles)
         return self._report(market, start_block, planned, outcomes, nodes, statuses, actors, interrupted)
 
@@ -214,6 +223,7 @@ class MarketRun:
         capacity = sum(g.count * g.capacity for g in self._scenario.nodes)
         waves = 1 + math.ceil(total * market_cfg.replication / max(1, capacity))
         timeout_s = waves * (market_cfg.commit_window_s + market_cfg.reveal_window_s) + 120
+        self._tasks_block = market.block_number()
         for index, tasks in planned.items():
             clients.create_tasks(index, [t.spec for t in tasks])
         for node in nodes:
@@ -258,6 +268,13 @@ class MarketRun:
             except NodeError:
                 statuses.append(None)  # the node's process died
         return statuses
+
+    def _measure(self, market: TaskMarket, outcomes: dict[int, list[TaskOutcome]]) -> RunMetrics:
+        tasks = tuple(TaskMetrics(o.task_id, index, o.manifest_ref, o.state, o.latency_s)
+                      for index, client_outcomes in outcomes.items() for o in client_outcomes)
+        transactions = tuple(market.transactions(self._tasks_block + 1, market.block_number()))
+        return RunMetrics(tasks_s=self._timings.get("tasks", 0.0), first_block=self._tasks_block + 1, tasks=tasks,
+                          transactions=transactions)
 
     def _lap(self, name: str) -> None:
         now = time.monotonic() - self._t0
