@@ -13,13 +13,18 @@ STORAGE_CONCURRENCY = 8
 """Requests the storage actor serves at once (replicas download the same inputs together)."""
 
 
+def open_blob_store(data_dir: str | Path, max_blob_bytes: int) -> FileBlobStore:
+    """The blob store a StorageHost keeps under ``data_dir`` (for tools that read a finished run's blobs)."""
+    return FileBlobStore(Path(data_dir) / "store", max_blob_bytes=max_blob_bytes)
+
+
 class StorageHost:
     """Hosts the permanent blob store and the (owner, kind, name) version index under ``data_dir``."""
 
     def __init__(self, data_dir: str, max_blob_bytes: int) -> None:
         root = Path(data_dir)
         root.mkdir(parents=True, exist_ok=True)
-        self._blobs = FileBlobStore(root / "store", max_blob_bytes=max_blob_bytes)
+        self._blobs = open_blob_store(root, max_blob_bytes)
         self._index = VersionIndex(root / "index.sqlite3")
 
     def put_many(self, blobs: Sequence[bytes]) -> list[BlobId]:
