@@ -581,11 +581,12 @@ class TaskMarket:
                 for tx in block["transactions"]:
                     receipt = web3.eth.get_transaction_receipt(tx["hash"])
                     target = tx.get("to")
+                    calldata = bytes(tx.get("input", tx.get("data", b"")))
                     calls_market = bool(target) and str(target).lower() == self._address.lower()
                     summaries.append(TxSummary(
                         block_number=number, timestamp_s=int(block["timestamp"]),
                         sender=Address(to_checksum_address(tx["from"])),
-                        function=self._interface.function_of(bytes(tx.get("input", tx.get("data", b"")))) if calls_market else "",
+                        function=self._interface.function_of(calldata) if calls_market else "",
                         gas_used=int(receipt["gasUsed"]), succeeded=int(receipt["status"]) == 1))
         return summaries
 
