@@ -12,6 +12,8 @@ from .scenario import load_scenario
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+EXIT_THRESHOLDS_FAILED = 99
+"""A load test or benchmark ran, but crossed one of its thresholds (k6's code for the same)."""
 EXIT_INTERRUPTED = 130
 
 
@@ -57,6 +59,26 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return EXIT_INTERRUPTED if report.interrupted else EXIT_OK
 
 
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import check_max_overhead
+
+    scenario = load_scenario(args.scenario)
+    from .nodes.benchrun import run_bench
+
+    def stage(name: str) -> None:
+        if not args.quiet:
+            print(f"bench: {name}", file=sys.stderr, flush=True)
+
+    bench, _ = run_bench(scenario, data_dir=args.data_dir, ray_address=args.address or "", on_stage=stage)
+    print(bench.render_text(), end="")
+    if args.json:
+        print(f"JSON written to {bench.write_json(args.json)}")
+    failures = check_max_overhead(bench, args.max_overhead)
+    for failure in failures:
+        print(f"threshold crossed: {failure}", file=sys.stderr)
+    return EXIT_THRESHOLDS_FAILED if failures else EXIT_OK
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     print(f"{args.scenario}: valid ({scenario.node_count} nodes, {len(scenario.studies)} studies)")
@@ -69,6 +91,17 @@ def _cmd_programs(args: argparse.Namespace) -> int:
     for program in list_programs():
         print(f"{program.ref:24} {program.scheme}")
     return EXIT_OK
+
+
+def _positive_float(text: str) -> float:
+    """An argparse type: a finite number > 0, or a usage error naming the value."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number > 0 (got {text!r})") from None
+    if not (value > 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a number > 0 (got {text!r})")
+    return value
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -90,6 +123,17 @@ def _build_parser() -> argparse.ArgumentParser:
     validate.add_argument("scenario")
     validate.set_defaults(handler=_cmd_validate)
 
+    bench = commands.add_parser(
+        "bench", help="measure a scenario's end-to-end time against its pure FHE cost and raw chain ceiling")
+    bench.add_argument("scenario", help="scenario TOML file, e.g. scenarios/quickstart.toml")
+    bench.add_argument("--json", metavar="PATH", help="write the benchmark's JSON to PATH")
+    bench.add_argument("--data-dir", metavar="DIR", help="storage directory of the run (default: a new temporary one)")
+    bench.add_argument("--address", metavar="ADDR", help="join the Ray cluster at ADDR (storage must be local)")
+    bench.add_argument("--max-overhead", type=_positive_float, metavar="RATIO",
+                       help=f"exit with code {EXIT_THRESHOLDS_FAILED} if e2e / ideal exceeds RATIO")
+    bench.add_argument("--quiet", action="store_true", help="do not show the stages")
+    bench.set_defaults(handler=_cmd_bench)
+
     programs = commands.add_parser("programs", help="list the registered FHE programs")
     programs.set_defaults(handler=_cmd_programs)
     return parser
@@ -106,6 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ScenarioError as exc:
         print(f"cipherquorum: invalid scenario: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+
     except KeyboardInterrupt:
         print("\ncipherquorum: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
