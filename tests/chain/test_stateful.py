@@ -64,10 +64,12 @@ class MarketMachine(RuleBasedStateMachine):
         return Hash32(keccak(f"{task_id}/{node}".encode()))
 
     @initialize()
-    def register_every_node(self) -> None:
-        """Start with every node registered (capacity 2, twice the minimum stake) so that tasks can match."""
+    def open_the_market(self) -> None:
+        """Start with every node registered (capacity 2, twice the minimum stake) and one task matched."""
         for node in self.nodes:
             assert self._send(lambda: node.register(2, 0, 2 * self.terms.min_stake_wei)) is not None
+        self.create_task(client=0, replication=3, extra_quorum=0, reward_units=1)
+        assert self.assigned
 
     @rule(node=st.integers(0, NODE_COUNT - 1), capacity=st.integers(1, 2), stake_halves=st.integers(1, 5))
     def register(self, node: int, capacity: int, stake_halves: int) -> None:
@@ -123,9 +125,9 @@ class MarketMachine(RuleBasedStateMachine):
             nodes = self.assigned[task_id]
             self._reveal(task_id, nodes[seat % len(nodes)])
 
-    @rule(pick=st.integers(0, 10**6), dissenters=st.sets(st.integers(0, 2), max_size=2))
+    @rule(pick=st.integers(0, 10**6), dissenters=st.sets(st.integers(0, 2), max_size=1))
     def commit_and_reveal_all(self, pick: int, dissenters: set[int]) -> None:
-        """Every node of a task commits, then every node reveals; the seats in ``dissenters`` dissent."""
+        """Every node of a task commits, then every node reveals; the seat in ``dissenters``, if any, dissents."""
         task_id = self._pick_task(pick)
         if task_id is not None:
             nodes = self.assigned[task_id]
@@ -169,13 +171,13 @@ class MarketMachine(RuleBasedStateMachine):
         self._send(lambda: self.clients[0].match_pending(max_tasks))
 
     @invariant()
-    def books_balance(self) -> None:
-        """The contract's ether equals stakes + escrows + withdrawable."""
+    def books_balance_and_winners_are_never_slashed(self) -> None:
+        """The contract's ether equals stakes + escrows + withdrawable; in every settlement the winners are
+        exactly the rewarded nodes and none of them is slashed. Only a mined transaction can change either,
+        so a step without one is not read again."""
+        if not self.step_receipts:
+            return
         assert self.market.balance_wei() == self.market.totals().liabilities_wei
-
-    @invariant()
-    def winners_are_paid_and_never_slashed(self) -> None:
-        """In every settlement, the winners are exactly the rewarded nodes and none of them is slashed."""
         for receipt in self.step_receipts:
             for completed in receipt.named("TaskCompleted"):
                 task_id = completed.args["taskId"]
