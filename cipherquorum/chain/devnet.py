@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -30,6 +31,7 @@ from web3.providers.eth_tester.defaults import API_ENDPOINTS
 
 from ..exceptions import ChainError, ValidationError
 from ..types import Address, Wei
+from .logindex import BlockLogIndex
 
 logger = logging.getLogger(__name__)
 
@@ -212,8 +214,19 @@ class WallClockPragueVM(PragueVM):
         super().validate_header(header, parent_header)
 
 
+@dataclass(frozen=True)
+class RpcMethodStats:
+    """How often the devnet served a JSON-RPC method, and the seconds those calls held the chain."""
+
+    calls: int
+    busy_s: float
+
+
 class _ChainDispatcher:
-    """Runs JSON-RPC methods against one EthereumTester, one call at a time (eth-tester is not thread-safe)."""
+    """Runs JSON-RPC methods against one EthereumTester, one call at a time (eth-tester is not thread-safe).
+
+    eth_getLogs is answered from a per-block log cache, and each method's calls and busy time are counted.
+    """
 
     def __init__(self, tester: EthereumTester) -> None:
         self._tester = tester
@@ -221,7 +234,10 @@ class _ChainDispatcher:
         provider = EthereumTesterProvider(tester, api_endpoints=_build_endpoints())
         web3 = Web3(provider, middleware=[])
         self._request = provider.request_func(web3, web3.middleware_onion)
+        self._logs = BlockLogIndex(self._block_logs)
+        self._stats: dict[str, list[float]] = {}
         self._local_methods: dict[str, Callable[[list[Any]], Any]] = {
+            "eth_getLogs": self._get_logs,
             "evm_increaseTime": self._increase_time,
             "evm_mine": self._mine,
         }
@@ -248,18 +264,13 @@ class _ChainDispatcher:
         local = self._local_methods.get(method)
         try:
             with self._lock:
-                if local is not None:
-                    result = local(params)
-                else:
-                    if method in _CLOCKED_METHODS:
-                        self.set_pending_timestamp_to_now()
-                    response = self._request(method, params)
-                    if "error" in response:
-                        error = response["error"]
-                        code = error.get("code", SERVER_ERROR) if isinstance(error, Mapping) else SERVER_ERROR
-                        message = error.get("message", str(error)) if isinstance(error, Mapping) else str(error)
-                        raise _RpcFailure(code, message)
-                    result = response.get("result")
+                started_s = time.perf_counter()
+                try:
+                    result = local(params) if local is not None else self._forward(method, params)
+                finally:
+                    stat = self._stats.setdefault(method, [0, 0.0])
+                    stat[0] += 1
+                    stat[1] += time.perf_counter() - started_s
         except _RpcFailure:
             raise
         except ContractLogicError as exc:
@@ -272,6 +283,33 @@ class _ChainDispatcher:
             logger.warning("JSON-RPC %s failed", method, exc_info=True)
             raise _RpcFailure(INTERNAL_ERROR, f"{method} failed: {exc!r}") from None
         return _to_json(result)
+
+    def stats(self) -> dict[str, RpcMethodStats]:
+        """Calls and busy seconds per JSON-RPC method served so far."""
+        with self._lock:
+            return {method: RpcMethodStats(int(calls), busy_s) for method, (calls, busy_s) in self._stats.items()}
+
+    def _forward(self, method: str, params: list[Any]) -> Any:
+        """Run ``method`` on eth-tester (hold ``lock``); raises _RpcFailure for the error it answers."""
+        if method in _CLOCKED_METHODS:
+            self.set_pending_timestamp_to_now()
+        response = self._request(method, params)
+        if "error" in response:
+            error = response["error"]
+            code = error.get("code", SERVER_ERROR) if isinstance(error, Mapping) else SERVER_ERROR
+            message = error.get("message", str(error)) if isinstance(error, Mapping) else str(error)
+            raise _RpcFailure(code, message)
+        return response.get("result")
+
+    def _get_logs(self, params: list[Any]) -> Any:
+        """eth_getLogs from the block log cache; a filter it does not handle goes to eth-tester."""
+        head = int(self._tester.backend.chain.get_canonical_head().block_number)
+        logs = self._logs.query(params, head)
+        return self._forward("eth_getLogs", params) if logs is None else logs
+
+    def _block_logs(self, number: int) -> list[dict[str, Any]]:
+        """Every log of block ``number`` as eth-tester answers them (hold ``lock``)."""
+        return _to_json(self._forward("eth_getLogs", [{"fromBlock": hex(number), "toBlock": hex(number)}]))
 
     def _pending_timestamp(self) -> int:
         """The next block's timestamp: the wall clock, or the latest block's time if that is later."""
@@ -532,6 +570,10 @@ class Devnet:
     def chain_id(self) -> int:
         """The chain id that signed transactions must carry."""
         return self._chain_id
+
+    def rpc_stats(self) -> dict[str, RpcMethodStats]:
+        """Calls served and seconds the chain was held, per JSON-RPC method, since the devnet was built."""
+        return self._dispatcher.stats()
 
     @property
     def funders(self) -> tuple[Address, ...]:
