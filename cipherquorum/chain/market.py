@@ -271,12 +271,17 @@ class _Connection:
     def _raise_mined_revert(
         self, request: Mapping[str, Any], receipt: Mapping[str, Any], reverts: RevertDecoder
     ) -> None:
-        """Replay a reverted transaction on its parent block to recover the error, then raise it."""
+        """Replay a transaction that reverted when mined to recover its error, then raise it.
+
+        The replay runs on the block the transaction was mined in: a reverted transaction changed no contract
+        state, and that block carries the time the transaction saw (a deadline that passed between the
+        estimate and the mining shows up). On a devnet, with one transaction per block, the replay is exact.
+        """
         block_number = int(receipt["blockNumber"])
         context = f"transaction 0x{bytes(receipt['transactionHash']).hex()} reverted in block {block_number}"
         if "to" in request:
             try:
-                self.web3.eth.call(dict(request), block_identifier=block_number - 1)
+                self.web3.eth.call(dict(request), block_identifier=block_number)
             except ContractLogicError as exc:
                 data = exc.data if isinstance(exc.data, str) else ""
                 if data.startswith("0x"):

@@ -12,6 +12,7 @@ from web3 import Web3
 
 from cipherquorum.chain import ChainEvent, TaskMarket, TaskParams, load_artifact
 from cipherquorum.chain.errors import (
+    CommitClosed,
     CooldownNotOver,
     FinalizeTooEarly,
     NodeBusy,
@@ -20,6 +21,7 @@ from cipherquorum.chain.errors import (
     RevealNotOpen,
     UnknownTask,
 )
+from cipherquorum.chain.market import _Connection
 from cipherquorum.chain.views import MAX_REPLICATION, MAX_WINDOW_S
 from cipherquorum.exceptions import ContractError, ValidationError
 from cipherquorum.types import Address, ExecStatus, SlashReason, TaskState
@@ -349,3 +351,25 @@ def test_a_stale_local_nonce_is_fetched_again_and_the_transaction_goes_through(
     elsewhere.add_stake(10**17)
     first.add_stake(10**17)
     assert market.node(node_address).stake_wei == terms.node_stake_wei + 2 * 10**17
+
+
+def test_a_transaction_that_reverts_when_mined_raises_the_contract_error(
+    terms: Any, market: TaskMarket, client: TaskMarket, register_nodes: RegisterNodes, make_params: MakeParams,
+    vote: Vote, advance_time: Advance, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """When the commit deadline passes between the gas estimate and the mining, the mined revert is replayed
+    and raised as CommitClosed naming the transaction."""
+    nodes = register_nodes(3)
+    task_id, _ = client.create_task(make_params())
+    ballot = vote(nodes[market.assignment(task_id)[0]], task_id, RESULT)
+    send = _Connection._sign_and_send
+
+    def send_after_the_deadline(connection: _Connection, *args: Any) -> bytes:
+        advance_time(terms.commit_window_s + 1)
+        return send(connection, *args)
+
+    monkeypatch.setattr(_Connection, "_sign_and_send", send_after_the_deadline)
+    with pytest.raises(CommitClosed, match="reverted in block"):
+        ballot.commit()
+    monkeypatch.undo()
+    assert not market.votes(task_id)[0].committed
