@@ -50,6 +50,7 @@ class BenchReport:
     e2e_transactions: int
     transactions_by_function: dict[str, int]
     gas_per_task: float
+    e2e_chain_rpc: dict[str, dict[str, float]] = field(default_factory=dict)
     startup_s: dict[str, float] = field(default_factory=dict)
     phases: dict[str, dict[str, Any]] = field(default_factory=dict)
     definitions: dict[str, str] = field(default_factory=lambda: {
@@ -114,6 +115,10 @@ class BenchReport:
             f"  overhead    {self.overhead_ratio:8.3f} x  e2e / ideal",
             f"  transactions per task {self.txs_per_task:.2f} ({functions}), gas per task {self.gas_per_task:,.0f}",
         ]
+        if self.e2e_chain_rpc:
+            busy_s = sum(stats["busy_s"] for stats in self.e2e_chain_rpc.values())
+            lines.append(f"  chain busy during e2e {busy_s:.3f} s: " + ", ".join(
+                f"{method} {stats['calls']:.0f}x {stats['busy_s']:.3f} s" for method, stats in self.e2e_chain_rpc.items()))
         if self.startup_s:
             lines.append("  start-up (not in e2e): " + ", ".join(f"{k} {v:.1f} s" for k, v in self.startup_s.items()))
         if self.phases:

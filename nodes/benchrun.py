@@ -52,6 +52,8 @@ def run_bench(scenario: Scenario, *, data_dir: str | Path | None = None, ray_add
         fhe_key_load_s=fhe.key_load_s, chain_s=chain.chain_s, chain_transactions=chain.transactions,
         e2e_transactions=len(metrics.transactions), transactions_by_function=metrics.transactions_by_function(),
         gas_per_task=metrics.gas_used / len(report.tasks), startup_s=startup,
+        e2e_chain_rpc={method: {"calls": stats.calls, "busy_s": round(stats.busy_s, 4)}
+                       for method, stats in metrics.chain_rpc.items()},
         phases=phase_table(summaries_as_dict(phase_summaries(metrics.spans))))
     return bench, report
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cipherquorum.chain import Devnet
+from cipherquorum.chain.devnet import RpcMethodStats
+from cipherquorum.timeline import ProcessUsage, process_usage
 
 from .hosting import CHAIN_RESOURCE, ActorHost, Placement, node_ip_address
 
@@ -23,6 +25,14 @@ class ChainHost:
     def fund(self, addresses: Sequence[str], amount_wei: int) -> None:
         """Give each address ``amount_wei`` from the devnet's prefunded accounts."""
         self._devnet.fund_many(list(addresses), amount_wei)
+
+    def rpc_stats(self) -> dict[str, RpcMethodStats]:
+        """Calls served and seconds the chain was held, per JSON-RPC method."""
+        return self._devnet.rpc_stats()
+
+    def usage(self) -> ProcessUsage:
+        """The CPU and memory of the chain's process."""
+        return process_usage("chain")
 
     def stop(self) -> None:
         """Stop serving JSON-RPC."""
@@ -45,6 +55,14 @@ class ChainHandle:
     def fund(self, addresses: Sequence[str], amount_wei: int) -> None:
         """Fund accounts from the devnet's prefunded accounts."""
         self._host.call("fund", list(addresses), amount_wei)
+
+    def rpc_stats(self) -> dict[str, RpcMethodStats]:
+        """Calls served and seconds the chain was held, per JSON-RPC method, since the devnet started."""
+        return self._host.call("rpc_stats", timeout_s=30)
+
+    def usage(self) -> ProcessUsage:
+        """The CPU and memory of the devnet's process."""
+        return self._host.call("usage", timeout_s=30)
 
     def shutdown(self) -> None:
         """Stop the devnet and its actor."""

@@ -17,7 +17,7 @@ from .chain_host import ChainHandle
 from .client import ClientConfig, ClientPoolHandle, TaskOutcome, TaskSpec
 from .compute import ComputeNodeConfig, ComputeNodeHandle, NodeStatus
 from .hosting import PendingCall, RayRuntime, wait_first
-from .metrics import RunMetrics, TaskMetrics
+from .metrics import RunMetrics, TaskMetrics, rpc_delta
 from .population import RespondentShardHandle, ShardAnswers
 from .results import combine_results, question_params, task_reference
 
@@ -77,6 +77,8 @@ class MarketRun:
         self._timings: dict[str, float] = {}
         self._t0 = 0.0
         self._tasks_block = 0
+        self._chain: ChainHandle | None = None
+        self._chain_rpc: dict = {}
         self._metrics: RunMetrics | None = None
 
     @property
@@ -112,6 +114,7 @@ class MarketRun:
         if scenario.chain.embedded:
             chain = ChainHandle(seed=seed, clustered=clustered)
             handles.append(chain)
+            self._chain = chain
             rpc_url = chain.url
         deployer = derive_account(seed, "deployer", 0)
         if scenario.chain.embedded:
@@ -224,6 +227,7 @@ class MarketRun:
         waves = 1 + math.ceil(total * market_cfg.replication / max(1, capacity))
         timeout_s = waves * (market_cfg.commit_window_s + market_cfg.reveal_window_s) + 120
         self._tasks_block = market.block_number()
+        self._chain_rpc = self._chain.rpc_stats() if self._chain is not None else {}
         for index, tasks in planned.items():
             clients.create_tasks(index, [t.spec for t in tasks])
         for node in nodes:
@@ -244,6 +248,8 @@ class MarketRun:
             except (NodeError, KeyboardInterrupt):
                 outcomes[index] = []
                 interrupted = True
+        if self._chain is not None:
+            self._chain_rpc = rpc_delta(self._chain_rpc, self._chain.rpc_stats())
         self._report_progress(market, tally, total)
         return outcomes, interrupted
 
@@ -274,7 +280,7 @@ class MarketRun:
                       for index, client_outcomes in outcomes.items() for o in client_outcomes)
         transactions = tuple(market.transactions(self._tasks_block + 1, market.block_number()))
         return RunMetrics(tasks_s=self._timings.get("tasks", 0.0), first_block=self._tasks_block + 1, tasks=tasks,
-                          transactions=transactions)
+                          transactions=transactions, chain_rpc=self._chain_rpc)
 
     def _lap(self, name: str) -> None:
         now = time.monotonic() - self._t0
