@@ -360,9 +360,8 @@ contract TaskMarket {
     /// @notice Deregisters the caller after its cooldown, once it holds no task; its stake becomes withdrawable.
     function exit() external {
         Node storage node = _registeredNode(msg.sender);
-        uint64 requestedAt = node.exitRequestedAt;
-        if (requestedAt == 0) revert ExitNotRequested(msg.sender);
-        uint64 availableAt = requestedAt + exitCooldownS;
+        if (!node.exiting) revert ExitNotRequested(msg.sender);
+        uint64 availableAt = node.exitRequestedAt + exitCooldownS;
         if (block.timestamp < availableAt) revert CooldownNotOver(msg.sender, availableAt);
         if (node.activeTasks != 0) revert NodeBusy(msg.sender, node.activeTasks);
         uint256 stakeWei = node.stakeWei;
@@ -652,6 +651,8 @@ contract TaskMarket {
     }
 
     /// @dev Assigns `replication` distinct eligible nodes, drawn with weight by stake, or returns false.
+    ///      The draw is pseudo-random (prevrandao, task id, draw index): reproducible on a devnet, and open to
+    ///      bias by a block proposer on a real chain.
     function _tryMatch(uint256 taskId, Task storage task) private returns (bool) {
         uint256 replication = task.replication;
         (uint256[] memory candidates, uint256 count, uint256 totalWeight) = _eligibleNodes(task.rewardPerNodeWei);
