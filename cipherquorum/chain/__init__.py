@@ -5,7 +5,7 @@ from .accounts import derive_account, derive_private_key
 from .artifact import ContractArtifact, load_artifact
 from .devnet import Devnet
 from .errors import CONTRACT_ERRORS, RevertDecoder
-from .market import TaskMarket, compute_seal
+from .market import TaskMarket
 from .views import (
     ChainEvent,
     MarketTotals,
@@ -14,7 +14,9 @@ from .views import (
     TaskParams,
     TaskView,
     TxReceipt,
+    TxSummary,
     VoteView,
+    compute_seal,
 )
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "TaskParams",
     "TaskView",
     "TxReceipt",
+    "TxSummary",
     "VoteView",
     "compute_seal",
     "derive_account",

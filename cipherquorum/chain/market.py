@@ -10,29 +10,32 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from eth_abi import abi
 from eth_account.signers.local import LocalAccount
-from eth_hash.auto import keccak
-from eth_utils import is_address, to_checksum_address
+from eth_utils import to_checksum_address
 from web3 import Web3
 from web3.exceptions import ContractLogicError, Web3RPCError
 from web3.exceptions import TransactionNotFound as Web3TransactionNotFound
 
 from ..exceptions import ChainError, TransactionFailed, ValidationError
-from ..types import Address, ExecStatus, Hash32, TaskId
+from ..types import Address, ExecStatus, TaskId
 from .artifact import load_artifact
 from .errors import TRANSLATED_ERRORS, RevertDecoder, translate_error
 from .views import (
     ChainEvent,
     EventDecoder,
+    FunctionCodec,
     MarketTotals,
     NodeView,
     ProofView,
     TaskParams,
     TaskView,
     TxReceipt,
+    TxSummary,
     VoteView,
-    abi_type,
+    checked_address,
+    checked_hash,
+    checked_uint,
+    compute_seal,
     node_view,
     proof_view,
     task_view,
@@ -53,108 +56,21 @@ RECEIPT_POLL_MAX_S = 0.1
 _NONCE_ERROR_MARKERS = ("nonce", "already known", "underpriced")
 
 
-def _require_uint(name: str, value: Any, bits: int) -> int:
-    """Return ``value`` if it is an int in [0, 2**bits - 1]; raise ValidationError naming it otherwise."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**bits:
-        raise ValidationError(f'"{name}" must be an int in [0, 2**{bits} - 1] (got {name}={value!r})')
-    return int(value)
-
-
-def _require_hash(name: str, value: Any) -> bytes:
-    """Return ``value`` if it is 32 bytes; raise ValidationError naming it otherwise."""
-    if not isinstance(value, (bytes, bytearray)) or len(value) != 32:
-        raise ValidationError(f'"{name}" must be 32 bytes (got {name}={value!r})')
-    return bytes(value)
-
-
-def _require_address(name: str, value: Any) -> Address:
-    """Return ``value`` checksummed if it is an address; raise ValidationError naming it otherwise."""
-    if not isinstance(value, str) or not is_address(value):
-        raise ValidationError(f'"{name}" must be a 20-byte hex address (got {name}={value!r})')
-    return Address(to_checksum_address(value))
-
-
-def compute_seal(task_id: int, result_hash: bytes, status: int, node: str, salt: bytes) -> Hash32:
-    """Return keccak256(abi.encode(taskId, resultHash, status, node, salt)), the seal a node commits.
-
-    Computed locally; equals the contract's computeSeal. Raises ValidationError for an out-of-range value.
-    """
-    encoded = abi.encode(
-        ["uint256", "bytes32", "uint8", "address", "bytes32"],
-        [
-            _require_uint("task_id", task_id, 256),
-            _require_hash("result_hash", result_hash),
-            _require_uint("status", int(status) if isinstance(status, ExecStatus) else status, 8),
-            _require_address("node", node),
-            _require_hash("salt", salt),
-        ],
-    )
-    return Hash32(keccak(encoded))
-
-
 @dataclass(frozen=True)
-class TxSummary:
-    """One mined transaction as a block lists it: block, time, sender, the TaskMarket function, gas used.
-
-    ``function`` is "" for a transaction that is not a call of the contract (a deployment, a transfer).
-    """
-
-    block_number: int
-    timestamp_s: int
-    sender: Address
-    function: str
-    gas_used: int
-    succeeded: bool
-
-
-@dataclass(frozen=True)
-class _Function:
-    selector: bytes
-    inputs: tuple[str, ...]
-    outputs: tuple[str, ...]
-
-
 class _ContractInterface:
-    """The TaskMarket's ABI in usable form: call encoding, output decoding, events and custom errors."""
+    """The TaskMarket's ABI in usable form: functions, events and custom errors."""
 
-    def __init__(self, contract_abi: Sequence[Mapping[str, Any]], bytecode: str) -> None:
-        self.bytecode = bytes.fromhex(bytecode[2:])
-        self.events = EventDecoder(contract_abi)
-        self.reverts = RevertDecoder(contract_abi)
-        self._functions: dict[str, _Function] = {}
-        self._constructor_inputs: tuple[str, ...] = ()
-        for entry in contract_abi:
-            inputs = tuple(abi_type(item) for item in entry.get("inputs", ()))
-            if entry.get("type") == "constructor":
-                self._constructor_inputs = inputs
-            elif entry.get("type") == "function":
-                selector = keccak(f"{entry['name']}({','.join(inputs)})".encode())[:4]
-                outputs = tuple(abi_type(item) for item in entry.get("outputs", ()))
-                self._functions[entry["name"]] = _Function(selector, inputs, outputs)
-
-    def function_of(self, calldata: bytes) -> str:
-        """Return the name of the function ``calldata`` calls ("" when its selector is not the TaskMarket's)."""
-        selector = bytes(calldata[:4])
-        return next((name for name, function in self._functions.items() if function.selector == selector), "")
-
-    def encode_call(self, name: str, args: Sequence[Any]) -> bytes:
-        """Return the calldata for function ``name`` with ``args``."""
-        function = self._functions[name]
-        return function.selector + abi.encode(list(function.inputs), list(args))
-
-    def decode_output(self, name: str, data: bytes) -> tuple[Any, ...]:
-        """Return the decoded outputs of function ``name``."""
-        return tuple(abi.decode(list(self._functions[name].outputs), data))
-
-    def encode_deploy(self, args: Sequence[Any]) -> bytes:
-        """Return the creation code followed by the encoded constructor arguments."""
-        return self.bytecode + abi.encode(list(self._constructor_inputs), list(args))
+    functions: FunctionCodec
+    events: EventDecoder
+    reverts: RevertDecoder
 
 
 @lru_cache(maxsize=1)
 def _interface() -> _ContractInterface:
     artifact = load_artifact()
-    return _ContractInterface(artifact.abi, artifact.bytecode)
+    return _ContractInterface(
+        FunctionCodec(artifact.abi, artifact.bytecode), EventDecoder(artifact.abi), RevertDecoder(artifact.abi)
+    )
 
 
 class _Connection:
@@ -308,7 +224,7 @@ class TaskMarket:
     ) -> None:
         self._interface = _interface()
         self._connection = _Connection(rpc_url, timeout_s, receipt_timeout_s)
-        self._address = _require_address("address", address)
+        self._address = checked_address("address", address)
         self._account = account
         self._constants: dict[str, int] = {}
         with self._connection.translated():
@@ -332,13 +248,13 @@ class TaskMarket:
         Raises ValidationError for out-of-range constructor arguments and the chain errors of any transaction.
         """
         args = (
-            _require_uint("min_stake_wei", min_stake_wei, 256),
-            _require_uint("slash_wei", slash_wei, 256),
-            _require_uint("exit_cooldown_s", exit_cooldown_s, 64),
+            checked_uint("min_stake_wei", min_stake_wei, 256),
+            checked_uint("slash_wei", slash_wei, 256),
+            checked_uint("exit_cooldown_s", exit_cooldown_s, 64),
         )
         interface = _interface()
         connection = _Connection(rpc_url, timeout_s, DEFAULT_RECEIPT_TIMEOUT_S)
-        receipt = connection.transact(deployer, None, interface.encode_deploy(args), 0, interface.reverts)
+        receipt = connection.transact(deployer, None, interface.functions.encode_deploy(args), 0, interface.reverts)
         address = receipt.get("contractAddress")
         if not address:
             raise ChainError(f"deploy transaction 0x{bytes(receipt['transactionHash']).hex()} created no contract")
@@ -371,12 +287,12 @@ class TaskMarket:
 
     def register(self, capacity: int, price_wei: int, stake_wei: int) -> TxReceipt:
         """Register the sender as a compute node with ``capacity`` slots, a price and a stake sent as value."""
-        args = (_require_uint("capacity", capacity, 32), _require_uint("price_wei", price_wei, 256))
-        return self._transact("register", args, _require_uint("stake_wei", stake_wei, 256))
+        args = (checked_uint("capacity", capacity, 32), checked_uint("price_wei", price_wei, 256))
+        return self._transact("register", args, checked_uint("stake_wei", stake_wei, 256))
 
     def add_stake(self, amount_wei: int) -> TxReceipt:
         """Add ``amount_wei`` to the sender's stake."""
-        return self._transact("addStake", (), _require_uint("amount_wei", amount_wei, 256))
+        return self._transact("addStake", (), checked_uint("amount_wei", amount_wei, 256))
 
     def request_exit(self) -> TxReceipt:
         """Stop the sender from being matched and start its exit cooldown."""
@@ -388,7 +304,7 @@ class TaskMarket:
 
     def withdraw(self, amount_wei: int) -> TxReceipt:
         """Send ``amount_wei`` of the sender's withdrawable balance to it."""
-        return self._transact("withdraw", (_require_uint("amount_wei", amount_wei, 256),))
+        return self._transact("withdraw", (checked_uint("amount_wei", amount_wei, 256),))
 
     def create_task(self, params: TaskParams) -> tuple[TaskId, TxReceipt]:
         """Create a task, escrowing replication x reward; return its id and the receipt.
@@ -406,32 +322,32 @@ class TaskMarket:
 
     def commit(self, task_id: int, seal: bytes) -> TxReceipt:
         """Commit the sender's ``seal`` (see ``compute_seal``) for a task it is assigned to."""
-        return self._transact("commit", (_require_uint("task_id", task_id, 256), _require_hash("seal", seal)))
+        return self._transact("commit", (checked_uint("task_id", task_id, 256), checked_hash("seal", seal)))
 
     def reveal(self, task_id: int, result_hash: bytes, status: int, salt: bytes, result_ref: bytes) -> TxReceipt:
         """Reveal the values behind the sender's seal; the last reveal of a task finalizes it."""
         args = (
-            _require_uint("task_id", task_id, 256),
-            _require_hash("result_hash", result_hash),
-            _require_uint("status", int(status) if isinstance(status, ExecStatus) else status, 8),
-            _require_hash("salt", salt),
-            _require_hash("result_ref", result_ref),
+            checked_uint("task_id", task_id, 256),
+            checked_hash("result_hash", result_hash),
+            checked_uint("status", int(status) if isinstance(status, ExecStatus) else status, 8),
+            checked_hash("salt", salt),
+            checked_hash("result_ref", result_ref),
         )
         return self._transact("reveal", args, gas_floor=REVEAL_GAS_FLOOR)
 
     def finalize(self, task_id: int) -> TxReceipt:
         """Settle a task after every reveal or its deadlines: pay, slash, refund, free the nodes."""
-        return self._transact("finalize", (_require_uint("task_id", task_id, 256),))
+        return self._transact("finalize", (checked_uint("task_id", task_id, 256),))
 
     def match_pending(self, max_tasks: int) -> TxReceipt:
         """Try to match up to ``max_tasks`` queued tasks, oldest first."""
-        return self._transact("matchPending", (_require_uint("max_tasks", max_tasks, 256),))
+        return self._transact("matchPending", (checked_uint("max_tasks", max_tasks, 256),))
 
     def _transact(self, function: str, args: Sequence[Any], value_wei: int = 0, gas_floor: int = 0) -> TxReceipt:
         if self._account is None:
             raise ValidationError(f"{function} needs an account: this TaskMarket binding is read-only")
         with self._connection.translated(self._interface.reverts):
-            data = self._interface.encode_call(function, args)
+            data = self._interface.functions.encode_call(function, args)
         receipt = self._connection.transact(self._account, self._address, data, value_wei, self._interface.reverts,
                                             gas_floor)
         return TxReceipt(
@@ -445,33 +361,33 @@ class TaskMarket:
 
     def task(self, task_id: int) -> TaskView:
         """Return the task; raises UnknownTask for an unknown id."""
-        (raw,) = self._call("getTask", _require_uint("task_id", task_id, 256))
+        (raw,) = self._call("getTask", checked_uint("task_id", task_id, 256))
         return task_view(task_id, raw)
 
     def assignment(self, task_id: int) -> tuple[Address, ...]:
         """Return the nodes assigned to the task, in assignment order (empty while PENDING)."""
-        (nodes,) = self._call("getAssignment", _require_uint("task_id", task_id, 256))
+        (nodes,) = self._call("getAssignment", checked_uint("task_id", task_id, 256))
         return tuple(Address(to_checksum_address(node)) for node in nodes)
 
     def votes(self, task_id: int) -> tuple[VoteView, ...]:
         """Return every assigned node's commit and reveal on the task, in assignment order."""
-        (votes,) = self._call("getVotes", _require_uint("task_id", task_id, 256))
+        (votes,) = self._call("getVotes", checked_uint("task_id", task_id, 256))
         return tuple(vote_view(vote) for vote in votes)
 
     def proof(self, task_id: int) -> ProofView:
         """Return the proof of execution of a COMPLETED task; raises NotFinalized otherwise."""
-        (raw,) = self._call("getProof", _require_uint("task_id", task_id, 256))
+        (raw,) = self._call("getProof", checked_uint("task_id", task_id, 256))
         return proof_view(task_id, raw)
 
     def node(self, address: str) -> NodeView:
         """Return the node registered at ``address`` (``registered=False`` if none is)."""
-        checked = _require_address("address", address)
+        checked = checked_address("address", address)
         (raw,) = self._call("getNode", checked)
         return node_view(checked, raw)
 
     def withdrawable(self, address: str) -> int:
         """Return the wei ``address`` can withdraw now."""
-        return int(self._call("withdrawable", _require_address("address", address))[0])
+        return int(self._call("withdrawable", checked_address("address", address))[0])
 
     def liabilities_wei(self) -> int:
         """Return what the contract owes: stakes + escrows + withdrawable balances."""
@@ -514,7 +430,7 @@ class TaskMarket:
 
     def balance_wei(self, address: str | None = None) -> int:
         """Return the ether balance of the contract, or of ``address`` when given."""
-        target = self._address if address is None else _require_address("address", address)
+        target = self._address if address is None else checked_address("address", address)
         with self._connection.translated():
             return int(self._connection.web3.eth.get_balance(target))
 
@@ -545,25 +461,9 @@ class TaskMarket:
         ``names`` keeps only those events; ``task_id`` keeps only events of that task. One eth_getLogs call.
         Raises ValidationError for an unknown event name.
         """
-        decoder = self._interface.events
-        selected = sorted(decoder.names if names is None else {str(name) for name in names})
-        topics = ["0x" + decoder.topic(name).hex() for name in selected]
-        filter_topics: list[Any] = []
-        if task_id is not None:
-            task_topic = "0x" + _require_uint("task_id", task_id, 256).to_bytes(32, "big").hex()
-            selected = [name for name in selected if decoder.first_indexed(name) == "taskId"]
-            filter_topics = [["0x" + decoder.topic(name).hex() for name in selected], task_topic]
-        elif names is not None:
-            filter_topics = [topics]
-        if not selected:
+        log_filter = self._interface.events.log_filter(self._address, from_block, to_block, names, task_id)
+        if log_filter is None:
             return []
-        log_filter: dict[str, Any] = {
-            "address": self._address,
-            "fromBlock": _require_uint("from_block", from_block, 64),
-            "toBlock": "latest" if to_block is None else _require_uint("to_block", to_block, 64),
-        }
-        if filter_topics:
-            log_filter["topics"] = filter_topics
         with self._connection.translated():
             logs = self._connection.web3.eth.get_logs(log_filter)
         events = list(self._decode_logs(logs))
@@ -576,8 +476,8 @@ class TaskMarket:
         Reads each block and each transaction's receipt; sends nothing. Raises ValidationError for a negative
         block number.
         """
-        first = _require_uint("from_block", from_block, 64)
-        last = _require_uint("to_block", to_block, 64)
+        first = checked_uint("from_block", from_block, 64)
+        last = checked_uint("to_block", to_block, 64)
         summaries: list[TxSummary] = []
         web3 = self._connection.web3
         with self._connection.translated():
@@ -591,16 +491,16 @@ class TaskMarket:
                     summaries.append(TxSummary(
                         block_number=number, timestamp_s=int(block["timestamp"]),
                         sender=Address(to_checksum_address(tx["from"])),
-                        function=self._interface.function_of(calldata) if calls_market else "",
+                        function=self._interface.functions.function_of(calldata) if calls_market else "",
                         gas_used=int(receipt["gasUsed"]), succeeded=int(receipt["status"]) == 1))
         return summaries
 
     def assignments_for(self, node: str, from_block: int) -> list[TaskId]:
         """Return the ids of the tasks ``node`` was assigned to since ``from_block``, oldest first."""
-        checked = _require_address("node", node)
+        checked = checked_address("node", node)
         log_filter = {
             "address": self._address,
-            "fromBlock": _require_uint("from_block", from_block, 64),
+            "fromBlock": checked_uint("from_block", from_block, 64),
             "toBlock": "latest",
             "topics": ["0x" + self._interface.events.topic("NodeAssigned").hex(), None,
                        "0x" + bytes(12).hex() + checked[2:].lower()],
@@ -614,9 +514,9 @@ class TaskMarket:
 
     def _call(self, function: str, *args: Any) -> tuple[Any, ...]:
         with self._connection.translated(self._interface.reverts):
-            data = self._interface.encode_call(function, args)
+            data = self._interface.functions.encode_call(function, args)
             output = self._connection.web3.eth.call({"to": self._address, "data": data})
-            return self._interface.decode_output(function, bytes(output))
+            return self._interface.functions.decode_output(function, bytes(output))
 
     def _constant(self, function: str) -> int:
         if function not in self._constants:

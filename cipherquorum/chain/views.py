@@ -1,7 +1,7 @@
 """Typed values read from or sent to the TaskMarket: task parameters, views, receipts and decoded events."""
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -9,7 +9,7 @@ from typing import Any
 from eth_abi import abi
 from eth_abi.exceptions import DecodingError
 from eth_hash.auto import keccak
-from eth_utils import to_checksum_address
+from eth_utils import is_address, to_checksum_address
 
 from ..exceptions import ArtifactError, ChainError, ValidationError
 from ..types import Address, ExecStatus, Hash32, SlashReason, TaskId, TaskState
@@ -23,6 +23,45 @@ UINT256_MAX = 2**256 - 1
 
 _ENUM_ARGS = {"status": ExecStatus, "state": TaskState, "reason": SlashReason}
 """uint8 arguments that carry a domain enum, by ABI argument name."""
+
+
+def checked_uint(name: str, value: Any, bits: int) -> int:
+    """Return ``value`` if it is an int in [0, 2**bits - 1]; raise ValidationError naming it otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**bits:
+        raise ValidationError(f'"{name}" must be an int in [0, 2**{bits} - 1] (got {name}={value!r})')
+    return int(value)
+
+
+def checked_hash(name: str, value: Any) -> bytes:
+    """Return ``value`` if it is 32 bytes; raise ValidationError naming it otherwise."""
+    if not isinstance(value, (bytes, bytearray)) or len(value) != 32:
+        raise ValidationError(f'"{name}" must be 32 bytes (got {name}={value!r})')
+    return bytes(value)
+
+
+def checked_address(name: str, value: Any) -> Address:
+    """Return ``value`` checksummed if it is an address; raise ValidationError naming it otherwise."""
+    if not isinstance(value, str) or not is_address(value):
+        raise ValidationError(f'"{name}" must be a 20-byte hex address (got {name}={value!r})')
+    return Address(to_checksum_address(value))
+
+
+def compute_seal(task_id: int, result_hash: bytes, status: int, node: str, salt: bytes) -> Hash32:
+    """Return keccak256(abi.encode(taskId, resultHash, status, node, salt)), the seal a node commits.
+
+    Computed locally; equals the contract's computeSeal. Raises ValidationError for an out-of-range value.
+    """
+    encoded = abi.encode(
+        ["uint256", "bytes32", "uint8", "address", "bytes32"],
+        [
+            checked_uint("task_id", task_id, 256),
+            checked_hash("result_hash", result_hash),
+            checked_uint("status", int(status) if isinstance(status, ExecStatus) else status, 8),
+            checked_address("node", node),
+            checked_hash("salt", salt),
+        ],
+    )
+    return Hash32(keccak(encoded))
 
 
 def abi_type(param: Mapping[str, Any]) -> str:
@@ -76,6 +115,21 @@ class TxReceipt:
     def named(self, name: str) -> tuple[ChainEvent, ...]:
         """Return the events called ``name``, in log order."""
         return tuple(event for event in self.events if event.name == name)
+
+
+@dataclass(frozen=True)
+class TxSummary:
+    """One mined transaction as a block lists it: block, time, sender, the TaskMarket function, gas used.
+
+    ``function`` is "" for a transaction that is not a call of the contract (a deployment, a transfer).
+    """
+
+    block_number: int
+    timestamp_s: int
+    sender: Address
+    function: str
+    gas_used: int
+    succeeded: bool
 
 
 @dataclass(frozen=True)
@@ -255,6 +309,48 @@ def node_view(address: str, raw: Sequence[Any]) -> NodeView:
 
 
 @dataclass(frozen=True)
+class _Function:
+    selector: bytes
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+
+
+class FunctionCodec:
+    """Encodes calls and the deployment of the contract, and decodes its functions' outputs, from its ABI."""
+
+    def __init__(self, contract_abi: Sequence[Mapping[str, Any]], bytecode: str) -> None:
+        self._bytecode = bytes.fromhex(bytecode[2:])
+        self._functions: dict[str, _Function] = {}
+        self._constructor_inputs: tuple[str, ...] = ()
+        for entry in contract_abi:
+            inputs = tuple(abi_type(item) for item in entry.get("inputs", ()))
+            if entry.get("type") == "constructor":
+                self._constructor_inputs = inputs
+            elif entry.get("type") == "function":
+                selector = keccak(f"{entry['name']}({','.join(inputs)})".encode())[:4]
+                outputs = tuple(abi_type(item) for item in entry.get("outputs", ()))
+                self._functions[entry["name"]] = _Function(selector, inputs, outputs)
+
+    def function_of(self, calldata: bytes) -> str:
+        """Return the name of the function ``calldata`` calls ("" when its selector is not the contract's)."""
+        selector = bytes(calldata[:4])
+        return next((name for name, function in self._functions.items() if function.selector == selector), "")
+
+    def encode_call(self, name: str, args: Sequence[Any]) -> bytes:
+        """Return the calldata for function ``name`` with ``args`` (eth-abi's EncodingError if they do not fit)."""
+        function = self._functions[name]
+        return function.selector + abi.encode(list(function.inputs), list(args))
+
+    def decode_output(self, name: str, data: bytes) -> tuple[Any, ...]:
+        """Return the decoded outputs of function ``name``."""
+        return tuple(abi.decode(list(self._functions[name].outputs), data))
+
+    def encode_deploy(self, args: Sequence[Any]) -> bytes:
+        """Return the creation code followed by the encoded constructor arguments."""
+        return self._bytecode + abi.encode(list(self._constructor_inputs), list(args))
+
+
+@dataclass(frozen=True)
 class _EventSpec:
     name: str
     topic: bytes
@@ -303,6 +399,35 @@ class EventDecoder:
         """Return the name of event ``name``'s first indexed argument, or None if it has none."""
         spec = self._by_name[name]
         return spec.indexed[0][0] if spec.indexed else None
+
+    def log_filter(
+        self, address: str, from_block: int, to_block: int | None, names: Iterable[str] | None = None,
+        task_id: int | None = None,
+    ) -> dict[str, Any] | None:
+        """Return the eth_getLogs filter for the events called ``names`` (all if None) that ``address`` emitted
+        in [from_block, to_block] (to the latest block if None), only those of ``task_id`` when given.
+
+        Returns None when no event can match (none of the names has a task id). Raises ValidationError for an
+        unknown name or a negative block or task id.
+        """
+        selected = sorted(self.names if names is None else {str(name) for name in names})
+        topics = ["0x" + self.topic(name).hex() for name in selected]
+        log_filter: dict[str, Any] = {
+            "address": address,
+            "fromBlock": checked_uint("from_block", from_block, 64),
+            "toBlock": "latest" if to_block is None else checked_uint("to_block", to_block, 64),
+        }
+        if task_id is not None:
+            task_topic = "0x" + checked_uint("task_id", task_id, 256).to_bytes(32, "big").hex()
+            topics = ["0x" + self.topic(name).hex() for name in selected if self.first_indexed(name) == "taskId"]
+            if not topics:
+                return None
+            log_filter["topics"] = [topics, task_topic]
+        elif names is not None:
+            if not topics:
+                return None
+            log_filter["topics"] = [topics]
+        return log_filter
 
     def decode(self, log: Mapping[str, Any]) -> ChainEvent | None:
         """Return the ChainEvent of a JSON-RPC log, or None if it is not one of the contract's events.
