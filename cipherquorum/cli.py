@@ -86,10 +86,12 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_programs(args: argparse.Namespace) -> int:
-    from .fhe import list_programs
+    from .fhe import PRESETS, get_program, list_programs
 
-    for program in list_programs():
-        print(f"{program.ref:24} {program.scheme}")
+    for ref in list_programs():
+        program = get_program(ref)
+        presets = ", ".join(name for name, preset in PRESETS.items() if preset.supports(ref))
+        print(f"{ref:20} {program.scheme:5} [{presets}]\n{'':20} {program.summary}")
     return EXIT_OK
 
 
