@@ -6,11 +6,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from cipherquorum.chain import TaskMarket, TaskParams, derive_account
+from cipherquorum.chain import ChainEvent, TaskMarket, TaskParams, derive_account
 from cipherquorum.exceptions import CipherQuorumError, ContractError
 from cipherquorum.fhe import Ciphertext, KeyNeeds, SecretKeyOwner, get_program, program_id, result_hash
+from cipherquorum.phases import FINALIZE_TX, SETTLED
 from cipherquorum.scenario import MarketConfig, Study
 from cipherquorum.storage import BlobStore
+from cipherquorum.timeline import PhaseSpan, ProcessUsage, SpanRecorder, process_usage
 from cipherquorum.types import Address, BlobId, ExecStatus, TaskId, TaskState, blob_id_to_bytes32
 from cipherquorum.types import bytes32_to_blob_id
 from cipherquorum.wire import Question as WireQuestion
@@ -20,6 +22,10 @@ from cipherquorum.wire import TaskManifest, TaskResult, decode, encode
 from .hosting import ActorHost, PendingCall
 
 TERMINAL_STATES = (TaskState.COMPLETED, TaskState.NO_CONSENSUS)
+WATCHED_EVENTS = ("TaskMatched", "TaskCompleted", "TaskFailed")
+"""The events a client pool follows its tasks by: one eth_getLogs per poll, whatever the number of tasks."""
+SETTLE_RETRY_S = 1.0
+"""How often a client tries to finalize a task whose commit deadline has passed without every reveal."""
 
 
 @dataclass(frozen=True)
@@ -31,7 +37,7 @@ class ClientConfig:
     market_address: str
     market: MarketConfig
     preset: str
-    poll_interval_s: float = 0.2
+    poll_interval_s: float = 0.05
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,17 @@ class TaskOutcome:
 
 
 @dataclass(frozen=True)
+class CreatedTask:
+    """A task a client created: its id, its manifest, when (monotonic) and its deadlines if it was matched at once."""
+
+    task_id: TaskId
+    manifest_ref: BlobId
+    created_s: float
+    commit_deadline: int = 0
+    reveal_deadline: int = 0
+
+
+@dataclass(frozen=True)
 class OpenedStudy:
     """A study published by a client: where its keys and description are stored."""
 
@@ -76,11 +93,13 @@ class OpenedStudy:
 class StudyClient:
     """One logical client: an Ethereum account, an FHE key pair, and the tasks it created."""
 
-    def __init__(self, config: ClientConfig, index: int, store: BlobStore, needs: KeyNeeds) -> None:
+    def __init__(self, config: ClientConfig, index: int, store: BlobStore, needs: KeyNeeds,
+                 spans: SpanRecorder | None = None) -> None:
         account = derive_account(config.seed, "client", index)
         self.address = Address(account.address)
         self._config = config
         self._store = store
+        self._spans = spans or SpanRecorder(f"client-{index}")
         self._market = TaskMarket(config.rpc_url, Address(config.market_address), account)
         self._keys = SecretKeyOwner.generate(config.preset, needs)
         self.key_bundle_ref = store.put(self._keys.bundle.to_bytes())
@@ -96,7 +115,7 @@ class StudyClient:
         self._store.publish_many([(self.address, "study", study.study_id, study_ref)])
         return OpenedStudy(study.study_id, self.address, self.key_bundle_ref, study_ref)
 
-    def create_tasks(self, specs: Sequence[TaskSpec]) -> list[tuple[TaskId, BlobId, float]]:
+    def create_tasks(self, specs: Sequence[TaskSpec]) -> list[CreatedTask]:
         """Upload each task's manifest and create the task on chain, paying replication x reward."""
         market = self._config.market
         manifests = [encode(TaskManifest(
@@ -111,8 +130,12 @@ class StudyClient:
                 replication=market.replication, quorum=market.quorum, commit_window_s=market.commit_window_s,
                 reveal_window_s=market.reveal_window_s, time_limit_s=market.time_limit_s,
                 reward_per_node_wei=market.reward_per_node_wei)
-            task_id, _ = self._market.create_task(params)
-            created.append((task_id, ref, time.monotonic()))
+            start_s = time.time()
+            task_id, receipt = self._market.create_task(params)
+            self._spans.add("create", task_id, start_s, time.time(), gas_used=receipt.gas_used)
+            matched = receipt.named("TaskMatched")
+            deadlines = (matched[0].args["commitDeadline"], matched[0].args["revealDeadline"]) if matched else (0, 0)
+            created.append(CreatedTask(task_id, ref, time.monotonic(), *deadlines))
         return created
 
     def settle(self, task_id: TaskId) -> TaskState:
@@ -124,23 +147,29 @@ class StudyClient:
         ready = (now > view.reveal_deadline
                  or (now > view.commit_deadline and view.reveal_count == view.commit_count))
         if ready:
+            start_s = time.time()
             try:
-                self._market.finalize(task_id)
+                receipt = self._market.finalize(task_id)
             except ContractError:
                 return view.state
+            self._spans.add(FINALIZE_TX, task_id, start_s, time.time(), gas_used=receipt.gas_used)
             return self._market.task(task_id).state
         return view.state
 
-    def outcome(self, task_id: TaskId, spec: TaskSpec, manifest_ref: BlobId, latency_s: float) -> TaskOutcome:
-        """Check the proof of a finished task and decrypt its result."""
-        view = self._market.task(task_id)
-        if view.state is not TaskState.COMPLETED:
-            return TaskOutcome(task_id, spec.label, spec.program, _state_name(view.state), "", "", False,
+    def outcome(self, task_id: TaskId, spec: TaskSpec, manifest_ref: BlobId, latency_s: float,
+                state: TaskState | None = None) -> TaskOutcome:
+        """Check the proof of a finished task and decrypt its result (``state``: as an event told it, if known)."""
+        state = state or self._market.task(task_id).state
+        if state is not TaskState.COMPLETED:
+            return TaskOutcome(task_id, spec.label, spec.program, _state_name(state), "", "", False,
                                "no consensus: escrow refunded", None, latency_s, manifest_ref, self.address)
+        download_s = time.time()
         proof = self._market.proof(task_id)
         detail, decrypted, verified = "", None, False
         try:
             result = decode(self._store.get(bytes32_to_blob_id(proof.result_ref)), TaskResult)
+            decrypt_s = time.time()
+            self._spans.add("download", task_id, download_s, decrypt_s)
             outputs = [Ciphertext.from_bytes(blob) for blob in result.outputs]
             checks = {
                 "program id": proof.program_id == program_id(spec.program),
@@ -154,9 +183,10 @@ class StudyClient:
             detail = f"proof check failed: {', '.join(failed)}" if failed else ""
             if verified and proof.status is ExecStatus.SUCCESS:
                 decrypted = tuple(tuple(self._keys.decrypt(ct)[:spec.result_slots]) for ct in outputs)
+            self._spans.add("decrypt", task_id, decrypt_s, time.time())
         except CipherQuorumError as exc:
             detail = f"cannot verify the result: {exc}"
-        return TaskOutcome(task_id, spec.label, spec.program, _state_name(view.state), proof.status.name,
+        return TaskOutcome(task_id, spec.label, spec.program, _state_name(state), proof.status.name,
                            "0x" + bytes(proof.result_hash).hex(), verified, detail, decrypted, latency_s,
                            manifest_ref, self.address)
 
@@ -166,51 +196,156 @@ def _state_name(state: TaskState) -> str:
         state, state.name.lower())
 
 
+@dataclass
+class _Tracked:
+    """A created task the pool follows until its outcome is known (mutable, private to the pool)."""
+
+    client_index: int
+    spec: TaskSpec
+    created: CreatedTask
+    commit_deadline: int
+    next_settle_s: float = 0.0
+    outcome: TaskOutcome | None = None
+
+
 class ClientPool:
-    """Hosts the logical clients of a run in one process."""
+    """Hosts the logical clients of a run in one process, and follows their tasks until each has an outcome.
+
+    One watcher thread reads the tasks' events (one eth_getLogs per poll for all of them): a match gives the
+    deadlines, a completion or failure gives the outcome (proof checked, result downloaded and decrypted). Only
+    a task whose commit deadline has passed gets views and, when its deadlines allow, a finalize.
+    """
 
     def __init__(self, config: ClientConfig, store: BlobStore) -> None:
         self._config = config
         self._store = store
         self._clients: dict[int, StudyClient] = {}
-        self._created: dict[int, list[tuple[tuple[TaskId, BlobId, float], TaskSpec]]] = {}
+        self._tracked: dict[TaskId, _Tracked] = {}
+        self._order: dict[int, list[TaskId]] = {}
+        self._early: dict[TaskId, list[ChainEvent]] = {}
+        self._finished: list[TaskOutcome] = []
+        self._spans = SpanRecorder("clients")
+        self._changed = threading.Condition()
         self._stop = threading.Event()
+        self._watcher: threading.Thread | None = None
+        self._reader: TaskMarket | None = None
+        self._next_block = 0
 
     def open_study(self, client_index: int, study: Study, programs: Sequence[str]) -> OpenedStudy:
         """Create the client's keys (as the study's programs need them) and publish the study."""
         needs = KeyNeeds.union(get_program(p).key_needs({}) for p in programs)
-        client = StudyClient(self._config, client_index, self._store, needs)
+        client = StudyClient(self._config, client_index, self._store, needs, self._spans)
         self._clients[client_index] = client
         return client.publish_study(study)
 
     def create_tasks(self, client_index: int, specs: Sequence[TaskSpec]) -> list[TaskId]:
-        """Upload the manifests and create the tasks on chain; return their ids in order."""
+        """Upload the manifests and create the tasks on chain; return their ids in order.
+
+        The pool follows them from then on; calling again adds more tasks for the same client.
+        """
         client = self._clients[client_index]
+        self._start_watching()
         created = client.create_tasks(specs)
-        self._created[client_index] = list(zip(created, specs))
-        return [task_id for (task_id, _, _), _ in self._created[client_index]]
+        with self._changed:
+            for task, spec in zip(created, specs):
+                self._tracked[task.task_id] = _Tracked(client_index, spec, task, task.commit_deadline)
+                self._order.setdefault(client_index, []).append(task.task_id)
+        for task in created:
+            for event in self._early.pop(task.task_id, []):
+                self._observe(event)
+        return [task.task_id for task in created]
 
     def await_tasks(self, client_index: int, timeout_s: float) -> list[TaskOutcome]:
-        """Settle the client's tasks as their deadlines pass; return each one's verified outcome.
+        """Wait until every task of the client has an outcome; return them in creation order.
 
         Tasks still open at ``timeout_s`` or at ``stop()`` are returned as "unfinished".
         """
-        client = self._clients[client_index]
-        created = self._created.get(client_index, [])
-        done: dict[TaskId, TaskOutcome] = {}
-        deadline = time.monotonic() + timeout_s
-        while len(done) < len(created) and time.monotonic() < deadline and not self._stop.is_set():
-            for (task_id, ref, started), spec in created:
-                if task_id not in done and client.settle(task_id) in TERMINAL_STATES:
-                    done[task_id] = client.outcome(task_id, spec, ref, time.monotonic() - started)
-            self._stop.wait(self._config.poll_interval_s)
-        return [done.get(task_id) or TaskOutcome(
-            task_id, spec.label, spec.program, "unfinished", "", "", False, "still open when the run ended", None,
-            time.monotonic() - started, ref, client.address) for (task_id, ref, started), spec in created]
+        deadline_s = time.monotonic() + timeout_s
+        with self._changed:
+            while not self._stop.is_set() and time.monotonic() < deadline_s:
+                if all(self._tracked[t].outcome is not None for t in self._order.get(client_index, [])):
+                    break
+                self._changed.wait(min(self._config.poll_interval_s, max(0.0, deadline_s - time.monotonic())))
+            return [self._outcome_or_unfinished(self._tracked[t]) for t in self._order.get(client_index, [])]
+
+    def finished(self, cursor: int) -> tuple[list[TaskOutcome], int]:
+        """Outcomes that arrived after the first ``cursor`` ones (in arrival order), and the next cursor."""
+        with self._changed:
+            return self._finished[cursor:], len(self._finished)
+
+    def spans(self, cursor: int) -> tuple[list[PhaseSpan], int]:
+        """The clients' phase spans recorded after the first ``cursor`` ones, and the next cursor."""
+        return self._spans.since(cursor)
+
+    def usage(self) -> ProcessUsage:
+        """The CPU and memory of the pool's process."""
+        return process_usage("clients")
 
     def stop(self) -> None:
-        """Make running ``run_tasks`` calls return what has finished."""
+        """Make running ``await_tasks`` calls return what has finished, and stop following tasks."""
         self._stop.set()
+        with self._changed:
+            self._changed.notify_all()
+
+    # --- following the tasks -------------------------------------------------------------------
+
+    def _start_watching(self) -> None:
+        if self._watcher is None:
+            self._reader = TaskMarket(self._config.rpc_url, self._config.market_address)
+            self._next_block = self._reader.block_number()
+            self._watcher = threading.Thread(target=self._watch, name="client-watcher", daemon=True)
+            self._watcher.start()
+
+    def _watch(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._poll()
+            except CipherQuorumError:
+                pass  # the chain did not answer this time; the next poll reads the same blocks again
+            self._stop.wait(self._config.poll_interval_s)
+
+    def _poll(self) -> None:
+        reader = self._reader
+        assert reader is not None
+        latest = reader.block_number()
+        if latest >= self._next_block:
+            for event in reader.events(self._next_block, latest, names=WATCHED_EVENTS):
+                self._observe(event)
+            self._next_block = latest + 1
+        now_s = time.time()
+        for tracked in [t for t in self._tracked.values() if t.outcome is None and t.commit_deadline]:
+            if now_s > tracked.commit_deadline and time.monotonic() >= tracked.next_settle_s:
+                tracked.next_settle_s = time.monotonic() + SETTLE_RETRY_S
+                self._clients[tracked.client_index].settle(tracked.created.task_id)
+
+    def _observe(self, event: ChainEvent) -> None:
+        task_id = TaskId(event.args["taskId"])
+        with self._changed:
+            tracked = self._tracked.get(task_id)
+            if tracked is None:
+                self._early.setdefault(task_id, []).append(event)
+                return
+        if tracked.outcome is not None:
+            return
+        if event.name == "TaskMatched":
+            tracked.commit_deadline = event.args["commitDeadline"]
+            return
+        self._spans.add(SETTLED, task_id, time.time(), time.time())
+        state = TaskState.COMPLETED if event.name == "TaskCompleted" else TaskState.NO_CONSENSUS
+        outcome = self._clients[tracked.client_index].outcome(
+            task_id, tracked.spec, tracked.created.manifest_ref, time.monotonic() - tracked.created.created_s, state)
+        with self._changed:
+            tracked.outcome = outcome
+            self._finished.append(outcome)
+            self._changed.notify_all()
+
+    def _outcome_or_unfinished(self, tracked: _Tracked) -> TaskOutcome:
+        if tracked.outcome is not None:
+            return tracked.outcome
+        created, spec = tracked.created, tracked.spec
+        return TaskOutcome(created.task_id, spec.label, spec.program, "unfinished", "", "", False,
+                           "still open when the run ended", None, time.monotonic() - created.created_s,
+                           created.manifest_ref, self._clients[tracked.client_index].address)
 
 
 class ClientPoolHandle:
@@ -218,7 +353,7 @@ class ClientPoolHandle:
 
     def __init__(self, config: ClientConfig, store: BlobStore, *, clients: int) -> None:
         self._host: ActorHost[ClientPool] = ActorHost(ClientPool, config, store, name="clients",
-                                                      max_concurrency=clients + 2)
+                                                      max_concurrency=clients + 4)
 
     def open_study(self, client_index: int, study: Study, programs: Sequence[str]) -> OpenedStudy:
         """Generate the client's keys and publish the study."""
@@ -231,6 +366,22 @@ class ClientPoolHandle:
     def submit_await_tasks(self, client_index: int, timeout_s: float) -> PendingCall[list[TaskOutcome]]:
         """Start settling a client's tasks; the pending call returns their outcomes."""
         return self._host.submit("await_tasks", client_index, timeout_s)
+
+    def submit_create_tasks(self, client_index: int, specs: Sequence[TaskSpec]) -> PendingCall[list[TaskId]]:
+        """Start creating tasks for a client; the pending call returns their ids."""
+        return self._host.submit("create_tasks", client_index, list(specs))
+
+    def finished(self, cursor: int) -> tuple[list[TaskOutcome], int]:
+        """Outcomes that arrived after the first ``cursor`` ones, and the next cursor."""
+        return self._host.call("finished", cursor, timeout_s=30)
+
+    def spans(self, cursor: int = 0) -> tuple[list[PhaseSpan], int]:
+        """The clients' phase spans after the first ``cursor`` ones, and the next cursor."""
+        return self._host.call("spans", cursor, timeout_s=30)
+
+    def usage(self) -> ProcessUsage:
+        """The CPU and memory of the pool's process."""
+        return self._host.call("usage", timeout_s=30)
 
     def stop(self) -> None:
         """Ask running task loops to return what has finished."""
