@@ -14,7 +14,7 @@ SETTLED = "settled"
 FINALIZE_TX = "finalize_tx"
 """A client's finalize transaction, sent when a task's deadlines pass without every reveal."""
 
-_DIRECT = ("encrypt", "upload", "create", "fetch", "compute", "commit", "result_upload", "reveal", "download",
+_DIRECT = ("encrypt", "upload", "index", "create", "fetch", "compute", "commit", "result_upload", "reveal", "download",
            "decrypt")
 
 

@@ -14,7 +14,8 @@ _PAGE_BYTES = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 PHASES: dict[str, str] = {
     "encrypt": "population: encrypt one respondent's answer to one question",
-    "upload": "population: store one batch of encrypted answers and index them",
+    "upload": "population: store one batch of encrypted answers",
+    "index": "population: record one question's answer blobs in the version index",
     "create": "client: send createTask and wait for it to be mined",
     "match": "createTask mined -> a replica's node sees its assignment (queueing for capacity and polling)",
     "fetch": "node: read the task, fetch its manifest, keys and inputs",

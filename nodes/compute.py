@@ -21,7 +21,9 @@ from cipherquorum.exceptions import (
     WireError,
 )
 from cipherquorum.fhe import Evaluator, ExecutionOutcome, KeyBundle, execute, program_id
+from cipherquorum.phases import ASSIGNED
 from cipherquorum.storage import BlobStore
+from cipherquorum.timeline import PhaseSpan, ProcessUsage, SpanRecorder, process_usage
 from cipherquorum.types import Address, BlobId, ExecStatus, Hash32, TaskId, blob_id_to_bytes32
 from cipherquorum.types import bytes32_to_blob_id
 from cipherquorum.wire import TaskManifest, TaskResult, decode, encode
@@ -93,6 +95,7 @@ class ComputeNode:
         self._notes: list[str] = []
         self._counts = {"assigned": 0, "committed": 0, "revealed": 0}
         self._next_block = config.start_block
+        self._spans = SpanRecorder(f"node-{config.index}")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -127,13 +130,23 @@ class ComputeNode:
         return NodeStatus(self._config.index, self._address, self._behaviour.name, self._counts["assigned"],
                           self._counts["committed"], self._counts["revealed"], tuple(self._notes))
 
+    def spans(self, cursor: int = 0) -> tuple[list[PhaseSpan], int]:
+        """The phase spans recorded after the first ``cursor`` ones, and the next cursor."""
+        return self._spans.since(cursor)
+
+    def usage(self) -> ProcessUsage:
+        """The CPU and memory of the node's process."""
+        return process_usage(self._spans.role)
+
     def _loop(self) -> None:
         while not self._stop.is_set():
+            sent = self._counts["committed"] + self._counts["revealed"]
             try:
                 self.step()
             except CipherQuorumError as exc:
                 self._note(f"loop: {exc}")
-            self._stop.wait(self._config.poll_interval_s)
+            if self._counts["committed"] + self._counts["revealed"] == sent:  # after a transaction, look again at once
+                self._stop.wait(self._config.poll_interval_s)
 
     # --- one polling step ----------------------------------------------------------------------
 
@@ -164,6 +177,8 @@ class ComputeNode:
             self._work[task_id] = _Work(task_id, len(args["nodes"]), args["commitDeadline"],
                                         args["revealDeadline"])
             self._counts["assigned"] += 1
+            seen_s = time.time()
+            self._spans.add(ASSIGNED, task_id, seen_s, seen_s)
             return
         work = self._work.get(task_id)
         if work is None:
@@ -193,7 +208,7 @@ class ComputeNode:
                 return  # a lazy node waits for someone else's work
             seal = work.peer_seals[0]
         else:
-            outcome, evaluator, work.program = self._compute(work.task_id)
+            outcome, evaluator, work.program = self._fetch_and_compute(work.task_id)
             if evaluator is not None:
                 entropy = f"{self._config.seed}/node-{self._config.index}/task-{work.task_id}".encode()
                 outcome = tamper_outcome(behaviour, outcome, evaluator, entropy)
@@ -204,7 +219,9 @@ class ComputeNode:
             work.salt = os.urandom(32)
             seal = self._market.compute_seal(work.task_id, outcome.result_hash, outcome.status, self._address,
                                              work.salt)
-        self._market.commit(work.task_id, seal)
+        start_s = time.time()
+        receipt = self._market.commit(work.task_id, seal)
+        self._spans.add("commit", work.task_id, start_s, time.time(), gas_used=receipt.gas_used)
         work.stage = "committed"
         self._counts["committed"] += 1
 
@@ -219,19 +236,33 @@ class ComputeNode:
             result = TaskResult(task_id=work.task_id, node=self._address, program=work.program,
                                 status=int(outcome.status), result_hash=bytes(outcome.result_hash),
                                 outputs=tuple(ct.to_bytes() for ct in outcome.outputs), detail=outcome.detail)
-            result_ref = blob_id_to_bytes32(self._store.put(encode(result)))
+            with self._spans.span("result_upload", work.task_id):
+                result_ref = blob_id_to_bytes32(self._store.put(encode(result)))
             result_hash, status, salt = outcome.result_hash, outcome.status, work.salt
-        self._market.reveal(work.task_id, result_hash, status, salt, result_ref)
+        start_s = time.time()
+        receipt = self._market.reveal(work.task_id, result_hash, status, salt, result_ref)
+        self._spans.add("reveal", work.task_id, start_s, time.time(), gas_used=receipt.gas_used)
         work.stage = "revealed"
         self._counts["revealed"] += 1
 
     # --- fetching and running the program ------------------------------------------------------
 
-    def _compute(self, task_id: TaskId) -> tuple[ExecutionOutcome, Evaluator | None, str]:
+    def _fetch_and_compute(self, task_id: TaskId) -> tuple[ExecutionOutcome, Evaluator | None, str]:
+        """``_compute``, timed as its "fetch" and "compute" phases."""
+        fetch_s = time.time()
+        outcome, evaluator, program, compute_s = self._compute(task_id)
+        end_s = time.time()
+        self._spans.add("fetch", task_id, fetch_s, compute_s or end_s)
+        if compute_s:
+            self._spans.add("compute", task_id, compute_s, end_s)
+        return outcome, evaluator, program
+
+    def _compute(self, task_id: TaskId) -> tuple[ExecutionOutcome, Evaluator | None, str, float]:
         """Fetch and check the task's manifest, keys and inputs, then run its program.
 
-        Returns the outcome, the evaluator it ran on (None when the inputs never got that far) and the
-        program's name. Input problems become the status the replicas agree on, not an exception.
+        Returns the outcome, the evaluator it ran on (None when the inputs never got that far), the
+        program's name and when the program started (0 if it never did). Input problems become the status
+        the replicas agree on, not an exception.
         """
         task = self._market.task(task_id)
         program = ""
@@ -243,14 +274,15 @@ class ComputeNode:
             evaluator = self._evaluator(BlobId(manifest.key_bundle_ref))
             inputs = self._store.get_many([BlobId(ref) for ref in manifest.input_refs])
         except _InputProblem as problem:
-            return ExecutionOutcome.failure(problem.status, problem.detail), None, program
+            return ExecutionOutcome.failure(problem.status, problem.detail), None, program, 0.0
         except (BlobNotFound, BlobCorrupted, WireError, KeyBundleError, ValidationError, StorageError) as exc:
-            return ExecutionOutcome.failure(_input_status(exc), str(exc)), None, program
+            return ExecutionOutcome.failure(_input_status(exc), str(exc)), None, program, 0.0
         if self._behaviour.crashes:
             log.warning("node %s crashes in the middle of task %s", self._config.index, task_id)
             os._exit(1)
         time_limit_s = float(min(manifest.time_limit_s, task.time_limit_s))
-        return execute(program, evaluator, inputs, manifest.params, time_limit_s), evaluator, program
+        compute_s = time.time()
+        return execute(program, evaluator, inputs, manifest.params, time_limit_s), evaluator, program, compute_s
 
     def _evaluator(self, bundle_ref: BlobId) -> Evaluator:
         evaluator = self._evaluators.get(bundle_ref)
@@ -310,6 +342,14 @@ class ComputeNodeHandle:
     def stop(self) -> NodeStatus:
         """Stop the node's loop and return its final status."""
         return self._host.call("stop", timeout_s=60)
+
+    def spans(self, cursor: int = 0) -> tuple[list[PhaseSpan], int]:
+        """The node's phase spans after the first ``cursor`` ones, and the next cursor."""
+        return self._host.call("spans", cursor, timeout_s=30)
+
+    def usage(self) -> ProcessUsage:
+        """The CPU and memory of the node's process; raises NodeCrashed if it died."""
+        return self._host.call("usage", timeout_s=30)
 
     def kill(self) -> None:
         """End the node's process."""

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 from cipherquorum.fhe import Encryptor, KeyBundle
 from cipherquorum.scenario import Question, Study
 from cipherquorum.storage import BlobStore
+from cipherquorum.timeline import PhaseSpan, ProcessUsage, SpanRecorder, process_usage
 from cipherquorum.types import BlobId
 
 from .hosting import ActorHost, PendingCall, Placement
@@ -21,13 +23,15 @@ class ShardAnswers:
 
     ``refs[q]`` are the blob ids of the encrypted answers to question q, one per respondent, in respondent
     order. ``plain[q]`` are the same answers in plaintext: the simulation's ground truth, which only the run's
-    report uses to check the decrypted results (no role of the market ever sees it).
+    report uses to check the decrypted results (no role of the market ever sees it). ``spans`` time each
+    encryption and each batch upload.
     """
 
     shard: int
     respondents: tuple[str, ...]
     refs: tuple[tuple[BlobId, ...], ...]
     plain: tuple[tuple[tuple[int, ...], ...], ...]
+    spans: tuple[PhaseSpan, ...] = field(default=(), repr=False)
 
 
 def respondent_answer(seed: str, study_id: str, respondent: str, question: Question) -> tuple[int, ...]:
@@ -55,6 +59,7 @@ class RespondentShard:
         Raises StorageError or KeyBundleError if the study's keys cannot be fetched.
         """
         respondents = self._respondents[:max(0, limit)]
+        spans = SpanRecorder(f"population-{self._shard}")
         encryptor = Encryptor.from_bundle(KeyBundle.from_bytes(self._store.get(key_bundle_ref)))
         refs: list[tuple[BlobId, ...]] = []
         plain: list[tuple[tuple[int, ...], ...]] = []
@@ -63,12 +68,23 @@ class RespondentShard:
             ids: list[BlobId] = []
             for start in range(0, len(answers), UPLOAD_BATCH):
                 batch = answers[start:start + UPLOAD_BATCH]
-                ids.extend(self._store.put_many([encryptor.encrypt(list(a)).to_bytes() for a in batch]))
-            self._store.publish_many([(r, "answer", f"{study.study_id}/q{index}", blob)
-                                      for r, blob in zip(respondents, ids)])
+                blobs = []
+                for answer in batch:
+                    start_s = time.time()
+                    blobs.append(encryptor.encrypt(list(answer)).to_bytes())
+                    spans.add("encrypt", 0, start_s, time.time())
+                with spans.span("upload", items=len(blobs)):
+                    ids.extend(self._store.put_many(blobs))
+            with spans.span("index", items=len(ids)):
+                self._store.publish_many([(r, "answer", f"{study.study_id}/q{index}", blob)
+                                          for r, blob in zip(respondents, ids)])
             refs.append(tuple(ids))
             plain.append(tuple(answers))
-        return ShardAnswers(self._shard, respondents, tuple(refs), tuple(plain))
+        return ShardAnswers(self._shard, respondents, tuple(refs), tuple(plain), spans.spans())
+
+    def usage(self) -> ProcessUsage:
+        """The CPU and memory of the shard's process."""
+        return process_usage(f"population-{self._shard}")
 
 
 class RespondentShardHandle:
@@ -84,6 +100,10 @@ class RespondentShardHandle:
     def submit_answer(self, study: Study, key_bundle_ref: BlobId, limit: int) -> PendingCall[ShardAnswers]:
         """Start answering a study; the pending call returns the shard's ShardAnswers."""
         return self._host.submit("answer", study, key_bundle_ref, limit)
+
+    def usage(self) -> ProcessUsage:
+        """The CPU and memory of the shard's process."""
+        return self._host.call("usage", timeout_s=60)
 
     def kill(self) -> None:
         """End the shard's process."""

@@ -11,6 +11,7 @@ from cipherquorum.chain import ChainEvent, TaskMarket, derive_account
 from cipherquorum.exceptions import CipherQuorumError, NodeError
 from cipherquorum.report import NodeReport, RunReport, StudyReport, TaskReport, VoteReport
 from cipherquorum.scenario import Question, Scenario, Study
+from cipherquorum.timeline import PhaseSpan, ProcessUsage
 from cipherquorum.types import Address, SlashReason, TaskState
 
 from .chain_host import ChainHandle
@@ -79,6 +80,7 @@ class MarketRun:
         self._tasks_block = 0
         self._chain: ChainHandle | None = None
         self._chain_rpc: dict = {}
+        self._spans: list[PhaseSpan] = []
         self._metrics: RunMetrics | None = None
 
     @property
@@ -142,7 +144,7 @@ class MarketRun:
         outcomes, interrupted = self._run_tasks(clients, nodes, planned, market, start_block)
         self._lap("tasks")
         statuses = self._stop_nodes(nodes)
-        self._metrics = self._measure(market, outcomes)
+        self._metrics = self._measure(market, outcomes, [clients, store, *nodes, *shards])
         actors = len(handles)
         return self._report(market, start_block, planned, outcomes, nodes, statuses, actors, interrupted)
 
@@ -192,6 +194,7 @@ class MarketRun:
                 if take:
                     calls.append(shard.submit_answer(study, opened.key_bundle_ref, take))
             answers = [call.result() for call in calls]
+            self._spans.extend(span for shard_answers in answers for span in shard_answers.spans)
             planned[index] = self._plan_tasks(study, answers)
         return planned
 
@@ -275,12 +278,23 @@ class MarketRun:
                 statuses.append(None)  # the node's process died
         return statuses
 
-    def _measure(self, market: TaskMarket, outcomes: dict[int, list[TaskOutcome]]) -> RunMetrics:
+    def _measure(self, market: TaskMarket, outcomes: dict[int, list[TaskOutcome]], roles: Sequence) -> RunMetrics:
+        """Collect what the run measured: tasks, transactions, the roles' spans and each process's usage."""
         tasks = tuple(TaskMetrics(o.task_id, index, o.manifest_ref, o.state, o.latency_s)
                       for index, client_outcomes in outcomes.items() for o in client_outcomes)
         transactions = tuple(market.transactions(self._tasks_block + 1, market.block_number()))
+        spans = list(self._spans)
+        usage: list[ProcessUsage] = []
+        for role in [*roles, self._chain]:
+            try:
+                if hasattr(role, "spans"):
+                    spans.extend(role.spans()[0])
+                if role is not None:
+                    usage.append(role.usage())
+            except NodeError:
+                pass  # the role's process died; its spans died with it
         return RunMetrics(tasks_s=self._timings.get("tasks", 0.0), first_block=self._tasks_block + 1, tasks=tasks,
-                          transactions=transactions, chain_rpc=self._chain_rpc)
+                          transactions=transactions, chain_rpc=self._chain_rpc, spans=tuple(spans), usage=tuple(usage))
 
     def _lap(self, name: str) -> None:
         now = time.monotonic() - self._t0

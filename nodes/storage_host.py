@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cipherquorum.storage import BlobStore, FileBlobStore, StoreStats, Version, VersionIndex, validate_blob_id
+from cipherquorum.timeline import ProcessUsage, process_usage
 from cipherquorum.types import BlobId
 
 from .hosting import STORAGE_RESOURCE, ActorHost, Placement
@@ -63,6 +64,10 @@ class StorageHost:
         """Every version of (owner, kind, name), oldest first."""
         return self._index.versions(owner, kind, name)
 
+    def usage(self) -> ProcessUsage:
+        """The CPU and memory of the storage process."""
+        return process_usage("storage")
+
 
 class RemoteBlobStore(BlobStore):
     """The BlobStore interface over a StorageHost actor, so roles use storage without knowing where it is."""
@@ -113,6 +118,10 @@ class RemoteBlobStore(BlobStore):
     def versions(self, owner: str, kind: str, name: str) -> list[Version]:
         """Every version of (owner, kind, name)."""
         return self._host.call("versions", owner, kind, name)
+
+    def usage(self) -> ProcessUsage:
+        """The CPU and memory of the storage actor's process."""
+        return self._host.call("usage", timeout_s=30)
 
     def shutdown(self) -> None:
         """Stop the storage actor (stored data stays on disk)."""
