@@ -196,6 +196,8 @@ class _SeededBackend(PyEVMBackend):
 
 
 _CLOCKED_METHODS = frozenset({"eth_sendRawTransaction", "eth_sendTransaction", "eth_call", "eth_estimateGas"})
+_JSON_READY_METHODS = frozenset({"eth_call", "eth_getLogs"})
+"""Methods whose local handlers already return JSON-RPC form (cached answers are not converted again)."""
 """Methods that run code in the pending block, whose timestamp is set to the wall clock first."""
 
 
@@ -225,7 +227,9 @@ class RpcMethodStats:
 class _ChainDispatcher:
     """Runs JSON-RPC methods against one EthereumTester, one call at a time (eth-tester is not thread-safe).
 
-    eth_getLogs is answered from a per-block log cache, and each method's calls and busy time are counted.
+    eth_getLogs is answered from a per-block log cache; an eth_call asked again before the chain moves on
+    (same head block, same pending timestamp) gets the answer it got the first time. Each method's calls and
+    busy time are counted ("eth_call (cached)" counts the repeated calls).
     """
 
     def __init__(self, tester: EthereumTester) -> None:
@@ -235,8 +239,11 @@ class _ChainDispatcher:
         web3 = Web3(provider, middleware=[])
         self._request = provider.request_func(web3, web3.middleware_onion)
         self._logs = BlockLogIndex(self._block_logs)
+        self._calls_at: tuple[int, int] = (-1, -1)
+        self._call_results: dict[str, Any] = {}
         self._stats: dict[str, list[float]] = {}
         self._local_methods: dict[str, Callable[[list[Any]], Any]] = {
+            "eth_call": self._eth_call,
             "eth_getLogs": self._get_logs,
             "evm_increaseTime": self._increase_time,
             "evm_mine": self._mine,
@@ -282,7 +289,7 @@ class _ChainDispatcher:
         except Exception as exc:  # the server must keep serving whatever one request does
             logger.warning("JSON-RPC %s failed", method, exc_info=True)
             raise _RpcFailure(INTERNAL_ERROR, f"{method} failed: {exc!r}") from None
-        return _to_json(result)
+        return result if method in _JSON_READY_METHODS else _to_json(result)
 
     def stats(self) -> dict[str, RpcMethodStats]:
         """Calls and busy seconds per JSON-RPC method served so far."""
@@ -305,7 +312,23 @@ class _ChainDispatcher:
         """eth_getLogs from the block log cache; a filter it does not handle goes to eth-tester."""
         head = int(self._tester.backend.chain.get_canonical_head().block_number)
         logs = self._logs.query(params, head)
-        return self._forward("eth_getLogs", params) if logs is None else logs
+        return _to_json(self._forward("eth_getLogs", params)) if logs is None else logs
+
+    def _eth_call(self, params: list[Any]) -> Any:
+        """eth_call, answered again from memory while the head block and the pending timestamp stay the same."""
+        self.set_pending_timestamp_to_now()
+        chain = self._tester.backend.chain
+        state = (int(chain.get_canonical_head().block_number), int(chain.header.timestamp))
+        if state != self._calls_at:
+            self._calls_at, self._call_results = state, {}
+        key = json.dumps(params, sort_keys=True)
+        if key in self._call_results:
+            stat = self._stats.setdefault("eth_call (cached)", [0, 0.0])
+            stat[0] += 1
+            return self._call_results[key]
+        result = _to_json(self._forward("eth_call", params))
+        self._call_results[key] = result
+        return result
 
     def _block_logs(self, number: int) -> list[dict[str, Any]]:
         """Every log of block ``number`` as eth-tester answers them (hold ``lock``)."""
