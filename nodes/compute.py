@@ -5,6 +5,7 @@ import logging
 import os
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from cipherquorum.chain import ChainEvent, TaskMarket, derive_account
@@ -32,6 +33,9 @@ from .behaviours import Behaviour, behaviour_named, tamper_outcome
 from .hosting import ActorHost, PendingCall, Placement
 
 log = logging.getLogger(__name__)
+
+DEADLINE_MARGIN_S = 5
+"""Within this many seconds of a deadline a node reads the chain's time rather than trusting its own clock."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,8 @@ class ComputeNode:
         self._counts = {"assigned": 0, "committed": 0, "revealed": 0}
         self._next_block = config.start_block
         self._spans = SpanRecorder(f"node-{config.index}")
+        self._prefetch = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"node-{config.index}-fetch")
+        self._computing: dict[TaskId, Future] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -121,6 +127,7 @@ class ComputeNode:
     def stop(self) -> NodeStatus:
         """Stop the loop and return the final status."""
         self._stop.set()
+        self._prefetch.shutdown(wait=False, cancel_futures=True)
         if self._thread is not None:
             self._thread.join(timeout=30)
         return self.status()
@@ -160,7 +167,7 @@ class ComputeNode:
         open_work = [w for w in self._work.values() if w.stage not in ("done", "failed")]
         if not open_work:
             return
-        now = self._market.next_block_timestamp()
+        now = self._now(open_work)
         for work in open_work:
             try:
                 self._advance(work, now)
@@ -169,6 +176,14 @@ class ComputeNode:
             except ContractError as exc:
                 work.stage = "failed"
                 self._note(f"task {work.task_id}: {exc}")
+
+    def _now(self, open_work: list[_Work]) -> float:
+        """The next block's time, asked of the chain only when a deadline is near (the wall clock otherwise)."""
+        wall_s = int(time.time())
+        if any(w.commit_deadline - wall_s < DEADLINE_MARGIN_S for w in open_work if not w.all_committed) or any(
+                w.reveal_deadline - wall_s < DEADLINE_MARGIN_S for w in open_work):
+            return self._market.next_block_timestamp()
+        return wall_s
 
     def _observe(self, event: ChainEvent) -> None:
         args = event.args
@@ -179,6 +194,8 @@ class ComputeNode:
             self._counts["assigned"] += 1
             seen_s = time.time()
             self._spans.add(ASSIGNED, task_id, seen_s, seen_s)
+            if self._behaviour.computes:  # fetch and compute ahead, while the loop sends other transactions
+                self._computing[task_id] = self._prefetch.submit(self._fetch_and_compute, task_id)
             return
         work = self._work.get(task_id)
         if work is None:
@@ -208,7 +225,9 @@ class ComputeNode:
                 return  # a lazy node waits for someone else's work
             seal = work.peer_seals[0]
         else:
-            outcome, evaluator, work.program = self._fetch_and_compute(work.task_id)
+            ahead = self._computing.pop(work.task_id, None)
+            outcome, evaluator, work.program = (ahead.result() if ahead is not None
+                                                else self._fetch_and_compute(work.task_id))
             if evaluator is not None:
                 entropy = f"{self._config.seed}/node-{self._config.index}/task-{work.task_id}".encode()
                 outcome = tamper_outcome(behaviour, outcome, evaluator, entropy)
@@ -334,6 +353,10 @@ class ComputeNodeHandle:
     def start(self) -> None:
         """Start the node's loop: from now on it works on its assignments."""
         self._host.call("start")
+
+    def submit_start(self) -> PendingCall[None]:
+        """Start the node's loop without waiting for the actor to answer."""
+        return self._host.submit("start")
 
     def status(self, timeout_s: float = 10) -> NodeStatus:
         """The node's progress; raises NodeCrashed if its process died."""

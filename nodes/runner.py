@@ -233,8 +233,8 @@ class MarketRun:
         self._chain_rpc = self._chain.rpc_stats() if self._chain is not None else {}
         for index, tasks in planned.items():
             clients.create_tasks(index, [t.spec for t in tasks])
-        for node in nodes:
-            node.start()
+        for started in [node.submit_start() for node in nodes]:  # all at once: the tasks wait for them
+            started.result()
         calls = {index: clients.submit_await_tasks(index, timeout_s) for index in planned}
         tally = _Tally(next_block=start_block)
         interrupted = False
