@@ -14,7 +14,8 @@ from cipherquorum.report import RunReport, TaskReport
 from cipherquorum.scenario import Scenario
 from cipherquorum.types import BlobId
 
-from .runner import MAX_BLOB_BYTES, MarketRun
+from .runner import MarketRun
+from .stack import MAX_BLOB_BYTES
 from .storage_host import open_blob_store
 
 

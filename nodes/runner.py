@@ -15,14 +15,13 @@ from cipherquorum.timeline import PhaseSpan, ProcessUsage
 from cipherquorum.types import Address, SlashReason, TaskState
 
 from .chain_host import ChainHandle
-from .client import ClientConfig, ClientPoolHandle, TaskOutcome, TaskSpec
-from .compute import ComputeNodeConfig, ComputeNodeHandle, NodeStatus
+from .client import ClientPoolHandle, TaskOutcome, TaskSpec
+from .compute import ComputeNodeHandle, NodeStatus
 from .hosting import PendingCall, RayRuntime, wait_first
 from .metrics import RunMetrics, TaskMetrics, rpc_delta
 from .population import RespondentShardHandle, ShardAnswers
 from .results import combine_results, question_params, task_reference
-
-MAX_BLOB_BYTES = 64 * 2**20
+from .stack import start_stack
 
 
 @dataclass(frozen=True)
@@ -108,75 +107,18 @@ class MarketRun:
     # --- the run, step by step ---------------------------------------------------------------------
 
     def _run(self, clustered: bool, handles: list) -> RunReport:
-        scenario = self._scenario
-        seed = scenario.run.seed
-        from .storage_host import RemoteBlobStore
-
-        rpc_url = scenario.chain.rpc_url
-        if scenario.chain.embedded:
-            chain = ChainHandle(seed=seed, clustered=clustered)
-            handles.append(chain)
-            self._chain = chain
-            rpc_url = chain.url
-        deployer = derive_account(seed, "deployer", 0)
-        if scenario.chain.embedded:
-            accounts = [deployer.address]
-            accounts += [derive_account(seed, "node", i).address for i in range(scenario.node_count)]
-            accounts += [derive_account(seed, "client", i).address for i in range(len(scenario.studies))]
-            chain.fund(accounts, scenario.chain.fund_wei)
-        market = TaskMarket.deploy(rpc_url, deployer, min_stake_wei=scenario.chain.min_stake_wei,
-                                   slash_wei=scenario.chain.slash_wei,
-                                   exit_cooldown_s=scenario.chain.exit_cooldown_s)
-        start_block = market.block_number()
-        self._lap("chain")
-
-        store = RemoteBlobStore(str(self._data_dir.resolve()), MAX_BLOB_BYTES, clustered=clustered)
-        handles.append(store)
-        nodes = self._start_nodes(rpc_url, market.address, start_block, store, clustered, handles)
-        shards = self._start_shards(store, clustered, handles)
-        clients = ClientPoolHandle(ClientConfig(seed, rpc_url, market.address, scenario.market, scenario.fhe.preset),
-                                   store, clients=len(scenario.studies))
-        handles.append(clients)
-        self._lap("actors")
-
-        planned = self._answer_studies(clients, shards)
+        stack = start_stack(self._scenario, self._data_dir, clustered=clustered, handles=handles,
+                            clients=len(self._scenario.studies), lap=self._lap)
+        self._chain = stack.chain
+        market, nodes, clients = stack.market, list(stack.nodes), stack.clients
+        planned = self._answer_studies(clients, stack.shards)
         self._lap("answers")
-        outcomes, interrupted = self._run_tasks(clients, nodes, planned, market, start_block)
+        outcomes, interrupted = self._run_tasks(clients, nodes, planned, market, stack.start_block)
         self._lap("tasks")
         statuses = self._stop_nodes(nodes)
-        self._metrics = self._measure(market, outcomes, [clients, store, *nodes, *shards])
+        self._metrics = self._measure(market, outcomes, [clients, stack.store, *nodes, *stack.shards])
         actors = len(handles)
-        return self._report(market, start_block, planned, outcomes, nodes, statuses, actors, interrupted)
-
-    def _start_nodes(self, rpc_url: str, market_address: str, start_block: int, store, clustered: bool,
-                     handles: list) -> list[ComputeNodeHandle]:
-        nodes = []
-        index = 0
-        for group in self._scenario.nodes:
-            for _ in range(group.count):
-                config = ComputeNodeConfig(index=index, behaviour=group.behaviour, seed=self._scenario.run.seed,
-                                           rpc_url=rpc_url, market_address=market_address,
-                                           stake_wei=group.stake_wei, capacity=group.capacity,
-                                           price_wei=group.price_wei, start_block=start_block)
-                nodes.append(ComputeNodeHandle(config, store, clustered=clustered))
-                index += 1
-        handles.extend(nodes)
-        for node in nodes:  # one after another: the contract's node list, and so matching, follows the index
-            node.submit_register().result()
-        return nodes
-
-    def _start_shards(self, store, clustered: bool, handles: list) -> list[RespondentShardHandle]:
-        population = self._scenario.population
-        shards = []
-        per_shard = math.ceil(population.respondents / population.shards)
-        for shard in range(population.shards):
-            first = shard * per_shard
-            count = max(0, min(per_shard, population.respondents - first))
-            if count:
-                shards.append(RespondentShardHandle(self._scenario.run.seed, shard, first, count, store,
-                                                    clustered=clustered))
-        handles.extend(shards)
-        return shards
+        return self._report(market, stack.start_block, planned, outcomes, nodes, statuses, actors, interrupted)
 
     def _answer_studies(self, clients: ClientPoolHandle,
                         shards: Sequence[RespondentShardHandle]) -> dict[int, list[_PlannedTask]]:
