@@ -118,7 +118,8 @@ class BenchReport:
         if self.e2e_chain_rpc:
             busy_s = sum(stats["busy_s"] for stats in self.e2e_chain_rpc.values())
             lines.append(f"  chain busy during e2e {busy_s:.3f} s: " + ", ".join(
-                f"{method} {stats['calls']:.0f}x {stats['busy_s']:.3f} s" for method, stats in self.e2e_chain_rpc.items()))
+                f"{method} {stats['calls']:.0f}x {stats['busy_s']:.3f} s"
+                for method, stats in self.e2e_chain_rpc.items()))
         if self.startup_s:
             lines.append("  start-up (not in e2e): " + ", ".join(f"{k} {v:.1f} s" for k, v in self.startup_s.items()))
         if self.phases:

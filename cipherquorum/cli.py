@@ -6,7 +6,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from .exceptions import CipherQuorumError, ScenarioError
+from .exceptions import CipherQuorumError, ScenarioError, ValidationError
 from .scenario import load_scenario
 
 EXIT_OK = 0
@@ -79,6 +79,64 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return EXIT_THRESHOLDS_FAILED if failures else EXIT_OK
 
 
+def _live_printer(stream=sys.stderr):
+    """Return a callback that shows a load test's live stats on one line (a TTY) or as periodic lines."""
+    tty = stream.isatty()
+
+    def show(live) -> None:
+        def seconds(value: float) -> str:
+            return "-" if value != value else f"{value:.2f}s"  # NaN until a task completes
+
+        line = (f"[{live.elapsed_s:6.1f}s] {live.released}/{live.planned} released, {live.completed} done, "
+                f"{live.failed} failed, {live.in_flight} in flight, {live.throughput_per_s:.2f} tasks/s, "
+                f"p50 {seconds(live.p50_s)} p95 {seconds(live.p95_s)} p99 {seconds(live.p99_s)}")
+        stream.write(("\r" + line.ljust(110)) if tty else line + "\n")
+        stream.flush()
+
+    return show
+
+
+def _cmd_load(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from .loadconfig import load_load_scenario, parse_threshold
+    from .loadreport import build_load_report, write_load_report
+
+    scenario, config = load_load_scenario(args.scenario)
+    try:
+        overrides: dict = {}
+        if args.tasks is not None:
+            overrides["tasks"] = args.tasks
+        if args.concurrency is not None:
+            overrides.update(concurrency=args.concurrency, arrival_rate_per_s=0.0)
+        if args.rate is not None:
+            overrides.update(arrival_rate_per_s=args.rate, concurrency=0)
+        if args.ramp is not None:
+            overrides["ramp_s"] = args.ramp
+        if args.threshold:
+            overrides["thresholds"] = tuple(parse_threshold(text) for text in args.threshold)
+        config = replace(config, **overrides)
+    except ValidationError as exc:
+        print(f"cipherquorum: invalid load option: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    from .nodes.loadgen import LoadRun
+
+    mode = (f"{config.arrival_rate_per_s:g} tasks/s" if config.open_model else f"concurrency {config.concurrency}")
+    print(f"load {args.scenario}: {config.tasks} tasks at {mode}, ramp {config.ramp_s:g} s, {config.clients} clients, "
+          f"{config.inputs_per_task} inputs per task", file=sys.stderr)
+    measured = LoadRun(scenario, config, ray_address=args.address or "", data_dir=args.data_dir,
+                       on_live=None if args.quiet else _live_printer()).run()
+    if not args.quiet:
+        sys.stderr.write("\n")
+    report = build_load_report(measured)
+    print(report.render_text(), end="")
+    for path in write_load_report(report, measured, args.out):
+        print(f"wrote {path}")
+    if measured.interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_OK if report.passed else EXIT_THRESHOLDS_FAILED
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     print(f"{args.scenario}: valid ({scenario.node_count} nodes, {len(scenario.studies)} studies)")
@@ -104,6 +162,24 @@ def _positive_float(text: str) -> float:
     if not (value > 0 and value != float("inf")):
         raise argparse.ArgumentTypeError(f"must be a number > 0 (got {text!r})")
     return value
+
+
+def _positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1, or a usage error naming the value."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1 (got {text!r})") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1 (got {text!r})")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    """An argparse type: a finite number >= 0, or a usage error naming the value."""
+    if text.strip() in ("0", "0.0"):
+        return 0.0
+    return _positive_float(text)
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -135,6 +211,23 @@ def _build_parser() -> argparse.ArgumentParser:
                        help=f"exit with code {EXIT_THRESHOLDS_FAILED} if e2e / ideal exceeds RATIO")
     bench.add_argument("--quiet", action="store_true", help="do not show the stages")
     bench.set_defaults(handler=_cmd_bench)
+
+    load = commands.add_parser("load", help="load-test the market: many tasks at a concurrency or arrival rate")
+    load.add_argument("scenario", help="scenario TOML file with a [load] table, e.g. scenarios/load.toml")
+    load.add_argument("--out", metavar="DIR", default="reports/load",
+                      help="folder for load.json, tasks.csv, phases.csv, timeline.csv and report.html")
+    load.add_argument("--tasks", type=_positive_int, metavar="N", help="tasks to run (overrides load.tasks)")
+    mode = load.add_mutually_exclusive_group()
+    mode.add_argument("--concurrency", type=_positive_int, metavar="N", help="keep at most N tasks in flight")
+    mode.add_argument("--rate", type=_positive_float, metavar="PER_S", help="start PER_S tasks a second")
+    load.add_argument("--ramp", type=_non_negative_float, metavar="S", help="ramp up over S seconds")
+    load.add_argument("--threshold", action="append", metavar="NAME=LIMIT",
+                      help="fail (exit 99) past LIMIT: p50_latency_s, p95_latency_s, p99_latency_s, "
+                           "failure_rate, min_throughput_per_s; repeatable, replaces the file's")
+    load.add_argument("--address", metavar="ADDR", help="join the Ray cluster at ADDR")
+    load.add_argument("--data-dir", metavar="DIR", help="storage directory (default: a new temporary one)")
+    load.add_argument("--quiet", action="store_true", help="do not show live stats")
+    load.set_defaults(handler=_cmd_load)
 
     programs = commands.add_parser("programs", help="list the registered FHE programs")
     programs.set_defaults(handler=_cmd_programs)
