@@ -51,6 +51,8 @@ class BenchReport:
     transactions_by_function: dict[str, int]
     gas_per_task: float
     e2e_chain_rpc: dict[str, dict[str, float]] = field(default_factory=dict)
+    respondents: int = 0
+    roles_peak_rss_bytes: dict[str, int] = field(default_factory=dict)
     startup_s: dict[str, float] = field(default_factory=dict)
     phases: dict[str, dict[str, Any]] = field(default_factory=dict)
     definitions: dict[str, str] = field(default_factory=lambda: {
@@ -122,6 +124,16 @@ class BenchReport:
                 for method, stats in self.e2e_chain_rpc.items()))
         if self.startup_s:
             lines.append("  start-up (not in e2e): " + ", ".join(f"{k} {v:.1f} s" for k, v in self.startup_s.items()))
+        if self.respondents:
+            wall_s = self.e2e_s + sum(self.startup_s.values())
+            lines.append(f"  whole run {wall_s:.1f} s for {self.respondents} respondents: "
+                         f"{1000 * wall_s / self.respondents:.2f} ms per respondent "
+                         f"({1000 * (self.e2e_s + self.startup_s.get('answers', 0.0)) / self.respondents:.2f} ms "
+                         "answering and aggregating)")
+        if self.roles_peak_rss_bytes:
+            lines.append(f"  peak memory: {sum(self.roles_peak_rss_bytes.values()) / 2**20:.0f} MiB, the sum of every "
+                         "role's own peak (" + ", ".join(f"{role} {rss / 2**20:.0f}" for role, rss in
+                                                         sorted(self.roles_peak_rss_bytes.items())) + " MiB)")
         if self.phases:
             lines.append("  phases (p50 / p95 / max s, count):")
             for name, summary in self.phases.items():

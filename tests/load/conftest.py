@@ -38,3 +38,21 @@ def busy_market() -> Iterator[MarketOnDevnet]:
         for _ in range(3):
             market.with_account(client).create_task(params)
         yield MarketOnDevnet(devnet, market, deploy_block)
+
+
+SMALL_SCENARIO = {
+    "run": {"name": "small-load", "seed": "small-load-1"},
+    "market": {"replication": 3, "quorum": 2, "commit_window_s": 30, "reveal_window_s": 20, "time_limit_s": 20},
+    "population": {"respondents": 12, "shards": 1},
+    "nodes": [{"count": 3, "capacity": 4, "stake_wei": "2 ether"}],
+    "studies": [{"id": "s", "inputs_per_task": 4, "questions": [
+        {"text": "Pick one", "kind": "choice", "options": ["a", "b", "c"], "programs": ["histogram@1"]}]}],
+}
+
+
+@pytest.fixture
+def small_scenario():
+    """A three-node market scenario, small enough to replay or run in seconds."""
+    from cipherquorum.scenario import parse_scenario
+
+    return parse_scenario(SMALL_SCENARIO, "small-load.toml")
