@@ -19,7 +19,7 @@ def _cli(*args: str, timeout_s: float = 300) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize("args, message", [
     (["load", "scenarios/load.toml", "--threshold", "p42=1"], "NAME among"),
-    (["load", "scenarios/quickstart.toml"], "[load] table"),
+    (["load", "scenarios/missing.toml"], "no such scenario file"),
     (["load", "scenarios/load.toml", "--concurrency", "0"], "--concurrency: must be an integer >= 1"),
     (["load", "scenarios/load.toml", "--concurrency", "2", "--rate", "1"], "not allowed with argument"),
     (["load", "scenarios/load.toml", "--ramp", "-3"], "--ramp: must be a number"),

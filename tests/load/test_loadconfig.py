@@ -14,8 +14,9 @@ REPO = Path(__file__).parents[2]
 @pytest.mark.parametrize("table, message", [
     ({"tasks": 10, "concurrency": 2}, None),
     ({"tasks": 10, "arrival_rate_per_s": 1.5, "ramp_s": 4}, None),
-    ({"concurrency": 2}, "load.tasks: is required"),
-    ({"tasks": 10}, "exactly one of concurrency and arrival_rate_per_s"),
+    ({}, None),
+    ({"arrival_rate_per_s": 2.0}, None),
+    ({"tasks": 10, "concurrency": 0}, "exactly one of concurrency and arrival_rate_per_s"),
     ({"tasks": 10, "concurrency": 2, "arrival_rate_per_s": 1}, "exactly one"),
     ({"tasks": 10, "concurrency": 2, "speed": 3}, "unknown field.*speed"),
     ({"tasks": "10", "concurrency": 2}, "load.tasks: must be a number"),
@@ -59,26 +60,27 @@ def test_closed_model_ramps_its_concurrency() -> None:
     """In flight grows linearly from 1 to the concurrency over the ramp, then stays there."""
     config = LoadConfig(tasks=100, concurrency=10, ramp_s=10)
     assert [config.allowed_in_flight(t) for t in (0, 1, 5, 10, 60)] == [1, 1, 5, 10, 10]
-    assert LoadConfig(tasks=5, concurrency=3).allowed_in_flight(0) == 3
+    assert LoadConfig(tasks=5, concurrency=3, ramp_s=0).allowed_in_flight(0) == 3
 
 
 def test_open_model_starts_tasks_at_the_ramped_rate() -> None:
     """Started tasks follow the integral of a rate that ramps linearly, capped at the number of tasks."""
-    config = LoadConfig(tasks=1000, arrival_rate_per_s=4, ramp_s=10)
+    config = LoadConfig(tasks=1000, concurrency=0, arrival_rate_per_s=4, ramp_s=10)
     assert config.arrivals_by(0) == 1
     assert config.arrivals_by(10) == 1 + 20  # half the full rate on average over the ramp
     assert config.arrivals_by(20) == 1 + 60
-    assert LoadConfig(tasks=7, arrival_rate_per_s=100).arrivals_by(60) == 7
+    assert LoadConfig(tasks=7, concurrency=0, arrival_rate_per_s=100).arrivals_by(60) == 7
 
 
-def test_shipped_load_scenario_reads(tmp_path: Path) -> None:
-    """scenarios/load.toml reads; a scenario without [load], or with too few answers per task, is refused."""
+def test_load_scenarios_read_with_or_without_a_load_table(tmp_path: Path) -> None:
+    """A plain scenario gets the default load; a [load] table sets it; more inputs than answers is refused."""
     scenario, config = load_load_scenario(REPO / "scenarios" / "load.toml")
-    assert config.tasks >= 1 and config.concurrency >= 1 and config.thresholds
-    assert scenario.studies[0].questions[0].programs
-    with pytest.raises(ScenarioError, match=r"\[load\] table"):
-        load_load_scenario(REPO / "scenarios" / "quickstart.toml")
-    text = (REPO / "scenarios" / "load.toml").read_text().replace("inputs_per_task = 20", "inputs_per_task = 5000")
-    (tmp_path / "big.toml").write_text(text)
+    assert config == LoadConfig() and scenario.studies[0].questions[0].programs
+    text = (REPO / "scenarios" / "load.toml").read_text()
+    (tmp_path / "rate.toml").write_text(text + "\n[load]\ntasks = 9\narrival_rate_per_s = 1.5\n"
+                                        "[load.thresholds]\np95_latency_s = 20\n")
+    _, config = load_load_scenario(tmp_path / "rate.toml")
+    assert (config.tasks, config.open_model, config.thresholds) == (9, True, (Threshold("p95_latency_s", 20),))
+    (tmp_path / "big.toml").write_text(text + "\n[load]\ninputs_per_task = 5000\n")
     with pytest.raises(ScenarioError, match="inputs_per_task"):
         load_load_scenario(tmp_path / "big.toml")
