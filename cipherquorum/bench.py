@@ -51,6 +51,7 @@ class BenchReport:
     transactions_by_function: dict[str, int]
     gas_per_task: float
     e2e_chain_rpc: dict[str, dict[str, float]] = field(default_factory=dict)
+    replay_chain_rpc: dict[str, dict[str, float]] = field(default_factory=dict)
     respondents: int = 0
     roles_peak_rss_bytes: dict[str, int] = field(default_factory=dict)
     startup_s: dict[str, float] = field(default_factory=dict)
@@ -117,11 +118,11 @@ class BenchReport:
             f"  overhead    {self.overhead_ratio:8.3f} x  e2e / ideal",
             f"  transactions per task {self.txs_per_task:.2f} ({functions}), gas per task {self.gas_per_task:,.0f}",
         ]
-        if self.e2e_chain_rpc:
-            busy_s = sum(stats["busy_s"] for stats in self.e2e_chain_rpc.values())
-            lines.append(f"  chain busy during e2e {busy_s:.3f} s: " + ", ".join(
-                f"{method} {stats['calls']:.0f}x {stats['busy_s']:.3f} s"
-                for method, stats in self.e2e_chain_rpc.items()))
+        for label, rpc in (("e2e", self.e2e_chain_rpc), ("the replay", self.replay_chain_rpc)):
+            if rpc:
+                busy_s = sum(stats["busy_s"] for stats in rpc.values())
+                lines.append(f"  chain busy during {label} {busy_s:.3f} s: " + ", ".join(
+                    f"{method} {stats['calls']:.0f}x {stats['busy_s']:.3f} s" for method, stats in rpc.items()))
         if self.startup_s:
             lines.append("  start-up (not in e2e): " + ", ".join(f"{k} {v:.1f} s" for k, v in self.startup_s.items()))
         if self.respondents:

@@ -13,7 +13,7 @@ import multiprocessing
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
 
 import requests
@@ -59,6 +59,7 @@ class ChainCost:
     gas_used: int
     chain_s: float
     settled: int
+    rpc: dict[str, tuple[int, float]] = field(default_factory=dict)
 
 
 @dataclass
@@ -74,11 +75,13 @@ class _Replayed:
 
 
 def _serve_devnet(seed: str, addresses: Sequence[str], fund_wei: int, pipe: Connection) -> None:
-    """Child process: run a devnet, fund ``addresses``, send back its URL and serve until told to stop."""
+    """Child process: run a devnet, fund ``addresses``, send back its URL; answer "stats" with its JSON-RPC
+    work per method, and serve until told to stop."""
     with Devnet(seed=seed) as devnet:
         devnet.fund_many(list(addresses), fund_wei)
         pipe.send(devnet.url)
-        pipe.recv()
+        while pipe.recv() == "stats":
+            pipe.send({method: (stats.calls, stats.busy_s) for method, stats in devnet.rpc_stats().items()})
 
 
 class _Recorder:
@@ -127,7 +130,14 @@ def replay_chain(scenario: Scenario, tasks: Sequence[ReplayTask], *, timeout_s: 
         offers = [group for group in scenario.nodes for _ in range(group.count)]
         for account, group in zip(node_accounts, offers):
             market.with_account(account).register(group.capacity, group.price_wei, group.stake_wei)
-        return _Replay(market, url, scenario, node_accounts, client_accounts).run(tasks, timeout_s)
+        parent.send("stats")
+        before = parent.recv()
+        cost = _Replay(market, url, scenario, node_accounts, client_accounts).run(tasks, timeout_s)
+        parent.send("stats")
+        after = parent.recv()
+        rpc = {method: (calls - before.get(method, (0, 0.0))[0], busy_s - before.get(method, (0, 0.0))[1])
+               for method, (calls, busy_s) in after.items() if calls > before.get(method, (0, 0.0))[0]}
+        return replace(cost, rpc=dict(sorted(rpc.items(), key=lambda item: -item[1][1])))
     finally:
         parent.send("stop")
         server.join(timeout=10)

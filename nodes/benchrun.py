@@ -55,6 +55,8 @@ def run_bench(scenario: Scenario, *, data_dir: str | Path | None = None, ray_add
         gas_per_task=metrics.gas_used / len(report.tasks), startup_s=startup,
         e2e_chain_rpc={method: {"calls": stats.calls, "busy_s": round(stats.busy_s, 4)}
                        for method, stats in metrics.chain_rpc.items()},
+        replay_chain_rpc={method: {"calls": calls, "busy_s": round(busy_s, 4)}
+                          for method, (calls, busy_s) in chain.rpc.items()},
         respondents=max((s.respondents for s in report.studies), default=0),
         roles_peak_rss_bytes={usage.role: usage.max_rss_bytes for usage in metrics.usage},
         phases=phase_table(summaries_as_dict(phase_summaries(metrics.spans))))
