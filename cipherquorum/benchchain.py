@@ -27,6 +27,10 @@ from .scenario import Scenario
 from .types import Address, ExecStatus, TaskId
 
 
+DEVNET_START_TIMEOUT_S = 120
+"""Longest wait for the replay's devnet process to come up."""
+
+
 @dataclass(frozen=True)
 class ReplicaVote:
     """How one assigned replica voted in the run: whether it committed and revealed, and which result it
@@ -122,8 +126,11 @@ def replay_chain(scenario: Scenario, tasks: Sequence[ReplayTask], *, timeout_s: 
                              daemon=True)
     server.start()
     try:
-        if not parent.poll(120):
-            raise ChainError("the replay devnet did not start within 120 s")
+        started_s = time.monotonic()
+        while not parent.poll(0.2):
+            if not server.is_alive() or time.monotonic() - started_s > DEVNET_START_TIMEOUT_S:
+                raise ChainError(f"the replay devnet did not start (process alive: {server.is_alive()}, "
+                                 f"waited {time.monotonic() - started_s:.0f} s of {DEVNET_START_TIMEOUT_S} s)")
         url = parent.recv()
         market = TaskMarket.deploy(url, deployer, min_stake_wei=scenario.chain.min_stake_wei,
                                    slash_wei=scenario.chain.slash_wei, exit_cooldown_s=scenario.chain.exit_cooldown_s)
