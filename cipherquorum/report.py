@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -159,6 +159,8 @@ def _ether(wei: int) -> str:
 
 
 def _value(value: Any) -> str:
+    if is_dataclass(value) and not isinstance(value, type):
+        return _value(asdict(value))
     if isinstance(value, float):
         return f"{value:.4g}"
     if isinstance(value, dict):
