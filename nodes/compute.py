@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 
 DEADLINE_MARGIN_S = 5
 """Within this many seconds of a deadline a node reads the chain's time rather than trusting its own clock."""
+MIN_TIME_LIMIT_S = 1
+"""The shortest time limit the contract lets a task have (it refuses 0): a run shorter than this is in time
+whatever the task's limit, so the node reads the limit from the chain only after a run that long."""
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,7 @@ class ComputeNode:
         self._spans = SpanRecorder(f"node-{config.index}")
         self._prefetch = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"node-{config.index}-fetch")
         self._computing: dict[TaskId, Future] = {}
+        self._created: dict[TaskId, tuple[bytes, bytes]] = {}  # manifest ref and program id, from TaskCreated
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -188,6 +192,9 @@ class ComputeNode:
     def _observe(self, event: ChainEvent) -> None:
         args = event.args
         task_id = args.get("taskId")
+        if event.name == "TaskCreated":
+            self._created[task_id] = (args["manifestRef"], args["programId"])
+            return
         if event.name == "TaskMatched" and self._address in args["nodes"]:
             self._work[task_id] = _Work(task_id, len(args["nodes"]), args["commitDeadline"],
                                         args["revealDeadline"])
@@ -281,14 +288,20 @@ class ComputeNode:
 
         Returns the outcome, the evaluator it ran on (None when the inputs never got that far), the
         program's name and when the program started (0 if it never did). Input problems become the status
-        the replicas agree on, not an exception.
+        the replicas agree on, not an exception. The manifest and program come from the task's TaskCreated
+        event when the node saw it (else from the task's view, with its time limit).
         """
-        task = self._market.task(task_id)
+        chain_limit_s: float | None = None
+        if task_id in self._created:
+            manifest_ref, expected_program = self._created[task_id]
+        else:
+            task = self._market.task(task_id)
+            manifest_ref, expected_program, chain_limit_s = task.manifest_ref, task.program_id, task.time_limit_s
         program = ""
         try:
-            manifest = decode(self._store.get(bytes32_to_blob_id(task.manifest_ref)), TaskManifest)
+            manifest = decode(self._store.get(bytes32_to_blob_id(manifest_ref)), TaskManifest)
             program = manifest.program
-            if program_id(program) != task.program_id:
+            if program_id(program) != expected_program:
                 raise _InputProblem(ExecStatus.PROGRAM_UNKNOWN, f"the manifest's {program} is not the task's program")
             evaluator = self._evaluator(BlobId(manifest.key_bundle_ref))
             inputs = self._store.get_many([BlobId(ref) for ref in manifest.input_refs])
@@ -299,9 +312,17 @@ class ComputeNode:
         if self._behaviour.crashes:
             log.warning("node %s crashes in the middle of task %s", self._config.index, task_id)
             os._exit(1)
-        time_limit_s = float(min(manifest.time_limit_s, task.time_limit_s))
+        time_limit_s = float(manifest.time_limit_s if chain_limit_s is None else min(manifest.time_limit_s,
+                                                                                        chain_limit_s))
         compute_s = time.time()
-        return execute(program, evaluator, inputs, manifest.params, time_limit_s), evaluator, program, compute_s
+        outcome = execute(program, evaluator, inputs, manifest.params, time_limit_s)
+        ran_s = time.time() - compute_s
+        if chain_limit_s is None and ran_s >= MIN_TIME_LIMIT_S and outcome.status is not ExecStatus.TIMEOUT:
+            chain_limit_s = self._market.task(task_id).time_limit_s
+            if ran_s > chain_limit_s:  # the task's limit, not the manifest's, was the binding one
+                detail = f"{program}: ran {ran_s:.1f} s, past the task's time limit of {chain_limit_s} s"
+                outcome = ExecutionOutcome.failure(ExecStatus.TIMEOUT, detail)
+        return outcome, evaluator, program, compute_s
 
     def _evaluator(self, bundle_ref: BlobId) -> Evaluator:
         evaluator = self._evaluators.get(bundle_ref)
