@@ -307,11 +307,11 @@ class ClientPool:
     def _poll(self) -> None:
         reader = self._reader
         assert reader is not None
-        latest = reader.block_number()
-        if latest >= self._next_block:
-            for event in reader.events(self._next_block, latest, names=WATCHED_EVENTS):
-                self._observe(event)
-            self._next_block = latest + 1
+        events = reader.events(self._next_block, names=WATCHED_EVENTS)  # to the latest block, in one request
+        for event in events:
+            self._observe(event)
+        if events:
+            self._next_block = events[-1].block_number + 1
         now_s = time.time()
         for tracked in [t for t in self._tracked.values() if t.outcome is None and t.commit_deadline]:
             if now_s > tracked.commit_deadline and time.monotonic() >= tracked.next_settle_s:

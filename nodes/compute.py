@@ -163,11 +163,11 @@ class ComputeNode:
 
     def step(self) -> None:
         """Read new chain events, then move every open task one stage further where possible."""
-        latest = self._market.block_number()
-        if latest >= self._next_block:
-            for event in self._market.events(self._next_block, latest):
-                self._observe(event)
-            self._next_block = latest + 1
+        events = self._market.events(self._next_block)  # to the latest block, in one request
+        for event in events:
+            self._observe(event)
+        if events:  # blocks after the last event are read again next time (cheap: they had no market events)
+            self._next_block = events[-1].block_number + 1
         open_work = [w for w in self._work.values() if w.stage not in ("done", "failed")]
         if not open_work:
             return
