@@ -303,8 +303,8 @@ class ComputeNode:
             program = manifest.program
             if program_id(program) != expected_program:
                 raise _InputProblem(ExecStatus.PROGRAM_UNKNOWN, f"the manifest's {program} is not the task's program")
-            evaluator = self._evaluator(BlobId(manifest.key_bundle_ref))
-            inputs = self._store.get_many([BlobId(ref) for ref in manifest.input_refs])
+            evaluator, inputs = self._keys_and_inputs(BlobId(manifest.key_bundle_ref),
+                                                      [BlobId(ref) for ref in manifest.input_refs])
         except _InputProblem as problem:
             return ExecutionOutcome.failure(problem.status, problem.detail), None, program, 0.0
         except (BlobNotFound, BlobCorrupted, WireError, KeyBundleError, ValidationError, StorageError) as exc:
@@ -324,12 +324,15 @@ class ComputeNode:
                 outcome = ExecutionOutcome.failure(ExecStatus.TIMEOUT, detail)
         return outcome, evaluator, program, compute_s
 
-    def _evaluator(self, bundle_ref: BlobId) -> Evaluator:
+    def _keys_and_inputs(self, bundle_ref: BlobId, input_refs: list[BlobId]) -> tuple[Evaluator, list[bytes]]:
+        """The evaluator for a key bundle (loaded once, then cached) and the input blobs, in one storage call."""
         evaluator = self._evaluators.get(bundle_ref)
-        if evaluator is None:
-            evaluator = Evaluator.from_bundle(KeyBundle.from_bytes(self._store.get(bundle_ref)))
-            self._evaluators[bundle_ref] = evaluator
-        return evaluator
+        if evaluator is not None:
+            return evaluator, self._store.get_many(input_refs)
+        bundle, *inputs = self._store.get_many([bundle_ref, *input_refs])
+        evaluator = Evaluator.from_bundle(KeyBundle.from_bytes(bundle))
+        self._evaluators[bundle_ref] = evaluator
+        return evaluator, inputs
 
     def _note(self, text: str) -> None:
         log.info("node %s: %s", self._config.index, text)
