@@ -1,8 +1,4 @@
-"""The benchmark report: a run's end-to-end time beside its pure FHE cost and its raw chain ceiling.
-
-ideal = max(FHE CPU time / usable cores, chain time); overhead_ratio = e2e / ideal. All three are measured in
-one ``cipherquorum bench`` invocation on the same machine, one after another, so none slows another down.
-"""
+"""The benchmark report: a run's end-to-end time beside its pure FHE cost and its raw chain ceiling."""
 from __future__ import annotations
 
 import json
@@ -34,7 +30,11 @@ def usable_cores() -> int:
 
 @dataclass(frozen=True)
 class BenchReport:
-    """The three measurements of one workload and what they say about the system's overhead."""
+    """The three measurements of one workload and what they say about the system's overhead.
+
+    ideal = max(FHE CPU time / usable cores, chain time); overhead_ratio = e2e / ideal. ``cipherquorum bench``
+    measures all three in one invocation on the same machine, one after another, so none slows another down.
+    """
 
     scenario: str
     tasks: int

@@ -1,12 +1,4 @@
-"""The raw chain ceiling of a run: its transactions sent straight to a fresh embedded devnet, as fast as it takes them.
-
-The replay deploys the TaskMarket and registers the scenario's nodes as a run does (same seed, so the same
-accounts and the same matching), then, timed, sends each task's transactions from the same senders through the
-same TaskMarket binding: the clients create every task, the assigned nodes commit and reveal as they voted in
-the run (the last reveal finalizes), and a client finalizes after the deadline where a replica stayed silent.
-Each sender has its own thread, so the devnet, in a process of its own, is never left waiting on one of them.
-No Ray, storage or FHE is involved.
-"""
+"""The raw chain ceiling of a run: its transactions sent straight to a fresh devnet, as fast as it takes them."""
 from __future__ import annotations
 
 import multiprocessing
@@ -105,6 +97,13 @@ class _Recorder:
 
 def replay_chain(scenario: Scenario, tasks: Sequence[ReplayTask], *, timeout_s: float = 600) -> ChainCost:
     """Replay ``tasks`` on a fresh devnet built like the run's and return what it cost the chain.
+
+    The replay deploys the TaskMarket and registers the scenario's nodes as a run does (same seed, so the same
+    accounts and the same matching), then, timed, sends each task's transactions from the same senders through
+    the same TaskMarket binding: the clients create every task, the assigned nodes commit and reveal as they
+    voted in the run (the last reveal finalizes), and a client finalizes after the deadline where a replica
+    stayed silent. Each sender has its own thread, and the devnet a process of its own, so the devnet is never
+    left waiting on one of them. No Ray, storage or FHE is involved.
 
     Raises ValidationError if a task names a client the scenario does not have or has more votes than the
     replication, ChainError if the devnet cannot be started or refuses a transaction.

@@ -1,8 +1,4 @@
-"""The report of a load test: latencies, phases, throughput over time, errors, transactions, gas, CPU and memory.
-
-``build_load_report`` turns what a load run measured into a LoadReport; ``write_load_report`` writes it as JSON
-and CSV for programs and as an HTML page with plots for people.
-"""
+"""The report of a load test: latencies, phases, throughput over time, errors, transactions, gas, CPU, memory."""
 from __future__ import annotations
 
 import csv
