@@ -64,3 +64,6 @@ def test_bench_reports_the_overhead_of_a_small_scenario(tmp_path: Path) -> None:
     assert report["overhead_ratio"] == pytest.approx(report["e2e_s"] / report["ideal_s"], rel=1e-3)
     assert report["chain_transactions"] == report["e2e_transactions"]
     assert report["fhe_runs"] == 12 and report["fhe_cpu_s"] > 0
+    assert {"create", "match", "fetch", "compute", "commit", "reveal", "finalize", "download", "decrypt"} <= set(
+        report["phases"])
+    assert report["phases"]["commit"]["count"] == 12 and report["e2e_chain_rpc"]["eth_sendRawTransaction"]
