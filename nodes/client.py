@@ -222,7 +222,8 @@ class ClientPool:
         self._clients: dict[int, StudyClient] = {}
         self._tracked: dict[TaskId, _Tracked] = {}
         self._order: dict[int, list[TaskId]] = {}
-        self._early: dict[TaskId, list[ChainEvent]] = {}
+        self._early: dict[TaskId, list[ChainEvent]] = {}  # events seen while their createTask call was returning
+        self._creating = 0
         self._finished: list[TaskOutcome] = []
         self._spans = SpanRecorder("clients")
         self._changed = threading.Condition()
@@ -245,14 +246,24 @@ class ClientPool:
         """
         client = self._clients[client_index]
         self._start_watching()
-        created = client.create_tasks(specs)
         with self._changed:
+            self._creating += 1
+        try:
+            created = client.create_tasks(specs)
+        except BaseException:
+            with self._changed:
+                self._creating -= 1
+            raise
+        with self._changed:  # registered in the same step as the count drops, so no event falls in between
+            self._creating -= 1
             for task, spec in zip(created, specs):
                 self._tracked[task.task_id] = _Tracked(client_index, spec, task, task.commit_deadline)
                 self._order.setdefault(client_index, []).append(task.task_id)
-        for task in created:
-            for event in self._early.pop(task.task_id, []):
-                self._observe(event)
+            early = [event for task in created for event in self._early.pop(task.task_id, [])]
+            if not self._creating:
+                self._early.clear()  # what is left belongs to tasks of other clients
+        for event in early:
+            self._observe(event)
         return [task.task_id for task in created]
 
     def await_tasks(self, client_index: int, timeout_s: float) -> list[TaskOutcome]:
@@ -290,11 +301,12 @@ class ClientPool:
     # --- following the tasks -------------------------------------------------------------------
 
     def _start_watching(self) -> None:
-        if self._watcher is None:
-            self._reader = TaskMarket(self._config.rpc_url, self._config.market_address)
-            self._next_block = self._reader.block_number()
-            self._watcher = threading.Thread(target=self._watch, name="client-watcher", daemon=True)
-            self._watcher.start()
+        with self._changed:  # several clients may create their first tasks at once
+            if self._watcher is None:
+                self._reader = TaskMarket(self._config.rpc_url, self._config.market_address)
+                self._next_block = self._reader.block_number()
+                self._watcher = threading.Thread(target=self._watch, name="client-watcher", daemon=True)
+                self._watcher.start()
 
     def _watch(self) -> None:
         while not self._stop.is_set():
@@ -313,7 +325,9 @@ class ClientPool:
         if events:
             self._next_block = events[-1].block_number + 1
         now_s = time.time()
-        for tracked in [t for t in self._tracked.values() if t.outcome is None and t.commit_deadline]:
+        with self._changed:
+            waiting = [t for t in self._tracked.values() if t.outcome is None and t.commit_deadline]
+        for tracked in waiting:
             if now_s > tracked.commit_deadline and time.monotonic() >= tracked.next_settle_s:
                 tracked.next_settle_s = time.monotonic() + SETTLE_RETRY_S
                 self._clients[tracked.client_index].settle(tracked.created.task_id)
@@ -323,7 +337,8 @@ class ClientPool:
         with self._changed:
             tracked = self._tracked.get(task_id)
             if tracked is None:
-                self._early.setdefault(task_id, []).append(event)
+                if self._creating:  # perhaps a task whose createTask call has not returned yet
+                    self._early.setdefault(task_id, []).append(event)
                 return
         if tracked.outcome is not None:
             return
