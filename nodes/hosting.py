@@ -34,8 +34,8 @@ class Placement:
 class RayRuntime:
     """Starts a local Ray or joins a cluster, and shuts it down again.
 
-    ``address`` empty starts a local Ray with this machine's cores; otherwise ``ray.init(address=...)``
-    joins an existing cluster ("auto" joins the one this process runs on).
+    ``address`` empty starts a new local Ray with this machine's cores (never a cluster that happens to run
+    here); otherwise ``ray.init(address=...)`` joins an existing cluster ("auto" joins the one it runs on).
     """
 
     def __init__(self, address: str = "", *, namespace: str = "cipherquorum") -> None:
@@ -62,7 +62,7 @@ class RayRuntime:
             if self._address:
                 ray.init(address=self._address, **options)
             else:
-                ray.init(num_cpus=os.cpu_count() or 1, include_dashboard=False,
+                ray.init(address="local", num_cpus=os.cpu_count() or 1, include_dashboard=False,
                          resources={CHAIN_RESOURCE: 1, STORAGE_RESOURCE: 1}, **options)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise NodeError(f"cannot start or join Ray at address {self._address or 'local'!r}: {exc}") from None
