@@ -19,7 +19,7 @@ from .client import TaskOutcome, TaskSpec
 from .hosting import PendingCall, RayRuntime
 from .metrics import rpc_delta
 from .results import combine_results, question_params, task_reference
-from .stack import MarketStack, start_stack
+from .stack import MarketStack, start_stack, stop_handles
 
 TICK_S = 0.02
 """How often the driver looks at its clients, releases tasks and collects outcomes."""
@@ -94,11 +94,7 @@ class LoadRun:
                                 clients=self._config.clients, lap=self._lap)
             return self._run(stack)
         finally:
-            for handle in reversed(handles):
-                try:
-                    handle.shutdown() if hasattr(handle, "shutdown") else handle.kill()
-                except CipherQuorumError:
-                    pass
+            stop_handles(handles)
             runtime.shutdown()
 
     # --- preparing ---------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cipherquorum.chain import ChainEvent, TaskMarket, derive_account
-from cipherquorum.exceptions import CipherQuorumError, NodeError
+from cipherquorum.exceptions import NodeError
 from cipherquorum.report import NodeReport, RunReport, StudyReport, TaskReport, VoteReport
 from cipherquorum.scenario import Question, Scenario, Study
 from cipherquorum.timeline import PhaseSpan, ProcessUsage
@@ -21,7 +21,7 @@ from .hosting import PendingCall, RayRuntime, wait_first
 from .metrics import RunMetrics, TaskMetrics, rpc_delta
 from .population import RespondentShardHandle, ShardAnswers
 from .results import combine_results, question_params, task_reference
-from .stack import start_stack
+from .stack import start_stack, stop_handles
 
 
 @dataclass(frozen=True)
@@ -98,11 +98,7 @@ class MarketRun:
         try:
             return self._run(runtime.clustered, handles)
         finally:
-            for handle in reversed(handles):
-                try:
-                    handle.shutdown() if hasattr(handle, "shutdown") else handle.kill()
-                except CipherQuorumError:
-                    pass
+            stop_handles(handles)
             runtime.shutdown()
 
     # --- the run, step by step ---------------------------------------------------------------------

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cipherquorum.chain import TaskMarket, derive_account
+from cipherquorum.exceptions import CipherQuorumError
 from cipherquorum.scenario import Scenario
 
 from .chain_host import ChainHandle
@@ -31,6 +32,15 @@ class MarketStack:
     shards: tuple[RespondentShardHandle, ...]
     clients: ClientPoolHandle
     start_block: int
+
+
+def stop_handles(handles: list) -> None:
+    """Stop started roles in reverse order; a role that is already gone does not stop the others."""
+    for handle in reversed(handles):
+        try:
+            handle.shutdown() if hasattr(handle, "shutdown") else handle.kill()
+        except CipherQuorumError:
+            pass
 
 
 def start_stack(scenario: Scenario, data_dir: Path, *, clustered: bool, handles: list, clients: int,
