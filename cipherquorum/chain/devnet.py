@@ -409,7 +409,9 @@ class _JsonRpcEndpoint:
             return _error_reply(None, INVALID_REQUEST, f"a request must be an object (got {type(request).__name__})")
         request_id = request.get("id")
         if request_id is not None and (isinstance(request_id, bool) or not isinstance(request_id, (str, int))):
-            return _error_reply(None, INVALID_REQUEST, f'"id" must be a string, an integer or null (got {request_id!r})')
+            return _error_reply(
+                None, INVALID_REQUEST, f'"id" must be a string, an integer or null (got {request_id!r})'
+            )
         method = request.get("method")
         if request.get("jsonrpc") != "2.0" or not isinstance(method, str):
             return _error_reply(request_id, INVALID_REQUEST, 'a request needs "jsonrpc": "2.0" and a string "method"')
