@@ -14,7 +14,8 @@ from multiprocessing.connection import Connection
 import requests
 from eth_hash.auto import keccak
 
-from cipherquorum.chain import Devnet, TaskMarket, TaskParams, TxReceipt, compute_seal, derive_account
+from cipherquorum.chain import TaskMarket, TaskParams, TxReceipt, compute_seal, derive_account
+from cipherquorum.devnet import Devnet
 from cipherquorum.types import Address, ExecStatus
 
 SEED = "gas-benchmark"

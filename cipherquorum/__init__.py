@@ -1,8 +1,8 @@
 """cipherquorum: a decentralized market for confidential FHE computation with consensus-based proof of execution."""
 from __future__ import annotations
 
-from .exceptions import CipherQuorumError
-from .types import Address, BlobId, ExecStatus, Hash32, SlashReason, TaskId, TaskState, Wei
+from cipherquorum.exceptions import CipherQuorumError
+from cipherquorum.types import Address, BlobId, ExecStatus, Hash32, SlashReason, TaskId, TaskState, Wei
 
 __version__ = "0.1.0"
 

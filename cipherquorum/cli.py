@@ -6,8 +6,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from .exceptions import CipherQuorumError, ScenarioError, ValidationError
-from .scenario import load_scenario
+from cipherquorum.exceptions import CipherQuorumError, ScenarioError, ValidationError
+from cipherquorum.settings.scenario import load_scenario
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -41,7 +41,7 @@ def _progress_printer(stream=sys.stderr):
 
 def _cmd_run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
-    from .nodes.runner import MarketRun  # Ray is imported only when a run starts
+    from cipherquorum.nodes.driver.runner import MarketRun  # Ray is imported only when a run starts
 
     print(f"running {args.scenario}: {scenario.node_count} compute nodes "
           f"({', '.join(sorted(set(scenario.node_behaviours())))}), "
@@ -60,10 +60,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import check_max_overhead
+    from cipherquorum.reports.bench import check_max_overhead
 
     scenario = load_scenario(args.scenario)
-    from .nodes.benchrun import run_bench
+    from cipherquorum.nodes.driver.bench import run_bench
 
     def stage(name: str) -> None:
         if not args.quiet:
@@ -99,8 +99,8 @@ def _live_printer(stream=sys.stderr):
 def _cmd_load(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from .loadconfig import load_load_scenario, parse_threshold
-    from .loadreport import build_load_report, write_load_report
+    from cipherquorum.settings.load import load_load_scenario, parse_threshold
+    from cipherquorum.reports.load import build_load_report, write_load_report
 
     scenario, config = load_load_scenario(args.scenario)
     try:
@@ -119,7 +119,7 @@ def _cmd_load(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         print(f"cipherquorum: invalid load option: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    from .nodes.loadgen import LoadRun
+    from cipherquorum.nodes.driver.loadgen import LoadRun
 
     mode = (f"{config.arrival_rate_per_s:g} tasks/s" if config.open_model else f"concurrency {config.concurrency}")
     print(f"load {args.scenario}: {config.tasks} tasks at {mode}, ramp {config.ramp_s:g} s, {config.clients} clients, "
@@ -144,7 +144,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_programs(args: argparse.Namespace) -> int:
-    from .fhe import PRESETS, get_program, list_programs
+    from cipherquorum.fhe import PRESETS, get_program, list_programs
 
     for ref in list_programs():
         program = get_program(ref)

@@ -1,7 +1,7 @@
-"""Domain types shared by every layer: addresses, hashes, blob ids, task ids and execution status codes."""
+"""Domain types shared by every layer: addresses, hashes, blob ids, task ids, and the states and statuses of a task."""
 from __future__ import annotations
 
-from enum import IntEnum
+from enum import Enum, IntEnum
 from typing import NewType
 
 Address = NewType("Address", str)
@@ -20,6 +20,13 @@ Wei = int
 """An amount of ether in wei."""
 
 ZERO_HASH = Hash32(b"\x00" * 32)
+
+
+class TextEnum(str, Enum):
+    """An enum whose members are their string values: they compare, hash, format and serialize as those."""
+
+    def __str__(self) -> str:
+        return str(self.value)
 
 
 class ExecStatus(IntEnum):
@@ -44,6 +51,40 @@ class TaskState(IntEnum):
     NO_CONSENSUS = 4
 
 
+class TaskEnd(TextEnum):
+    """How a task ended for its client: the ``status`` of a task in the run and load reports."""
+
+    COMPLETED = "completed"
+    """Consensus was reached."""
+    NO_CONSENSUS = "no_consensus"
+    """No result had a quorum: the client was refunded."""
+    UNFINISHED = "unfinished"
+    """Still open when the run ended."""
+
+    @classmethod
+    def of_state(cls, state: TaskState) -> TaskEnd:
+        """The end of a task in ``state`` on chain (UNFINISHED for a task still pending or active)."""
+        return {TaskState.COMPLETED: cls.COMPLETED, TaskState.NO_CONSENSUS: cls.NO_CONSENSUS}.get(
+            state, cls.UNFINISHED)
+
+
+class TaskStage(TextEnum):
+    """How far one replica has got with a task it is assigned to."""
+
+    ASSIGNED = "assigned"
+    COMMITTED = "committed"
+    REVEALED = "revealed"
+    DONE = "done"
+    """The task was settled on chain."""
+    FAILED = "failed"
+    """The replica gave up on the task (a deadline passed, or the contract refused its transaction)."""
+
+    @property
+    def open(self) -> bool:
+        """Whether the replica still has work to do on the task."""
+        return self not in (TaskStage.DONE, TaskStage.FAILED)
+
+
 class SlashReason(IntEnum):
     """Why the contract slashed a node."""
 
@@ -54,7 +95,7 @@ class SlashReason(IntEnum):
 
 def blob_id_to_bytes32(blob_id: BlobId) -> Hash32:
     """Return the 32 raw bytes of a hex blob id, as stored on chain; raises ValidationError if malformed."""
-    from .exceptions import ValidationError
+    from cipherquorum.exceptions import ValidationError
 
     try:
         raw = bytes.fromhex(blob_id)

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cipherquorum.chain import Devnet
-from cipherquorum.chain.devnet import RpcMethodStats
-from cipherquorum.timeline import ProcessUsage, process_usage
+from cipherquorum.devnet import Devnet
+from cipherquorum.devnet import RpcMethodStats
+from cipherquorum.measurement.spans import ProcessUsage, process_usage
 
-from .hosting import CHAIN_RESOURCE, ActorHost, Placement, node_ip_address
+from cipherquorum.nodes.hosting import CHAIN_RESOURCE, ActorHost, Placement, node_ip_address
 
 
 class ChainHost:

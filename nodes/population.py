@@ -6,12 +6,12 @@ import time
 from dataclasses import dataclass, field
 
 from cipherquorum.fhe import Encryptor, KeyBundle
-from cipherquorum.scenario import Question, Study
+from cipherquorum.settings.scenario import Question, Study
 from cipherquorum.storage import BlobStore
-from cipherquorum.timeline import PhaseSpan, ProcessUsage, SpanRecorder, process_usage
+from cipherquorum.measurement.spans import PhaseSpan, ProcessUsage, SpanRecorder, process_usage
 from cipherquorum.types import BlobId
 
-from .hosting import ActorHost, PendingCall, Placement
+from cipherquorum.nodes.hosting import ActorHost, PendingCall, Placement
 
 UPLOAD_BATCH = 256
 """Answers uploaded to storage per call."""

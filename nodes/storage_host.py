@@ -5,10 +5,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cipherquorum.storage import BlobStore, FileBlobStore, StoreStats, Version, VersionIndex, validate_blob_id
-from cipherquorum.timeline import ProcessUsage, process_usage
+from cipherquorum.measurement.spans import ProcessUsage, process_usage
 from cipherquorum.types import BlobId
 
-from .hosting import STORAGE_RESOURCE, ActorHost, Placement
+from cipherquorum.nodes.hosting import STORAGE_RESOURCE, ActorHost, Placement
 
 STORAGE_CONCURRENCY = 8
 """Requests the storage actor serves at once (replicas download the same inputs together)."""

@@ -1,12 +1,11 @@
-"""The chain layer: an embedded JSON-RPC devnet, derived accounts and the typed TaskMarket binding."""
+"""The chain binding: derived accounts, the compiled artifact and the typed TaskMarket over any JSON-RPC node."""
 from __future__ import annotations
 
-from .accounts import derive_account, derive_private_key
-from .artifact import ContractArtifact, load_artifact
-from .devnet import Devnet
-from .errors import CONTRACT_ERRORS, RevertDecoder
-from .market import TaskMarket
-from .views import (
+from cipherquorum.chain.accounts import derive_account, derive_private_key
+from cipherquorum.chain.artifact import ContractArtifact, load_artifact
+from cipherquorum.chain.errors import CONTRACT_ERRORS, RevertDecoder
+from cipherquorum.chain.market import TaskMarket
+from cipherquorum.chain.views import (
     ChainEvent,
     MarketTotals,
     NodeView,
@@ -23,7 +22,6 @@ __all__ = [
     "CONTRACT_ERRORS",
     "ChainEvent",
     "ContractArtifact",
-    "Devnet",
     "MarketTotals",
     "NodeView",
     "ProofView",

@@ -9,7 +9,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..exceptions import ArtifactError
+from cipherquorum.exceptions import ArtifactError
 
 ARTIFACT_PACKAGE = "cipherquorum.contracts"
 ARTIFACT_FILE = "TaskMarket.json"

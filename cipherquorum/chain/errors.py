@@ -11,7 +11,7 @@ from eth_hash.auto import keccak
 from web3.exceptions import ContractLogicError, Web3Exception, Web3RPCError, Web3TypeError, Web3ValidationError
 from web3.exceptions import Web3ValueError
 
-from ..exceptions import (
+from cipherquorum.exceptions import (
     ChainError,
     ChainUnavailable,
     CipherQuorumError,
@@ -19,7 +19,7 @@ from ..exceptions import (
     TransactionFailed,
     ValidationError,
 )
-from .views import abi_type, normalize_outbound
+from cipherquorum.chain.views import abi_type, normalize_outbound
 
 
 class StakeBelowMinimum(ContractError):

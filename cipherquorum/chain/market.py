@@ -16,11 +16,11 @@ from web3 import Web3
 from web3.exceptions import ContractLogicError, Web3RPCError
 from web3.exceptions import TransactionNotFound as Web3TransactionNotFound
 
-from ..exceptions import ChainError, TransactionFailed, ValidationError
-from ..types import Address, ExecStatus, TaskId
-from .artifact import load_artifact
-from .errors import TRANSLATED_ERRORS, RevertDecoder, translate_error
-from .views import (
+from cipherquorum.exceptions import ChainError, TransactionFailed, ValidationError
+from cipherquorum.types import Address, ExecStatus, TaskId
+from cipherquorum.chain.artifact import load_artifact
+from cipherquorum.chain.errors import TRANSLATED_ERRORS, RevertDecoder, translate_error
+from cipherquorum.chain.views import (
     ChainEvent,
     EventDecoder,
     FunctionCodec,

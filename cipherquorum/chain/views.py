@@ -11,8 +11,8 @@ from eth_abi.exceptions import DecodingError
 from eth_hash.auto import keccak
 from eth_utils import is_address, to_checksum_address
 
-from ..exceptions import ArtifactError, ChainError, ValidationError
-from ..types import Address, ExecStatus, Hash32, SlashReason, TaskId, TaskState
+from cipherquorum.exceptions import ArtifactError, ChainError, ValidationError
+from cipherquorum.types import Address, ExecStatus, Hash32, SlashReason, TaskId, TaskState
 
 MAX_REPLICATION = 16
 """Most nodes a task can be replicated on (the contract's MAX_REPLICATION)."""

@@ -1,16 +1,16 @@
 """The FHE layer over Pyfhel: presets, key bundles, ciphertext envelopes, result hashes and the program registry."""
 from __future__ import annotations
 
-from .ciphertext import Ciphertext, check_ciphertext, result_hash
-from .deadline import Deadline
-from .evaluator import CipherOps, Encryptor, Evaluator
-from .execute import ExecutionOutcome, execute
-from .keys import KeyBundle, KeyNeeds
-from .owner import SecretKeyOwner
-from .presets import PRESETS, FhePreset, get_preset
-from .program import Program
-from .programs_aggregate import MeanResult, VarianceResult
-from .registry import PROGRAMS, get_program, list_programs, program_by_id, program_id
+from cipherquorum.fhe.ciphertext import Ciphertext, check_ciphertext, result_hash
+from cipherquorum.fhe.deadline import Deadline
+from cipherquorum.fhe.evaluator import CipherOps, Encryptor, Evaluator
+from cipherquorum.fhe.execute import ExecutionOutcome, execute
+from cipherquorum.fhe.keys import KeyBundle, KeyNeeds
+from cipherquorum.fhe.owner import SecretKeyOwner
+from cipherquorum.fhe.presets import PRESETS, FhePreset, get_preset
+from cipherquorum.fhe.programs.base import Program
+from cipherquorum.fhe.programs.aggregate import MeanResult, VarianceResult
+from cipherquorum.fhe.programs.registry import PROGRAMS, get_program, list_programs, program_by_id, program_id
 
 __all__ = [
     "PRESETS",

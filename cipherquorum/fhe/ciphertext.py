@@ -6,15 +6,15 @@ from typing import TYPE_CHECKING, Sequence
 
 from eth_hash.auto import keccak
 
-from ..exceptions import CiphertextError, WireError
-from ..types import Hash32
-from ..wire.codec import DEFAULT_MAX_MESSAGE_BYTES, decode, encode, message
-from . import seal
-from .keys import KeyBundle
-from .presets import FhePreset, get_preset
+from cipherquorum.exceptions import CiphertextError, WireError
+from cipherquorum.types import Hash32
+from cipherquorum.wire.codec import DEFAULT_MAX_MESSAGE_BYTES, decode, encode, message
+from cipherquorum.fhe import seal
+from cipherquorum.fhe.keys import KeyBundle
+from cipherquorum.fhe.presets import FhePreset, get_preset
 
 if TYPE_CHECKING:
-    from .evaluator import Evaluator
+    from cipherquorum.fhe.evaluator import Evaluator
 
 CIPHERTEXT_SIZE = 2
 """Polynomials in an accepted ciphertext: results are relinearized, so every ciphertext has two."""

@@ -5,7 +5,7 @@ import math
 import time
 from typing import Callable
 
-from ..exceptions import ProgramTimeout, ValidationError
+from cipherquorum.exceptions import ProgramTimeout, ValidationError
 
 Clock = Callable[[], float]
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ..exceptions import KeyBundleError, ProgramError, ValidationError
-from . import seal
-from .ciphertext import Ciphertext, load_ciphertext, wrap_ciphertext
-from .deadline import Deadline
-from .keys import KeyBundle, KeyNeeds
-from .presets import FhePreset
+from cipherquorum.exceptions import KeyBundleError, ProgramError, ValidationError
+from cipherquorum.fhe import seal
+from cipherquorum.fhe.ciphertext import Ciphertext, load_ciphertext, wrap_ciphertext
+from cipherquorum.fhe.deadline import Deadline
+from cipherquorum.fhe.keys import KeyBundle, KeyNeeds
+from cipherquorum.fhe.presets import FhePreset
 
 Number = int | float
 

@@ -5,14 +5,14 @@ import time
 from dataclasses import dataclass
 from typing import Sequence
 
-from ..exceptions import ProgramTimeout, ValidationError
-from ..types import ZERO_HASH, ExecStatus, Hash32
-from .ciphertext import Ciphertext, result_hash
-from .deadline import Deadline
-from .evaluator import Evaluator
-from .keys import KeyBundle
-from .program import Params
-from .registry import get_program
+from cipherquorum.exceptions import ProgramTimeout, ValidationError
+from cipherquorum.types import ZERO_HASH, ExecStatus, Hash32
+from cipherquorum.fhe.ciphertext import Ciphertext, result_hash
+from cipherquorum.fhe.deadline import Deadline
+from cipherquorum.fhe.evaluator import Evaluator
+from cipherquorum.fhe.keys import KeyBundle
+from cipherquorum.fhe.programs.base import Params
+from cipherquorum.fhe.programs.registry import get_program
 
 
 @dataclass(frozen=True)

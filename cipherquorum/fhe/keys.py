@@ -4,9 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-from ..exceptions import KeyBundleError, ValidationError, WireError
-from ..wire.codec import DEFAULT_MAX_MESSAGE_BYTES, decode, encode, message
-from .presets import FhePreset, get_preset
+from cipherquorum.exceptions import KeyBundleError, ValidationError, WireError
+from cipherquorum.wire.codec import DEFAULT_MAX_MESSAGE_BYTES, decode, encode, message
+from cipherquorum.fhe.presets import FhePreset, get_preset
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,12 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
-from ..exceptions import FheError, KeyBundleError, ValidationError
-from . import seal
-from .ciphertext import Ciphertext, load_ciphertext
-from .evaluator import Encryptor, Number
-from .keys import KeyBundle, KeyNeeds
-from .presets import FhePreset, get_preset
+from cipherquorum.exceptions import FheError, KeyBundleError, ValidationError
+from cipherquorum.fhe import seal
+from cipherquorum.fhe.ciphertext import Ciphertext, load_ciphertext
+from cipherquorum.fhe.evaluator import Encryptor, Number
+from cipherquorum.fhe.keys import KeyBundle, KeyNeeds
+from cipherquorum.fhe.presets import FhePreset, get_preset
 
 _PROBE = (1, -2, 3, 5, -8, 13)
 _PROBE_TOLERANCE = 1e-3

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal, Mapping
 
-from ..exceptions import UnknownPreset, ValidationError
+from cipherquorum.exceptions import UnknownPreset, ValidationError
 
 Scheme = Literal["bfv", "ckks"]
 

@@ -15,8 +15,8 @@ from typing import Iterator
 import numpy as np
 from Pyfhel import Pyfhel, PyCtxt, PyPtxt
 
-from ..exceptions import CiphertextError, CipherQuorumError, FheError, KeyBundleError, ValidationError
-from .presets import FhePreset
+from cipherquorum.exceptions import CiphertextError, CipherQuorumError, FheError, KeyBundleError, ValidationError
+from cipherquorum.fhe.presets import FhePreset
 
 COMPRESSION = "none"
 """Pyfhel here is built without zstd/zlib; every serialization is uncompressed (and so canonical)."""

@@ -1,9 +1,9 @@
 """The storage layer: a content-addressed blob store and an SQLite index of versioned, named blobs."""
 from __future__ import annotations
 
-from .blobstore import DEFAULT_MAX_BLOB_BYTES, BlobStore, FileBlobStore, MemoryBlobStore, StoreStats
-from .ids import blob_id_of, validate_blob_id
-from .index import MAX_KEY_CHARS, Publication, Version, VersionIndex
+from cipherquorum.storage.blobstore import DEFAULT_MAX_BLOB_BYTES, BlobStore, FileBlobStore, MemoryBlobStore, StoreStats
+from cipherquorum.storage.ids import blob_id_of, validate_blob_id
+from cipherquorum.storage.index import MAX_KEY_CHARS, Publication, Version, VersionIndex
 
 __all__ = [
     "DEFAULT_MAX_BLOB_BYTES",

@@ -4,8 +4,8 @@ from __future__ import annotations
 import hashlib
 import re
 
-from ..exceptions import ValidationError
-from ..types import BlobId
+from cipherquorum.exceptions import ValidationError
+from cipherquorum.types import BlobId
 
 _BLOB_ID = re.compile(r"[0-9a-f]{64}")
 

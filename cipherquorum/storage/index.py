@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from ..exceptions import StorageError, ValidationError, VersionNotFound
-from ..types import BlobId
-from .ids import validate_blob_id
+from cipherquorum.exceptions import StorageError, ValidationError, VersionNotFound
+from cipherquorum.types import BlobId
+from cipherquorum.storage.ids import validate_blob_id
 
 MAX_KEY_CHARS = 1024
 """Longest owner, kind or name the index accepts."""

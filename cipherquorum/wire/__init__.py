@@ -1,7 +1,7 @@
 """The wire format: typed messages in versioned msgpack envelopes, strictly decoded."""
 from __future__ import annotations
 
-from .codec import (
+from cipherquorum.wire.codec import (
     DEFAULT_MAX_MESSAGE_BYTES,
     MAX_COLLECTION_LEN,
     MAX_DEPTH,
@@ -14,7 +14,7 @@ from .codec import (
     message_type_name,
     registered_messages,
 )
-from .messages import HASH_BYTES, QUESTION_KINDS, Answer, Profile, Question, Study, TaskManifest, TaskResult
+from cipherquorum.wire.messages import HASH_BYTES, QUESTION_KINDS, Answer, Profile, Question, Study, TaskManifest, TaskResult
 
 __all__ = [
     "DEFAULT_MAX_MESSAGE_BYTES",

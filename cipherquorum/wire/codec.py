@@ -5,9 +5,9 @@ from typing import TypeVar, overload
 
 import msgpack
 
-from ..exceptions import MalformedMessage, MessageTooLarge, UnsupportedVersion
-from . import schema
-from .schema import (
+from cipherquorum.exceptions import MalformedMessage, MessageTooLarge, UnsupportedVersion
+from cipherquorum.wire import schema
+from cipherquorum.wire.schema import (
     MAX_COLLECTION_LEN,
     MAX_DEPTH,
     Params,

@@ -5,10 +5,10 @@ import math
 import re
 from dataclasses import dataclass
 
-from ..exceptions import ValidationError
-from ..storage.ids import validate_blob_id
-from ..types import ExecStatus
-from .codec import Params, message
+from cipherquorum.exceptions import ValidationError
+from cipherquorum.storage.ids import validate_blob_id
+from cipherquorum.types import ExecStatus
+from cipherquorum.wire.codec import Params, message
 
 HASH_BYTES = 32
 """Length of a result hash (keccak256)."""

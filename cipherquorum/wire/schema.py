@@ -10,7 +10,7 @@ import typing
 from collections.abc import Callable, Iterable
 from typing import TypeVar, Union
 
-from ..exceptions import MalformedMessage, UnknownMessageType, ValidationError, WireError
+from cipherquorum.exceptions import MalformedMessage, UnknownMessageType, ValidationError, WireError
 
 MAX_DEPTH = 32
 """Deepest nesting of containers and messages that a message may have."""

@@ -1,10 +1,8 @@
-"""Fixtures for the chain tests: one JSON-RPC devnet per session, a fresh TaskMarket per test, funded accounts.
+"""Fixtures for the chain tests: a fresh TaskMarket per test on the session's devnet (tests/conftest.py).
 
 Every test talks to the real py-evm through the real HTTP server. Fixtures:
 
-- ``devnet``: the session's Devnet (serving, prevrandao seeded with SEED); ``rpc_url`` its URL.
 - ``terms``: the MarketTerms (stakes, slash, cooldown, reward, windows) the fixtures below use.
-- ``accounts``: ``accounts(role, index)`` returns a derived account funded with terms.fund_wei (once per session).
 - ``market``: a TaskMarket deployed for this test with the terms' min stake, slash and exit cooldown, bound
   to its deployer.
 - ``client``: ``market`` acting as the funded account ("client", 0).
@@ -13,24 +11,20 @@ Every test talks to the real py-evm through the real HTTP server. Fixtures:
   keyed by address.
 - ``make_params``: ``make_params(**overrides)`` builds a valid TaskParams (r=3, q=2, the terms' reward and
   windows) with fields replaced.
-- ``advance_time``: ``advance_time(seconds)`` moves block time forward via ``evm_increaseTime``.
 - ``vote``: ``vote(node_market, task_id, result_hash, status=SUCCESS)`` returns a Ballot that commits and
   reveals for that node with a salt of its own.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pytest
-import requests
 from eth_account.signers.local import LocalAccount
 from eth_hash.auto import keccak
 
-from cipherquorum.chain import Devnet, TaskMarket, TaskParams, TxReceipt, compute_seal, derive_account
+from cipherquorum.chain import TaskMarket, TaskParams, TxReceipt, compute_seal
 from cipherquorum.types import Address, ExecStatus, Hash32
-
-SEED = "chain-tests"
 
 
 @dataclass(frozen=True)
@@ -55,35 +49,6 @@ TERMS = MarketTerms()
 def terms() -> MarketTerms:
     """The market terms (stakes, slash, cooldown, reward, windows) that the fixtures use."""
     return TERMS
-
-
-@pytest.fixture(scope="session")
-def devnet() -> Iterator[Devnet]:
-    """A devnet serving JSON-RPC on a free local port for the whole session; its prevrandao is seeded, so
-    matching draws repeat from run to run."""
-    with Devnet(seed=SEED) as chain:
-        yield chain
-
-
-@pytest.fixture(scope="session")
-def rpc_url(devnet: Devnet) -> str:
-    """The session devnet's JSON-RPC URL."""
-    return devnet.url
-
-
-@pytest.fixture(scope="session")
-def accounts(devnet: Devnet) -> Callable[[str, int], LocalAccount]:
-    """``accounts(role, index)``: the derived account for SEED, funded the first time it is asked for."""
-    funded: set[str] = set()
-
-    def get(role: str, index: int) -> LocalAccount:
-        account = derive_account(SEED, role, index)
-        if account.address not in funded:
-            devnet.fund(account.address, TERMS.fund_wei)
-            funded.add(account.address)
-        return account
-
-    return get
 
 
 @pytest.fixture
@@ -144,19 +109,6 @@ def make_params() -> Callable[..., TaskParams]:
         return TaskParams(**fields)  # type: ignore[arg-type]
 
     return make
-
-
-@pytest.fixture(scope="session")
-def advance_time(rpc_url: str) -> Callable[[int], int]:
-    """``advance_time(seconds)``: make the next block ``seconds`` later (evm_increaseTime); returns its time."""
-    session = requests.Session()
-
-    def advance(seconds: int) -> int:
-        body = {"jsonrpc": "2.0", "id": 1, "method": "evm_increaseTime", "params": [seconds]}
-        reply = session.post(rpc_url, json=body, timeout=10).json()
-        return int(reply["result"], 16)
-
-    return advance
 
 
 @dataclass(frozen=True)

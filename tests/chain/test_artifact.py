@@ -228,10 +228,18 @@ def test_missing_source_file_raises_artifact_error(tmp_path: Path) -> None:
         check_artifact_fresh(source_path=tmp_path / "absent.sol", artifact_path=ARTIFACT_PATH)
 
 
-_BUILD_IGNORE = shutil.ignore_patterns(
-    ".git", ".venv", "node_modules", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache",
-    ".hypothesis", "cq-data", "reports",
+_IGNORE_ANYWHERE = shutil.ignore_patterns(
+    ".git", ".venv", "node_modules", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis",
 )
+_IGNORE_AT_TOP = {"build", "dist", "cq-data", "reports"}
+"""Run outputs at the top of the tree (cipherquorum/reports is a package, not one of them)."""
+
+
+def _build_ignore(folder: str, names: list[str]) -> set[str]:
+    ignored = set(_IGNORE_ANYWHERE(folder, names))
+    if Path(folder) == REPO_ROOT:
+        ignored |= _IGNORE_AT_TOP & set(names)
+    return ignored
 
 _LOADER_PROBE = """
 import sys
@@ -248,7 +256,7 @@ def test_wheel_ships_the_artifact_and_the_loader_reads_it_from_there(tmp_path: P
     """A wheel of the project contains TaskMarket.json and .sol, and the loader finds them in the unpacked wheel."""
     # Build from a copy so the test never writes build/ or egg-info into the working tree.
     project = tmp_path / "project"
-    shutil.copytree(REPO_ROOT, project, ignore=_BUILD_IGNORE)
+    shutil.copytree(REPO_ROOT, project, ignore=_build_ignore)
     wheel_dir = tmp_path / "wheels"
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheel_dir),

@@ -8,8 +8,8 @@ import ray
 from ray.cluster_utils import Cluster
 
 from cipherquorum.nodes.hosting import CHAIN_RESOURCE, STORAGE_RESOURCE
-from cipherquorum.nodes.runner import MarketRun
-from cipherquorum.scenario import load_scenario
+from cipherquorum.nodes.driver.runner import MarketRun
+from cipherquorum.settings.scenario import load_scenario
 
 
 def main(scenario_path: str, data_dir: str) -> None:

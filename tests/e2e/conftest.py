@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from cipherquorum.nodes.runner import MarketRun
-from cipherquorum.report import RunReport
-from cipherquorum.scenario import load_scenario
+from cipherquorum.nodes.driver.runner import MarketRun
+from cipherquorum.reports.run import RunReport
+from cipherquorum.settings.scenario import load_scenario
 
 REPO = Path(__file__).parents[2]
 SCENARIOS = REPO / "scenarios"

@@ -9,7 +9,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from cipherquorum.chain import Devnet, TaskMarket, TaskParams, derive_account
+from cipherquorum.chain import TaskMarket, TaskParams, derive_account
+from cipherquorum.devnet import Devnet
 from cipherquorum.fhe import SecretKeyOwner, program_id
 from cipherquorum.nodes.compute import ComputeNode, ComputeNodeConfig
 from cipherquorum.storage import MemoryBlobStore

@@ -1,0 +1,1 @@
+"""The FHE programs: the interface every program implements, the programs themselves, and their registry."""

@@ -1,0 +1,1 @@
+"""What a run measures: phase spans recorded by the roles, process usage, phase summaries and statistics."""

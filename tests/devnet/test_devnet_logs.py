@@ -1,0 +1,97 @@
+"""The devnet answers eth_getLogs from its block log cache exactly as eth-tester does, and counts its work."""
+from __future__ import annotations
+
+import pytest
+import requests
+
+from cipherquorum.devnet.devnet import _to_json
+from cipherquorum.devnet.logindex import BlockLogIndex, block_number_of
+
+
+def _rpc(url: str, method: str, params: list) -> object:
+    reply = requests.post(url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params}, timeout=30)
+    body = reply.json()
+    assert "error" not in body, body
+    return body["result"]
+
+
+def _eth_tester_logs(devnet, query: dict) -> list:
+    """The answer eth-tester itself gives, in JSON-RPC form (the cache bypassed)."""
+    with devnet._dispatcher.lock:
+        return _to_json(devnet._dispatcher._forward("eth_getLogs", [query]))
+
+
+def _filters(busy_market) -> list[dict]:
+    market, first = busy_market.market, busy_market.deploy_block
+    topic = "0x" + market._interface.events.topic("TaskCreated").hex()
+    matched = "0x" + market._interface.events.topic("TaskMatched").hex()
+    task_2 = "0x" + (2).to_bytes(32, "big").hex()
+    return [
+        {"fromBlock": "0x0", "toBlock": "latest"},
+        {"fromBlock": hex(first), "toBlock": "latest", "address": market.address},
+        {"fromBlock": hex(first), "address": [market.address.lower()], "topics": [topic]},
+        {"fromBlock": hex(first), "topics": [[topic, matched], task_2]},
+        {"fromBlock": hex(first), "topics": [None, task_2]},
+        {"fromBlock": hex(first + 2), "toBlock": hex(first + 5)},
+        {"fromBlock": hex(first), "address": "0x" + "11" * 20},
+        {"fromBlock": "latest", "toBlock": "latest"},
+    ]
+
+
+@pytest.mark.parametrize("index", range(8))
+def test_cached_get_logs_answers_as_eth_tester_does(busy_market, index: int) -> None:
+    """Every filter shape (range, tags, address, topic positions, OR-lists, wildcards) gets eth-tester's logs."""
+    query = _filters(busy_market)[index]
+    cached = _rpc(busy_market.devnet.url, "eth_getLogs", [query])
+    _rpc(busy_market.devnet.url, "eth_getLogs", [query])  # a second answer comes from the cache alone
+    assert cached == _rpc(busy_market.devnet.url, "eth_getLogs", [query])
+    assert cached == _eth_tester_logs(busy_market.devnet, query)
+
+
+def test_earliest_means_block_zero_and_a_range_past_the_head_stops_there(busy_market) -> None:
+    """Unlike eth-tester (no logs for "earliest", an error past the head), the devnet answers as geth does."""
+    url = busy_market.devnet.url
+    everything = _rpc(url, "eth_getLogs", [{"fromBlock": "0x0", "toBlock": "latest"}])
+    assert everything
+    assert _rpc(url, "eth_getLogs", [{"fromBlock": "earliest"}]) == everything
+    assert _rpc(url, "eth_getLogs", [{"fromBlock": "0x0", "toBlock": hex(10**6)}]) == everything
+
+
+def test_get_logs_by_block_hash_is_left_to_eth_tester(busy_market) -> None:
+    """A blockHash filter, which the cache does not handle, gets eth-tester's own answer (it refuses it)."""
+    block = _rpc(busy_market.devnet.url, "eth_getBlockByNumber", ["latest", False])
+    body = {"jsonrpc": "2.0", "id": 1, "method": "eth_getLogs", "params": [{"blockHash": block["hash"]}]}
+    reply = requests.post(busy_market.devnet.url, json=body, timeout=30).json()
+    assert "blockHash" in reply["error"]["message"]
+
+
+@pytest.mark.parametrize("value, verdict", [
+    ("latest", 9), ("pending", 9), ("earliest", 0), ("0x5", 5), (7, 7), (None, 9), ("5", ValueError),
+    (-1, ValueError), (True, ValueError),
+])
+def test_block_parameters_resolve_against_the_head(value, verdict) -> None:
+    """Tags and quantities resolve against the head block; anything else is a ValueError naming the value."""
+    if verdict is ValueError:
+        with pytest.raises(ValueError, match="fromBlock"):
+            block_number_of(value, 9, "fromBlock")
+    else:
+        assert block_number_of(value, 9, "fromBlock") == verdict
+
+
+def test_each_block_is_fetched_once() -> None:
+    """Repeated queries over the same blocks fetch each block's logs from the chain only once."""
+    fetched: list[int] = []
+    index = BlockLogIndex(lambda n: fetched.append(n) or [{"address": "0xAB", "topics": ["0x01"], "n": n}])
+    assert len(index.query([{"fromBlock": "0x0"}], head=3)) == 4
+    assert len(index.query([{"fromBlock": "0x2", "topics": ["0x01"]}], head=4)) == 3
+    assert fetched == [0, 1, 2, 3, 4]
+
+
+def test_devnet_counts_calls_and_busy_time_per_method(busy_market) -> None:
+    """rpc_stats counts every served call per method, with the seconds it held the chain."""
+    before = busy_market.devnet.rpc_stats().get("eth_blockNumber")
+    for _ in range(3):
+        busy_market.market.block_number()
+    after = busy_market.devnet.rpc_stats()["eth_blockNumber"]
+    assert after.calls == (before.calls if before else 0) + 3
+    assert after.busy_s > (before.busy_s if before else 0.0)
