@@ -14,8 +14,9 @@ from multiprocessing.connection import Connection
 import requests
 from eth_hash.auto import keccak
 
-from cipherquorum.chain import TaskMarket, TaskParams, TxReceipt, compute_seal, derive_account
+from cipherquorum.chain import TaskMarket, TxReceipt, derive_account
 from cipherquorum.devnet import Devnet
+from cipherquorum.protocol import TaskParams, compute_seal
 from cipherquorum.types import Address, ExecStatus
 
 SEED = "gas-benchmark"

@@ -99,8 +99,8 @@ def _live_printer(stream=sys.stderr):
 def _cmd_load(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from cipherquorum.settings.load import load_load_scenario, parse_threshold
     from cipherquorum.reports.load import build_load_report, write_load_report
+    from cipherquorum.settings.load import load_load_scenario, parse_threshold
 
     scenario, config = load_load_scenario(args.scenario)
     try:

@@ -3,10 +3,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cipherquorum.devnet import Devnet
-from cipherquorum.devnet import RpcMethodStats
+from cipherquorum.devnet import Devnet, RpcMethodStats
 from cipherquorum.measurement.spans import ProcessUsage, process_usage
-
 from cipherquorum.nodes.hosting import CHAIN_RESOURCE, ActorHost, Placement, node_ip_address
 
 

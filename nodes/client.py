@@ -6,20 +6,19 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from cipherquorum.chain import ChainEvent, TaskMarket, TaskParams, derive_account
+from cipherquorum.chain import ChainEvent, TaskMarket, derive_account
 from cipherquorum.exceptions import CipherQuorumError, ContractError
 from cipherquorum.fhe import Ciphertext, KeyNeeds, SecretKeyOwner, get_program, program_id, result_hash
 from cipherquorum.measurement.phases import FINALIZE_TX, SETTLED
+from cipherquorum.measurement.spans import PhaseSpan, ProcessUsage, SpanRecorder, process_usage
+from cipherquorum.nodes.hosting import ActorHost, PendingCall
+from cipherquorum.protocol import TaskParams
 from cipherquorum.settings.scenario import MarketConfig, Study
 from cipherquorum.storage import BlobStore
-from cipherquorum.measurement.spans import PhaseSpan, ProcessUsage, SpanRecorder, process_usage
-from cipherquorum.types import Address, BlobId, ExecStatus, TaskId, TaskState, blob_id_to_bytes32
-from cipherquorum.types import bytes32_to_blob_id
+from cipherquorum.types import Address, BlobId, ExecStatus, TaskId, TaskState, blob_id_to_bytes32, bytes32_to_blob_id
 from cipherquorum.wire import Question as WireQuestion
 from cipherquorum.wire import Study as WireStudy
 from cipherquorum.wire import TaskManifest, TaskResult, decode, encode
-
-from cipherquorum.nodes.hosting import ActorHost, PendingCall
 
 TERMINAL_STATES = (TaskState.COMPLETED, TaskState.NO_CONSENSUS)
 WATCHED_EVENTS = ("TaskMatched", "TaskCompleted", "TaskFailed")

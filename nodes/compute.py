@@ -23,14 +23,12 @@ from cipherquorum.exceptions import (
 )
 from cipherquorum.fhe import Evaluator, ExecutionOutcome, KeyBundle, execute, program_id
 from cipherquorum.measurement.phases import ASSIGNED
-from cipherquorum.storage import BlobStore
 from cipherquorum.measurement.spans import PhaseSpan, ProcessUsage, SpanRecorder, process_usage
-from cipherquorum.types import Address, BlobId, ExecStatus, Hash32, TaskId, blob_id_to_bytes32
-from cipherquorum.types import bytes32_to_blob_id
-from cipherquorum.wire import TaskManifest, TaskResult, decode, encode
-
 from cipherquorum.nodes.behaviours import Behaviour, behaviour_named, tamper_outcome
 from cipherquorum.nodes.hosting import ActorHost, PendingCall, Placement
+from cipherquorum.storage import BlobStore
+from cipherquorum.types import Address, BlobId, ExecStatus, Hash32, TaskId, blob_id_to_bytes32, bytes32_to_blob_id
+from cipherquorum.wire import TaskManifest, TaskResult, decode, encode
 
 log = logging.getLogger(__name__)
 

@@ -177,12 +177,12 @@ def node_ip_address() -> str:
 
 
 __all__ = [
-    "ActorHost",
     "CHAIN_RESOURCE",
+    "STORAGE_RESOURCE",
+    "ActorHost",
     "PendingCall",
     "Placement",
     "RayRuntime",
-    "STORAGE_RESOURCE",
     "node_ip_address",
     "wait_first",
 ]

@@ -6,12 +6,11 @@ import time
 from dataclasses import dataclass, field
 
 from cipherquorum.fhe import Encryptor, KeyBundle
+from cipherquorum.measurement.spans import PhaseSpan, ProcessUsage, SpanRecorder, process_usage
+from cipherquorum.nodes.hosting import ActorHost, PendingCall, Placement
 from cipherquorum.settings.scenario import Question, Study
 from cipherquorum.storage import BlobStore
-from cipherquorum.measurement.spans import PhaseSpan, ProcessUsage, SpanRecorder, process_usage
 from cipherquorum.types import BlobId
-
-from cipherquorum.nodes.hosting import ActorHost, PendingCall, Placement
 
 UPLOAD_BATCH = 256
 """Answers uploaded to storage per call."""

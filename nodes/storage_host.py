@@ -4,11 +4,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from cipherquorum.storage import BlobStore, FileBlobStore, StoreStats, Version, VersionIndex, validate_blob_id
 from cipherquorum.measurement.spans import ProcessUsage, process_usage
-from cipherquorum.types import BlobId
-
 from cipherquorum.nodes.hosting import STORAGE_RESOURCE, ActorHost, Placement
+from cipherquorum.storage import BlobStore, FileBlobStore, StoreStats, Version, VersionIndex, validate_blob_id
+from cipherquorum.types import BlobId
 
 STORAGE_CONCURRENCY = 8
 """Requests the storage actor serves at once (replicas download the same inputs together)."""

@@ -16,9 +16,10 @@ import requests
 from eth_account.signers.local import LocalAccount
 from eth_hash.auto import keccak
 
-from cipherquorum.chain import TaskMarket, TaskParams, derive_account
+from cipherquorum.chain import TaskMarket, derive_account
 from cipherquorum.devnet import Devnet
 from cipherquorum.nodes.hosting import RayRuntime
+from cipherquorum.protocol import TaskParams
 
 
 @pytest.fixture(scope="session")

@@ -8,9 +8,16 @@ import requests
 from eth_abi import abi
 from eth_abi.exceptions import DecodingError, EncodingError
 from eth_hash.auto import keccak
-from web3.exceptions import ContractLogicError, Web3Exception, Web3RPCError, Web3TypeError, Web3ValidationError
-from web3.exceptions import Web3ValueError
+from web3.exceptions import (
+    ContractLogicError,
+    Web3Exception,
+    Web3RPCError,
+    Web3TypeError,
+    Web3ValidationError,
+    Web3ValueError,
+)
 
+from cipherquorum.chain.views import abi_type, normalize_outbound
 from cipherquorum.exceptions import (
     ChainError,
     ChainUnavailable,
@@ -19,7 +26,6 @@ from cipherquorum.exceptions import (
     TransactionFailed,
     ValidationError,
 )
-from cipherquorum.chain.views import abi_type, normalize_outbound
 
 
 class StakeBelowMinimum(ContractError):

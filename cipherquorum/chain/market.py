@@ -16,8 +16,6 @@ from web3 import Web3
 from web3.exceptions import ContractLogicError, Web3RPCError
 from web3.exceptions import TransactionNotFound as Web3TransactionNotFound
 
-from cipherquorum.exceptions import ChainError, TransactionFailed, ValidationError
-from cipherquorum.types import Address, ExecStatus, TaskId
 from cipherquorum.chain.artifact import load_artifact
 from cipherquorum.chain.errors import TRANSLATED_ERRORS, RevertDecoder, translate_error
 from cipherquorum.chain.views import (
@@ -26,21 +24,18 @@ from cipherquorum.chain.views import (
     FunctionCodec,
     MarketTotals,
     NodeView,
-    ProofView,
-    TaskParams,
     TaskView,
     TxReceipt,
     TxSummary,
     VoteView,
-    checked_address,
-    checked_hash,
-    checked_uint,
-    compute_seal,
     node_view,
     proof_view,
     task_view,
     vote_view,
 )
+from cipherquorum.exceptions import ChainError, TransactionFailed, ValidationError
+from cipherquorum.protocol import Proof, TaskParams, checked_address, checked_hash, checked_uint, compute_seal
+from cipherquorum.types import Address, ExecStatus, TaskId
 
 GAS_MARGIN = 1.25
 """Gas limit = estimate x GAS_MARGIN + GAS_EXTRA: matching draws differ between estimate and mining."""
@@ -374,7 +369,7 @@ class TaskMarket:
         (votes,) = self._call("getVotes", checked_uint("task_id", task_id, 256))
         return tuple(vote_view(vote) for vote in votes)
 
-    def proof(self, task_id: int) -> ProofView:
+    def proof(self, task_id: int) -> Proof:
         """Return the proof of execution of a COMPLETED task; raises NotFinalized otherwise."""
         (raw,) = self._call("getProof", checked_uint("task_id", task_id, 256))
         return proof_view(task_id, raw)

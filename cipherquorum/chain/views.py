@@ -9,59 +9,19 @@ from typing import Any
 from eth_abi import abi
 from eth_abi.exceptions import DecodingError
 from eth_hash.auto import keccak
-from eth_utils import is_address, to_checksum_address
+from eth_utils import to_checksum_address
 
 from cipherquorum.exceptions import ArtifactError, ChainError, ValidationError
+from cipherquorum.protocol import (
+    Proof,
+    checked_uint,
+)
 from cipherquorum.types import Address, ExecStatus, Hash32, SlashReason, TaskId, TaskState
 
-MAX_REPLICATION = 16
-"""Most nodes a task can be replicated on (the contract's MAX_REPLICATION)."""
-MAX_WINDOW_S = 365 * 24 * 3600
-"""Longest commit or reveal window, in seconds (the contract's MAX_WINDOW_S)."""
 UINT64_MAX = 2**64 - 1
-UINT256_MAX = 2**256 - 1
 
 _ENUM_ARGS = {"status": ExecStatus, "state": TaskState, "reason": SlashReason}
 """uint8 arguments that carry a domain enum, by ABI argument name."""
-
-
-def checked_uint(name: str, value: Any, bits: int) -> int:
-    """Return ``value`` if it is an int in [0, 2**bits - 1]; raise ValidationError naming it otherwise."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**bits:
-        raise ValidationError(f'"{name}" must be an int in [0, 2**{bits} - 1] (got {name}={value!r})')
-    return int(value)
-
-
-def checked_hash(name: str, value: Any) -> bytes:
-    """Return ``value`` if it is 32 bytes; raise ValidationError naming it otherwise."""
-    if not isinstance(value, (bytes, bytearray)) or len(value) != 32:
-        raise ValidationError(f'"{name}" must be 32 bytes (got {name}={value!r})')
-    return bytes(value)
-
-
-def checked_address(name: str, value: Any) -> Address:
-    """Return ``value`` checksummed if it is an address; raise ValidationError naming it otherwise."""
-    if not isinstance(value, str) or not is_address(value):
-        raise ValidationError(f'"{name}" must be a 20-byte hex address (got {name}={value!r})')
-    return Address(to_checksum_address(value))
-
-
-def compute_seal(task_id: int, result_hash: bytes, status: int, node: str, salt: bytes) -> Hash32:
-    """Return keccak256(abi.encode(taskId, resultHash, status, node, salt)), the seal a node commits.
-
-    Computed locally; equals the contract's computeSeal. Raises ValidationError for an out-of-range value.
-    """
-    encoded = abi.encode(
-        ["uint256", "bytes32", "uint8", "address", "bytes32"],
-        [
-            checked_uint("task_id", task_id, 256),
-            checked_hash("result_hash", result_hash),
-            checked_uint("status", int(status) if isinstance(status, ExecStatus) else status, 8),
-            checked_address("node", node),
-            checked_hash("salt", salt),
-        ],
-    )
-    return Hash32(keccak(encoded))
 
 
 def abi_type(param: Mapping[str, Any]) -> str:
@@ -133,64 +93,6 @@ class TxSummary:
 
 
 @dataclass(frozen=True)
-class TaskParams:
-    """What a client asks for when it creates a task; ``validate()`` applies the contract's rules locally."""
-
-    program_id: Hash32
-    manifest_ref: Hash32
-    replication: int
-    quorum: int
-    commit_window_s: int
-    reveal_window_s: int
-    time_limit_s: int
-    reward_per_node_wei: int
-
-    @property
-    def escrow_wei(self) -> int:
-        """The ether sent with createTask: replication x reward per node."""
-        return self.replication * self.reward_per_node_wei
-
-    def validate(self) -> None:
-        """Raise ValidationError naming the field and value if the contract would reject these parameters."""
-        for field in ("program_id", "manifest_ref"):
-            value = getattr(self, field)
-            if not isinstance(value, bytes) or len(value) != 32:
-                raise ValidationError(f'"{field}" must be 32 bytes (got {value!r})')
-        for field in ("replication", "quorum", "commit_window_s", "reveal_window_s", "time_limit_s",
-                      "reward_per_node_wei"):
-            value = getattr(self, field)
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ValidationError(f'"{field}" must be an int (got {field}={value!r})')
-        if not 1 <= self.replication <= MAX_REPLICATION:
-            raise ValidationError(
-                f'"replication" must be in [1, {MAX_REPLICATION}] (got replication={self.replication})'
-            )
-        if self.quorum > self.replication:
-            raise ValidationError(
-                f'"quorum" must be <= replication (got quorum={self.quorum}, replication={self.replication})'
-            )
-        if 2 * self.quorum <= self.replication:
-            raise ValidationError(
-                f'"quorum" must be more than half of replication (got quorum={self.quorum}, '
-                f"replication={self.replication})"
-            )
-        for field in ("commit_window_s", "reveal_window_s"):
-            value = getattr(self, field)
-            if not 1 <= value <= MAX_WINDOW_S:
-                raise ValidationError(f'"{field}" must be in [1, {MAX_WINDOW_S}] (got {field}={value})')
-        if not 1 <= self.time_limit_s <= self.commit_window_s:
-            raise ValidationError(
-                f'"time_limit_s" must be in [1, commit_window_s] (got time_limit_s={self.time_limit_s}, '
-                f"commit_window_s={self.commit_window_s})"
-            )
-        if not 1 <= self.escrow_wei <= UINT256_MAX:
-            raise ValidationError(
-                f'"reward_per_node_wei" must be >= 1 and replication x reward must fit in uint256 '
-                f"(got reward_per_node_wei={self.reward_per_node_wei})"
-            )
-
-
-@dataclass(frozen=True)
 class TaskView:
     """A task as the contract's getTask returns it; times are unix seconds of block time."""
 
@@ -224,20 +126,6 @@ class VoteView:
     result_hash: Hash32
     status: ExecStatus
     result_ref: Hash32
-
-
-@dataclass(frozen=True)
-class ProofView:
-    """The on-chain proof of execution of a COMPLETED task: what ran, the agreed result and who agreed."""
-
-    task_id: TaskId
-    program_id: Hash32
-    manifest_ref: Hash32
-    result_hash: Hash32
-    status: ExecStatus
-    result_ref: Hash32
-    agreeing: tuple[Address, ...]
-    finalized_block: int
 
 
 @dataclass(frozen=True)
@@ -289,10 +177,10 @@ def vote_view(raw: Sequence[Any]) -> VoteView:
     )
 
 
-def proof_view(task_id: int, raw: Sequence[Any]) -> ProofView:
-    """Build a ProofView from getProof's decoded Proof tuple."""
+def proof_view(task_id: int, raw: Sequence[Any]) -> Proof:
+    """Build a Proof from getProof's decoded Proof tuple."""
     program_id, manifest_ref, result_hash, status, result_ref, agreeing, finalized_block = raw
-    return ProofView(
+    return Proof(
         TaskId(task_id), Hash32(bytes(program_id)), Hash32(bytes(manifest_ref)), Hash32(bytes(result_hash)),
         ExecStatus(status), Hash32(bytes(result_ref)),
         tuple(Address(to_checksum_address(node)) for node in agreeing), finalized_block,

@@ -15,10 +15,10 @@ from types import TracebackType
 from typing import Any
 
 from eth.estimators.gas import binary_gas_search_intrinsic_tolerance
-from eth.vm.spoof import SpoofTransaction
-from eth_abi import abi
 from eth.vm.forks import ParisVM, PragueVM
 from eth.vm.forks.cancun import get_total_blob_gas
+from eth.vm.spoof import SpoofTransaction
+from eth_abi import abi
 from eth_tester import EthereumTester, PyEVMBackend
 from eth_tester.exceptions import TransactionFailed as TesterTransactionFailed
 from eth_tester.exceptions import ValidationError as TesterValidationError
@@ -29,9 +29,9 @@ from web3.exceptions import ContractLogicError, Web3Exception
 from web3.providers.eth_tester import EthereumTesterProvider
 from web3.providers.eth_tester.defaults import API_ENDPOINTS
 
+from cipherquorum.devnet.logindex import BlockLogIndex
 from cipherquorum.exceptions import ChainError, ValidationError
 from cipherquorum.types import Address, Wei
-from cipherquorum.devnet.logindex import BlockLogIndex
 
 logger = logging.getLogger(__name__)
 
@@ -459,7 +459,7 @@ class _RpcRequestHandler(BaseHTTPRequestHandler):
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def do_POST(self) -> None:  # noqa: N802 - the name http.server dispatches to
+    def do_POST(self) -> None:
         """Answer one POSTed JSON-RPC body."""
         try:
             length = int(self.headers.get("Content-Length", ""))
@@ -475,11 +475,11 @@ class _RpcRequestHandler(BaseHTTPRequestHandler):
         body = self.rfile.read(length)
         self._send(200, self.server.endpoint.handle_body(body), close=False)
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         """Refuse: JSON-RPC is served by POST only."""
         self._reply(405, _error_reply(None, INVALID_REQUEST, "JSON-RPC is served by POST"), close=False)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature of the base class
+    def log_message(self, format: str, *args: Any) -> None:
         """Log each request at DEBUG only: the endpoint is hot."""
         logger.debug("%s %s", self.address_string(), format % args)
 

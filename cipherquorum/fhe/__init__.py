@@ -8,8 +8,8 @@ from cipherquorum.fhe.execute import ExecutionOutcome, execute
 from cipherquorum.fhe.keys import KeyBundle, KeyNeeds
 from cipherquorum.fhe.owner import SecretKeyOwner
 from cipherquorum.fhe.presets import PRESETS, FhePreset, get_preset
-from cipherquorum.fhe.programs.base import Program
 from cipherquorum.fhe.programs.aggregate import MeanResult, VarianceResult
+from cipherquorum.fhe.programs.base import Program
 from cipherquorum.fhe.programs.registry import PROGRAMS, get_program, list_programs, program_by_id, program_id
 
 __all__ = [

@@ -1,17 +1,18 @@
 """The ciphertext envelope (scheme, preset, level, CKKS scale, canonical bytes), its checks and result hashes."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 from eth_hash.auto import keccak
 
 from cipherquorum.exceptions import CiphertextError, WireError
-from cipherquorum.types import Hash32
-from cipherquorum.wire.codec import DEFAULT_MAX_MESSAGE_BYTES, decode, encode, message
 from cipherquorum.fhe import seal
 from cipherquorum.fhe.keys import KeyBundle
 from cipherquorum.fhe.presets import FhePreset, get_preset
+from cipherquorum.types import Hash32
+from cipherquorum.wire.codec import DEFAULT_MAX_MESSAGE_BYTES, decode, encode, message
 
 if TYPE_CHECKING:
     from cipherquorum.fhe.evaluator import Evaluator

@@ -5,7 +5,7 @@ program cannot forget to, and every Pyfhel error becomes a project error.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from cipherquorum.exceptions import KeyBundleError, ProgramError, ValidationError
 from cipherquorum.fhe import seal

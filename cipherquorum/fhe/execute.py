@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from cipherquorum.exceptions import ProgramTimeout, ValidationError
-from cipherquorum.types import ZERO_HASH, ExecStatus, Hash32
 from cipherquorum.fhe.ciphertext import Ciphertext, result_hash
 from cipherquorum.fhe.deadline import Deadline
 from cipherquorum.fhe.evaluator import Evaluator
 from cipherquorum.fhe.keys import KeyBundle
 from cipherquorum.fhe.programs.base import Params
 from cipherquorum.fhe.programs.registry import get_program
+from cipherquorum.types import ZERO_HASH, ExecStatus, Hash32
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def execute(
         return ExecutionOutcome.failure(ExecStatus.TIMEOUT, f"{program.ref}: {exc}")
     except ValidationError as exc:
         return ExecutionOutcome.failure(ExecStatus.INPUT_INVALID, f"{program.ref}: {exc}")
-    except Exception as exc:  # noqa: BLE001 - the status names the failure; the node must carry on
+    except Exception as exc:
         return ExecutionOutcome.failure(ExecStatus.EXECUTION_ERROR, f"{program.ref}: {type(exc).__name__}: {exc}")
     elapsed_s = time.monotonic() - started_s
     return ExecutionOutcome(

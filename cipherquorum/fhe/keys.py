@@ -1,12 +1,12 @@
 """Which keys a program needs, and the public key bundle (context, public, relinearization, rotation keys)."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from cipherquorum.exceptions import KeyBundleError, ValidationError, WireError
-from cipherquorum.wire.codec import DEFAULT_MAX_MESSAGE_BYTES, decode, encode, message
 from cipherquorum.fhe.presets import FhePreset, get_preset
+from cipherquorum.wire.codec import DEFAULT_MAX_MESSAGE_BYTES, decode, encode, message
 
 
 @dataclass(frozen=True)

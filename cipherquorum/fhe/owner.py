@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 from cipherquorum.exceptions import FheError, KeyBundleError, ValidationError
 from cipherquorum.fhe import seal

@@ -1,9 +1,10 @@
 """Named FHE parameter presets that scenarios refer to: BFV for integers, CKKS for reals."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Literal, Mapping
+from typing import Literal
 
 from cipherquorum.exceptions import UnknownPreset, ValidationError
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import math
 import struct
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
-from Pyfhel import Pyfhel, PyCtxt, PyPtxt
+from Pyfhel import PyCtxt, Pyfhel
 
-from cipherquorum.exceptions import CiphertextError, CipherQuorumError, FheError, KeyBundleError, ValidationError
+from cipherquorum.exceptions import CipherQuorumError, CiphertextError, FheError, KeyBundleError, ValidationError
 from cipherquorum.fhe.presets import FhePreset
 
 COMPRESSION = "none"

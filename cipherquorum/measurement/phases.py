@@ -4,8 +4,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from cipherquorum.measurement.stats import Summary, summarize
 from cipherquorum.measurement.spans import PHASES, PhaseSpan
+from cipherquorum.measurement.stats import Summary, summarize
 
 ASSIGNED = "assigned"
 """A node's mark (a span of no length) at the moment it sees that it is assigned to a task."""

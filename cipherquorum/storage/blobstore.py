@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cipherquorum.exceptions import BlobCorrupted, BlobNotFound, BlobTooLarge, StorageError, ValidationError
-from cipherquorum.types import BlobId
 from cipherquorum.storage.ids import blob_id_of, validate_blob_id
+from cipherquorum.types import BlobId
 
 DEFAULT_MAX_BLOB_BYTES = 256 * 2**20
 """Default per-blob size limit: 256 MiB."""

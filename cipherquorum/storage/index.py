@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from cipherquorum.exceptions import StorageError, ValidationError, VersionNotFound
-from cipherquorum.types import BlobId
 from cipherquorum.storage.ids import validate_blob_id
+from cipherquorum.types import BlobId
 
 MAX_KEY_CHARS = 1024
 """Longest owner, kind or name the index accepts."""

@@ -14,7 +14,16 @@ from cipherquorum.wire.codec import (
     message_type_name,
     registered_messages,
 )
-from cipherquorum.wire.messages import HASH_BYTES, QUESTION_KINDS, Answer, Profile, Question, Study, TaskManifest, TaskResult
+from cipherquorum.wire.messages import (
+    HASH_BYTES,
+    QUESTION_KINDS,
+    Answer,
+    Profile,
+    Question,
+    Study,
+    TaskManifest,
+    TaskResult,
+)
 
 __all__ = [
     "DEFAULT_MAX_MESSAGE_BYTES",

@@ -5,18 +5,17 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from cipherquorum.reports.bench import BenchReport, phase_table, usable_cores
-from cipherquorum.nodes.driver.replay import ReplayTask, ReplicaVote, replay_chain
-from cipherquorum.nodes.driver.fhe_pass import load_jobs, measure_fhe
 from cipherquorum.exceptions import RunInterrupted
 from cipherquorum.measurement.phases import phase_summaries, summaries_as_dict
-from cipherquorum.reports.run import RunReport, TaskReport
-from cipherquorum.settings.scenario import Scenario
-from cipherquorum.types import BlobId
-
+from cipherquorum.nodes.driver.fhe_pass import load_jobs, measure_fhe
+from cipherquorum.nodes.driver.replay import ReplayTask, ReplicaVote, replay_chain
 from cipherquorum.nodes.driver.runner import MarketRun
 from cipherquorum.nodes.driver.stack import MAX_BLOB_BYTES
 from cipherquorum.nodes.storage_host import open_blob_store
+from cipherquorum.reports.bench import BenchReport, phase_table, usable_cores
+from cipherquorum.reports.run import RunReport, TaskReport
+from cipherquorum.settings.scenario import Scenario
+from cipherquorum.types import BlobId
 
 
 def run_bench(scenario: Scenario, *, data_dir: str | Path | None = None, ray_address: str = "",

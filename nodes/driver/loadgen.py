@@ -9,17 +9,16 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from cipherquorum.exceptions import CipherQuorumError, NodeError
-from cipherquorum.settings.load import LoadConfig
-from cipherquorum.reports.load import ChainTx, LoadMeasurements, LoadTask
-from cipherquorum.settings.scenario import Question, Scenario, Study
-from cipherquorum.measurement.stats import percentile
 from cipherquorum.measurement.spans import PhaseSpan, ProcessUsage
-
+from cipherquorum.measurement.stats import percentile
 from cipherquorum.nodes.client import TaskOutcome, TaskSpec
-from cipherquorum.nodes.hosting import PendingCall, RayRuntime
 from cipherquorum.nodes.driver.metrics import rpc_delta
 from cipherquorum.nodes.driver.results import combine_results, question_params, task_reference
 from cipherquorum.nodes.driver.stack import MarketStack, start_stack, stop_handles
+from cipherquorum.nodes.hosting import PendingCall, RayRuntime
+from cipherquorum.reports.load import ChainTx, LoadMeasurements, LoadTask
+from cipherquorum.settings.load import LoadConfig
+from cipherquorum.settings.scenario import Question, Scenario, Study
 
 TICK_S = 0.02
 """How often the driver looks at its clients, releases tasks and collects outcomes."""

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cipherquorum.devnet import RpcMethodStats
 from cipherquorum.chain.market import TxSummary
+from cipherquorum.devnet import RpcMethodStats
 from cipherquorum.measurement.spans import PhaseSpan, ProcessUsage
 
 

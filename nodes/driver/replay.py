@@ -12,13 +12,13 @@ import requests
 from eth_account.signers.local import LocalAccount
 from eth_hash.auto import keccak
 
-from cipherquorum.chain import TaskMarket, TaskParams, TxReceipt, compute_seal, derive_account
+from cipherquorum.chain import TaskMarket, TxReceipt, derive_account
 from cipherquorum.devnet import Devnet
 from cipherquorum.exceptions import ChainError, ValidationError
 from cipherquorum.fhe import program_id
+from cipherquorum.protocol import TaskParams, compute_seal
 from cipherquorum.settings.scenario import Scenario
 from cipherquorum.types import Address, ExecStatus, TaskId
-
 
 DEVNET_START_TIMEOUT_S = 120
 """Longest wait for the replay's devnet process to come up."""
@@ -280,7 +280,7 @@ def _in_threads(calls: dict[object, Callable[[], object]]) -> None:
     def guarded(call: Callable[[], object]) -> None:
         try:
             call()
-        except BaseException as exc:  # noqa: BLE001 - handed back to the caller's thread below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=guarded, args=(call,), daemon=True) for call in calls.values()]

@@ -9,19 +9,18 @@ from pathlib import Path
 
 from cipherquorum.chain import ChainEvent, TaskMarket, derive_account
 from cipherquorum.exceptions import NodeError
-from cipherquorum.reports.run import NodeReport, RunReport, StudyReport, TaskReport, VoteReport
-from cipherquorum.settings.scenario import Question, Scenario, Study
 from cipherquorum.measurement.spans import PhaseSpan, ProcessUsage
-from cipherquorum.types import Address, SlashReason, TaskState
-
 from cipherquorum.nodes.chain_host import ChainHandle
 from cipherquorum.nodes.client import ClientPoolHandle, TaskOutcome, TaskSpec
 from cipherquorum.nodes.compute import ComputeNodeHandle, NodeStatus
-from cipherquorum.nodes.hosting import PendingCall, RayRuntime, wait_first
 from cipherquorum.nodes.driver.metrics import RunMetrics, TaskMetrics, rpc_delta
-from cipherquorum.nodes.population import RespondentShardHandle, ShardAnswers
 from cipherquorum.nodes.driver.results import combine_results, question_params, task_reference
 from cipherquorum.nodes.driver.stack import start_stack, stop_handles
+from cipherquorum.nodes.hosting import PendingCall, RayRuntime, wait_first
+from cipherquorum.nodes.population import RespondentShardHandle, ShardAnswers
+from cipherquorum.reports.run import NodeReport, RunReport, StudyReport, TaskReport, VoteReport
+from cipherquorum.settings.scenario import Question, Scenario, Study
+from cipherquorum.types import Address, SlashReason, TaskState
 
 
 @dataclass(frozen=True)

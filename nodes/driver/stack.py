@@ -8,13 +8,12 @@ from pathlib import Path
 
 from cipherquorum.chain import TaskMarket, derive_account
 from cipherquorum.exceptions import CipherQuorumError
-from cipherquorum.settings.scenario import Scenario
-
 from cipherquorum.nodes.chain_host import ChainHandle
 from cipherquorum.nodes.client import ClientConfig, ClientPoolHandle
 from cipherquorum.nodes.compute import ComputeNodeConfig, ComputeNodeHandle
 from cipherquorum.nodes.population import RespondentShardHandle
 from cipherquorum.nodes.storage_host import RemoteBlobStore
+from cipherquorum.settings.scenario import Scenario
 
 MAX_BLOB_BYTES = 64 * 2**20
 

@@ -23,7 +23,8 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from eth_hash.auto import keccak
 
-from cipherquorum.chain import TaskMarket, TaskParams, TxReceipt, compute_seal
+from cipherquorum.chain import TaskMarket, TxReceipt
+from cipherquorum.protocol import TaskParams, compute_seal
 from cipherquorum.types import Address, ExecStatus, Hash32
 
 

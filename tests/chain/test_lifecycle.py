@@ -10,7 +10,7 @@ from eth_account.signers.local import LocalAccount
 from eth_hash.auto import keccak
 from web3 import Web3
 
-from cipherquorum.chain import ChainEvent, TaskMarket, TaskParams, load_artifact
+from cipherquorum.chain import ChainEvent, TaskMarket, load_artifact
 from cipherquorum.chain.errors import (
     CommitClosed,
     CooldownNotOver,
@@ -22,10 +22,9 @@ from cipherquorum.chain.errors import (
     UnknownTask,
 )
 from cipherquorum.chain.market import _Connection
-from cipherquorum.chain.views import MAX_REPLICATION, MAX_WINDOW_S
 from cipherquorum.exceptions import ContractError, ValidationError
+from cipherquorum.protocol import MAX_REPLICATION, MAX_WINDOW_S, TaskParams
 from cipherquorum.types import Address, ExecStatus, SlashReason, TaskState
-
 
 RegisterNodes = Callable[..., dict[Address, TaskMarket]]
 MakeParams = Callable[..., TaskParams]

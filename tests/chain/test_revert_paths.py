@@ -10,9 +10,10 @@ from eth_account.signers.local import LocalAccount
 from eth_hash.auto import keccak
 from web3 import Web3
 
-from cipherquorum.chain import RevertDecoder, TaskMarket, TaskParams, load_artifact
+from cipherquorum.chain import RevertDecoder, TaskMarket, load_artifact
 from cipherquorum.chain.errors import CONTRACT_ERRORS, TRANSLATED_ERRORS, translate_error
 from cipherquorum.exceptions import ContractError
+from cipherquorum.protocol import TaskParams
 from cipherquorum.types import Address, ExecStatus, SlashReason, TaskState
 
 RESULT = keccak(b"result")

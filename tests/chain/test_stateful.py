@@ -10,8 +10,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
-from cipherquorum.chain import TaskMarket, TaskParams, TxReceipt
+from cipherquorum.chain import TaskMarket, TxReceipt
 from cipherquorum.exceptions import ContractError
+from cipherquorum.protocol import TaskParams
 from cipherquorum.types import Address, ExecStatus, Hash32
 
 NODE_COUNT = 4

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from cipherquorum.nodes.driver.replay import ReplayTask, ReplicaVote, replay_chain
-from cipherquorum.nodes.driver.fhe_pass import load_jobs, measure_fhe
 from cipherquorum.exceptions import ValidationError
 from cipherquorum.fhe import KeyNeeds, SecretKeyOwner
+from cipherquorum.nodes.driver.fhe_pass import load_jobs, measure_fhe
+from cipherquorum.nodes.driver.replay import ReplayTask, ReplicaVote, replay_chain
 from cipherquorum.storage import MemoryBlobStore
 from cipherquorum.wire import TaskManifest, encode
 

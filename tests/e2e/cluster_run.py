@@ -7,8 +7,8 @@ import sys
 import ray
 from ray.cluster_utils import Cluster
 
-from cipherquorum.nodes.hosting import CHAIN_RESOURCE, STORAGE_RESOURCE
 from cipherquorum.nodes.driver.runner import MarketRun
+from cipherquorum.nodes.hosting import CHAIN_RESOURCE, STORAGE_RESOURCE
 from cipherquorum.settings.scenario import load_scenario
 
 

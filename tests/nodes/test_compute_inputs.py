@@ -9,10 +9,11 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from cipherquorum.chain import TaskMarket, TaskParams, derive_account
+from cipherquorum.chain import TaskMarket, derive_account
 from cipherquorum.devnet import Devnet
 from cipherquorum.fhe import SecretKeyOwner, program_id
 from cipherquorum.nodes.compute import ComputeNode, ComputeNodeConfig
+from cipherquorum.protocol import TaskParams
 from cipherquorum.storage import MemoryBlobStore
 from cipherquorum.types import BlobId, ExecStatus, TaskState, blob_id_to_bytes32
 from cipherquorum.wire import TaskManifest, encode

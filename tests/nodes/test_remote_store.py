@@ -12,7 +12,7 @@ from cipherquorum.storage import BlobStore
 from cipherquorum.types import BlobId
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "storage"))
-from test_blobstore import BlobStoreSuite  # noqa: E402  (the shared suite lives with the storage tests)
+from test_blobstore import BlobStoreSuite
 
 LIMIT_BYTES = 4096
 

@@ -29,8 +29,8 @@ from cipherquorum.wire import (
     message,
     message_type_name,
     registered_messages,
+    schema,
 )
-from cipherquorum.wire import schema
 
 
 class Colour(enum.IntEnum):

@@ -1,8 +1,8 @@
 """Aggregate programs over many respondents' BFV ciphertexts: sum, mean, histogram and variance."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from cipherquorum.fhe import seal
 from cipherquorum.fhe.evaluator import CipherOps, Number

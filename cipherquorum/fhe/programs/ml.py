@@ -1,7 +1,7 @@
 """The first layers of an ML model on CKKS: a linear layer followed by a square activation."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from cipherquorum.exceptions import ValidationError
 from cipherquorum.fhe import seal

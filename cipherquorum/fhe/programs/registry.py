@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Mapping
 
 from eth_hash.auto import keccak
 
 from cipherquorum.exceptions import UnknownProgram
-from cipherquorum.types import Hash32
-from cipherquorum.fhe.programs.base import Program
 from cipherquorum.fhe.programs.aggregate import HistogramProgram, MeanProgram, SumProgram, VarianceProgram
+from cipherquorum.fhe.programs.base import Program
 from cipherquorum.fhe.programs.ml import LinearSquareProgram
 from cipherquorum.fhe.programs.scoring import PinChallengeProgram, WeightedScoreProgram
+from cipherquorum.types import Hash32
 
 _REF = re.compile(r"([a-z][a-z0-9_]*)@([1-9][0-9]*)")
 

@@ -1,7 +1,7 @@
 """Per-input BFV programs: a weighted score for audience matching and the chat room's PIN challenge."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from cipherquorum.exceptions import ValidationError
 from cipherquorum.fhe import seal
