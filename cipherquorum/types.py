@@ -69,9 +69,12 @@ class TaskEnd(TextEnum):
 
 
 class TaskStage(TextEnum):
-    """How far one replica has got with a task it is assigned to."""
+    """How far a task has got, as one participant follows it (a replica from ASSIGNED on)."""
 
+    CREATED = "created"
+    """Created on chain, not matched yet."""
     ASSIGNED = "assigned"
+    """Matched to its replicas."""
     COMMITTED = "committed"
     REVEALED = "revealed"
     DONE = "done"

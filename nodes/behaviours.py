@@ -5,7 +5,18 @@ import hashlib
 from dataclasses import dataclass, replace
 
 from cipherquorum.fhe import Deadline, Evaluator, ExecutionOutcome, result_hash
-from cipherquorum.types import ExecStatus
+from cipherquorum.protocol import BehaviourName, behaviour_named
+from cipherquorum.types import ExecStatus, TextEnum
+
+
+class Tamper(TextEnum):
+    """How a byzantine node changes an honest result."""
+
+    NONE = ""
+    RANDOM = "random"
+    """A plausible but different ciphertext of its own."""
+    SHARED = "shared"
+    """A wrong result that every colluder derives identically."""
 
 
 @dataclass(frozen=True)
@@ -15,41 +26,37 @@ class Behaviour:
     ``computes``: the node runs the program (a lazy node does not; it copies a peer's commitment).
     ``crashes``: the node's process dies after fetching the task's inputs.
     ``late``: the node waits past the commit deadline before committing.
-    ``tamper``: "" for honest results, "random" for a plausible but different ciphertext of its own,
-    "shared" for a wrong result that every colluder derives identically.
+    ``tamper``: how the node changes an honest result, if it does.
     """
 
-    name: str
+    name: BehaviourName
     computes: bool = True
     crashes: bool = False
     late: bool = False
-    tamper: str = ""
+    tamper: Tamper = Tamper.NONE
 
     @property
     def byzantine(self) -> bool:
         """True for every behaviour but honest."""
-        return self.name != "honest"
+        return self.name is not BehaviourName.HONEST
 
 
 TAMPER_SLOTS = 4
 """How many leading result slots a tampering node shifts."""
 
-BEHAVIOURS: dict[str, Behaviour] = {
-    "honest": Behaviour("honest"),
-    "wrong": Behaviour("wrong", tamper="random"),
-    "lazy": Behaviour("lazy", computes=False),
-    "crash": Behaviour("crash", crashes=True),
-    "slow": Behaviour("slow", late=True),
-    "colluding": Behaviour("colluding", tamper="shared"),
+BEHAVIOURS: dict[BehaviourName, Behaviour] = {
+    BehaviourName.HONEST: Behaviour(BehaviourName.HONEST),
+    BehaviourName.WRONG: Behaviour(BehaviourName.WRONG, tamper=Tamper.RANDOM),
+    BehaviourName.LAZY: Behaviour(BehaviourName.LAZY, computes=False),
+    BehaviourName.CRASH: Behaviour(BehaviourName.CRASH, crashes=True),
+    BehaviourName.SLOW: Behaviour(BehaviourName.SLOW, late=True),
+    BehaviourName.COLLUDING: Behaviour(BehaviourName.COLLUDING, tamper=Tamper.SHARED),
 }
 
 
-def behaviour_named(name: str) -> Behaviour:
-    """Return the behaviour called ``name``; raises KeyError listing the known ones."""
-    try:
-        return BEHAVIOURS[name]
-    except KeyError:
-        raise KeyError(f"unknown behaviour {name!r} (known: {', '.join(BEHAVIOURS)})") from None
+def behaviour_of(name: str) -> Behaviour:
+    """The decisions of the behaviour called ``name``; raises ValidationError listing the known ones."""
+    return BEHAVIOURS[behaviour_named(name)]
 
 
 def tamper_outcome(behaviour: Behaviour, outcome: ExecutionOutcome, evaluator: Evaluator,
@@ -57,12 +64,12 @@ def tamper_outcome(behaviour: Behaviour, outcome: ExecutionOutcome, evaluator: E
     """Return the result a byzantine node reports instead of the honest ``outcome``.
 
     Both tampers add a plaintext vector to the first output, giving a valid ciphertext under the task's keys
-    that decrypts to a plausible but wrong value. A "random" tamper adds small values drawn from ``entropy``
-    (distinct per node and task); a "shared" tamper adds ones, which every colluder computes the same.
+    that decrypts to a plausible but wrong value. A RANDOM tamper adds small values drawn from ``entropy``
+    (distinct per node and task); a SHARED tamper adds ones, which every colluder computes the same.
     """
     if not behaviour.tamper or outcome.status is not ExecStatus.SUCCESS or not outcome.outputs:
         return outcome
-    if behaviour.tamper == "random":
+    if behaviour.tamper is Tamper.RANDOM:
         digest = hashlib.sha256(entropy).digest()
         offset = [digest[i] % 7 + 1 for i in range(TAMPER_SLOTS)]
     else:

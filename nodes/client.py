@@ -9,18 +9,26 @@ from dataclasses import dataclass, field
 from cipherquorum.chain import ChainEvent, TaskMarket, derive_account
 from cipherquorum.exceptions import CipherQuorumError, ContractError
 from cipherquorum.fhe import Ciphertext, KeyNeeds, SecretKeyOwner, get_program, program_id, result_hash
-from cipherquorum.measurement.phases import FINALIZE_TX, SETTLED
-from cipherquorum.measurement.spans import PhaseSpan, ProcessUsage, SpanRecorder, process_usage
+from cipherquorum.measurement.spans import Phase, PhaseSpan, ProcessUsage, SpanRecorder, process_usage
 from cipherquorum.nodes.hosting import ActorHost, PendingCall
-from cipherquorum.protocol import TaskParams
+from cipherquorum.protocol import Delivered, Proof, TaskParams, check_proof, failed_checks
 from cipherquorum.settings.scenario import MarketConfig, Study
 from cipherquorum.storage import BlobStore
-from cipherquorum.types import Address, BlobId, ExecStatus, TaskId, TaskState, blob_id_to_bytes32, bytes32_to_blob_id
+from cipherquorum.types import (
+    Address,
+    BlobId,
+    ExecStatus,
+    Hash32,
+    TaskEnd,
+    TaskId,
+    TaskState,
+    blob_id_to_bytes32,
+    bytes32_to_blob_id,
+)
 from cipherquorum.wire import Question as WireQuestion
 from cipherquorum.wire import Study as WireStudy
 from cipherquorum.wire import TaskManifest, TaskResult, decode, encode
 
-TERMINAL_STATES = (TaskState.COMPLETED, TaskState.NO_CONSENSUS)
 WATCHED_EVENTS = ("TaskMatched", "TaskCompleted", "TaskFailed")
 """The events a client pool follows its tasks by: one eth_getLogs per poll, whatever the number of tasks."""
 SETTLE_RETRY_S = 1.0
@@ -57,8 +65,9 @@ class TaskOutcome:
     task_id: TaskId
     label: str
     program: str
-    state: str
-    status: str
+    state: TaskEnd
+    status: ExecStatus | None
+    """The agreed execution status (None without consensus)."""
     result_hash: str
     proof_verified: bool
     detail: str
@@ -70,13 +79,26 @@ class TaskOutcome:
 
 @dataclass(frozen=True)
 class CreatedTask:
-    """A task a client created: its id, its manifest, when (monotonic) and its deadlines if it was matched at once."""
+    """A task a client created: its id, its manifest, when (monotonic) and its deadlines if it was matched at once.
+
+    ``program_id`` and ``manifest_ref_on_chain`` are what the TaskCreated event recorded: a proof is checked
+    against them.
+    """
 
     task_id: TaskId
     manifest_ref: BlobId
     created_s: float
+    program_id: Hash32
+    manifest_ref_on_chain: Hash32
     commit_deadline: int = 0
     reveal_deadline: int = 0
+
+    def proof(self, completed: ChainEvent) -> Proof:
+        """The proof of execution that a TaskCompleted event of this task carries."""
+        args = completed.args
+        return Proof(self.task_id, self.program_id, self.manifest_ref_on_chain, Hash32(args["resultHash"]),
+                     ExecStatus(args["status"]), Hash32(args["resultRef"]), tuple(args["winners"]),
+                     completed.block_number)
 
 
 @dataclass(frozen=True)
@@ -124,17 +146,15 @@ class StudyClient:
         refs = self._store.put_many(manifests)
         created = []
         for spec, ref in zip(specs, refs):
-            params = TaskParams(
-                program_id=program_id(spec.program), manifest_ref=blob_id_to_bytes32(ref),
-                replication=market.replication, quorum=market.quorum, commit_window_s=market.commit_window_s,
-                reveal_window_s=market.reveal_window_s, time_limit_s=market.time_limit_s,
-                reward_per_node_wei=market.reward_per_node_wei)
+            params = TaskParams.for_terms(market, program_id(spec.program), blob_id_to_bytes32(ref))
             start_s = time.time()
             task_id, receipt = self._market.create_task(params)
-            self._spans.add("create", task_id, start_s, time.time(), gas_used=receipt.gas_used)
+            self._spans.add(Phase.CREATE, task_id, start_s, time.time(), gas_used=receipt.gas_used)
+            recorded = receipt.named("TaskCreated")[0].args
             matched = receipt.named("TaskMatched")
             deadlines = (matched[0].args["commitDeadline"], matched[0].args["revealDeadline"]) if matched else (0, 0)
-            created.append(CreatedTask(task_id, ref, time.monotonic(), *deadlines))
+            created.append(CreatedTask(task_id, ref, time.monotonic(), Hash32(recorded["programId"]),
+                                       Hash32(recorded["manifestRef"]), *deadlines))
         return created
 
     def settle(self, task_id: TaskId) -> TaskState:
@@ -151,48 +171,37 @@ class StudyClient:
                 receipt = self._market.finalize(task_id)
             except ContractError:
                 return view.state
-            self._spans.add(FINALIZE_TX, task_id, start_s, time.time(), gas_used=receipt.gas_used)
+            self._spans.add(Phase.FINALIZE_TX, task_id, start_s, time.time(), gas_used=receipt.gas_used)
             return self._market.task(task_id).state
         return view.state
 
-    def outcome(self, task_id: TaskId, spec: TaskSpec, manifest_ref: BlobId, latency_s: float,
-                state: TaskState | None = None) -> TaskOutcome:
-        """Check the proof of a finished task and decrypt its result (``state``: as an event told it, if known)."""
-        state = state or self._market.task(task_id).state
-        if state is not TaskState.COMPLETED:
-            return TaskOutcome(task_id, spec.label, spec.program, _state_name(state), "", "", False,
+    def outcome(self, created: CreatedTask, spec: TaskSpec, latency_s: float, proof: Proof | None) -> TaskOutcome:
+        """Check the proof of a settled task and decrypt its result (``proof``: None when it had no consensus)."""
+        task_id, manifest_ref = created.task_id, created.manifest_ref
+        if proof is None:
+            return TaskOutcome(task_id, spec.label, spec.program, TaskEnd.NO_CONSENSUS, None, "", False,
                                "no consensus: escrow refunded", None, latency_s, manifest_ref, self.address)
         download_s = time.time()
-        proof = self._market.proof(task_id)
         detail, decrypted, verified = "", None, False
         try:
             result = decode(self._store.get(bytes32_to_blob_id(proof.result_ref)), TaskResult)
             decrypt_s = time.time()
-            self._spans.add("download", task_id, download_s, decrypt_s)
+            self._spans.add(Phase.DOWNLOAD, task_id, download_s, decrypt_s)
             outputs = [Ciphertext.from_bytes(blob) for blob in result.outputs]
-            checks = {
-                "program id": proof.program_id == program_id(spec.program),
-                "manifest": bytes32_to_blob_id(proof.manifest_ref) == manifest_ref,
-                "result hash": bytes(result_hash(outputs)) == bytes(proof.result_hash)
-                if proof.status is ExecStatus.SUCCESS else True,
-                "status": result.status == int(proof.status),
-            }
-            failed = [name for name, ok in checks.items() if not ok]
+            checks = check_proof(proof, program_id=program_id(spec.program),
+                                 manifest_ref=blob_id_to_bytes32(manifest_ref),
+                                 delivered=Delivered(result.status, result_hash(outputs)))
+            failed = failed_checks(checks)
             verified = not failed
             detail = f"proof check failed: {', '.join(failed)}" if failed else ""
             if verified and proof.status is ExecStatus.SUCCESS:
                 decrypted = tuple(tuple(self._keys.decrypt(ct)[:spec.result_slots]) for ct in outputs)
-            self._spans.add("decrypt", task_id, decrypt_s, time.time())
+            self._spans.add(Phase.DECRYPT, task_id, decrypt_s, time.time())
         except CipherQuorumError as exc:
             detail = f"cannot verify the result: {exc}"
-        return TaskOutcome(task_id, spec.label, spec.program, _state_name(state), proof.status.name,
+        return TaskOutcome(task_id, spec.label, spec.program, TaskEnd.COMPLETED, proof.status,
                            "0x" + bytes(proof.result_hash).hex(), verified, detail, decrypted, latency_s,
                            manifest_ref, self.address)
-
-
-def _state_name(state: TaskState) -> str:
-    return {TaskState.COMPLETED: "completed", TaskState.NO_CONSENSUS: "no_consensus"}.get(
-        state, state.name.lower())
 
 
 @dataclass
@@ -344,10 +353,11 @@ class ClientPool:
         if event.name == "TaskMatched":
             tracked.commit_deadline = event.args["commitDeadline"]
             return
-        self._spans.add(SETTLED, task_id, time.time(), time.time())
-        state = TaskState.COMPLETED if event.name == "TaskCompleted" else TaskState.NO_CONSENSUS
+        self._spans.add(Phase.SETTLED, task_id, time.time(), time.time())
+        created = tracked.created
+        proof = created.proof(event) if event.name == "TaskCompleted" else None
         outcome = self._clients[tracked.client_index].outcome(
-            task_id, tracked.spec, tracked.created.manifest_ref, time.monotonic() - tracked.created.created_s, state)
+            created, tracked.spec, time.monotonic() - created.created_s, proof)
         with self._changed:
             tracked.outcome = outcome
             self._finished.append(outcome)
@@ -357,7 +367,7 @@ class ClientPool:
         if tracked.outcome is not None:
             return tracked.outcome
         created, spec = tracked.created, tracked.spec
-        return TaskOutcome(created.task_id, spec.label, spec.program, "unfinished", "", "", False,
+        return TaskOutcome(created.task_id, spec.label, spec.program, TaskEnd.UNFINISHED, None, "", False,
                            "still open when the run ended", None, time.monotonic() - created.created_s,
                            created.manifest_ref, self._clients[tracked.client_index].address)
 
@@ -401,6 +411,6 @@ class ClientPoolHandle:
         """Ask running task loops to return what has finished."""
         self._host.call("stop", timeout_s=10)
 
-    def kill(self) -> None:
+    def shutdown(self) -> None:
         """End the pool's process."""
         self._host.kill()

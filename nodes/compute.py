@@ -11,32 +11,34 @@ from dataclasses import dataclass, field
 from cipherquorum.chain import ChainEvent, TaskMarket, derive_account
 from cipherquorum.chain.errors import RevealNotOpen
 from cipherquorum.exceptions import (
-    BlobCorrupted,
-    BlobNotFound,
     ChainUnavailable,
     CipherQuorumError,
     ContractError,
-    KeyBundleError,
     StorageError,
     ValidationError,
-    WireError,
 )
 from cipherquorum.fhe import Evaluator, ExecutionOutcome, KeyBundle, execute, program_id
-from cipherquorum.measurement.phases import ASSIGNED
-from cipherquorum.measurement.spans import PhaseSpan, ProcessUsage, SpanRecorder, process_usage
-from cipherquorum.nodes.behaviours import Behaviour, behaviour_named, tamper_outcome
+from cipherquorum.measurement.spans import Phase, PhaseSpan, ProcessUsage, SpanRecorder, process_usage
+from cipherquorum.nodes.behaviours import Behaviour, behaviour_of, tamper_outcome
 from cipherquorum.nodes.hosting import ActorHost, PendingCall, Placement
+from cipherquorum.protocol import effective_time_limit_s, needs_chain_limit, overran, status_for_error
 from cipherquorum.storage import BlobStore
-from cipherquorum.types import Address, BlobId, ExecStatus, Hash32, TaskId, blob_id_to_bytes32, bytes32_to_blob_id
+from cipherquorum.types import (
+    Address,
+    BlobId,
+    ExecStatus,
+    Hash32,
+    TaskId,
+    TaskStage,
+    blob_id_to_bytes32,
+    bytes32_to_blob_id,
+)
 from cipherquorum.wire import TaskManifest, TaskResult, decode, encode
 
 log = logging.getLogger(__name__)
 
 DEADLINE_MARGIN_S = 5
 """Within this many seconds of a deadline a node reads the chain's time rather than trusting its own clock."""
-MIN_TIME_LIMIT_S = 1
-"""The shortest time limit the contract lets a task have (it refuses 0): a run shorter than this is in time
-whatever the task's limit, so the node reads the limit from the chain only after a run that long."""
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ class _Work:
     replication: int
     commit_deadline: int
     reveal_deadline: int
-    stage: str = "assigned"  # assigned -> committed -> revealed -> done | failed
+    stage: TaskStage = TaskStage.ASSIGNED
     outcome: ExecutionOutcome | None = None
     program: str = ""
     salt: bytes = b""
@@ -90,7 +92,7 @@ class ComputeNode:
 
     def __init__(self, config: ComputeNodeConfig, store: BlobStore) -> None:
         self._config = config
-        self._behaviour: Behaviour = behaviour_named(config.behaviour)
+        self._behaviour: Behaviour = behaviour_of(config.behaviour)
         self._store = store
         account = derive_account(config.seed, "node", config.index)
         self._market = TaskMarket(config.rpc_url, Address(config.market_address), account)
@@ -98,7 +100,7 @@ class ComputeNode:
         self._evaluators: dict[BlobId, Evaluator] = {}
         self._work: dict[TaskId, _Work] = {}
         self._notes: list[str] = []
-        self._counts = {"assigned": 0, "committed": 0, "revealed": 0}
+        self._counts = {TaskStage.ASSIGNED: 0, TaskStage.COMMITTED: 0, TaskStage.REVEALED: 0}
         self._next_block = config.start_block
         self._spans = SpanRecorder(f"node-{config.index}")
         self._prefetch = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"node-{config.index}-fetch")
@@ -136,8 +138,9 @@ class ComputeNode:
 
     def status(self) -> NodeStatus:
         """Counts of assigned, committed and revealed tasks, and notes on what went wrong."""
-        return NodeStatus(self._config.index, self._address, self._behaviour.name, self._counts["assigned"],
-                          self._counts["committed"], self._counts["revealed"], tuple(self._notes))
+        counts = self._counts
+        return NodeStatus(self._config.index, self._address, self._behaviour.name, counts[TaskStage.ASSIGNED],
+                          counts[TaskStage.COMMITTED], counts[TaskStage.REVEALED], tuple(self._notes))
 
     def spans(self, cursor: int = 0) -> tuple[list[PhaseSpan], int]:
         """The phase spans recorded after the first ``cursor`` ones, and the next cursor."""
@@ -149,13 +152,16 @@ class ComputeNode:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            sent = self._counts["committed"] + self._counts["revealed"]
+            sent = self._transactions_sent()
             try:
                 self.step()
             except CipherQuorumError as exc:
                 self._note(f"loop: {exc}")
-            if self._counts["committed"] + self._counts["revealed"] == sent:  # after a transaction, look again at once
+            if self._transactions_sent() == sent:  # after a transaction, look again at once
                 self._stop.wait(self._config.poll_interval_s)
+
+    def _transactions_sent(self) -> int:
+        return self._counts[TaskStage.COMMITTED] + self._counts[TaskStage.REVEALED]
 
     # --- one polling step ----------------------------------------------------------------------
 
@@ -166,7 +172,7 @@ class ComputeNode:
             self._observe(event)
         if events:  # blocks after the last event are read again next time (cheap: they had no market events)
             self._next_block = events[-1].block_number + 1
-        open_work = [w for w in self._work.values() if w.stage not in ("done", "failed")]
+        open_work = [w for w in self._work.values() if w.stage.open]
         if not open_work:
             return
         now = self._now(open_work)
@@ -176,8 +182,8 @@ class ComputeNode:
             except (RevealNotOpen, ChainUnavailable) as exc:
                 self._note(f"task {work.task_id}: {exc} (will retry)")
             except ContractError as exc:
-                work.stage = "failed"
-                self._note(f"task {work.task_id}: {exc}")
+                self._note(f"task {work.task_id}: {exc} at stage {work.stage}")
+                work.stage = TaskStage.FAILED
 
     def _now(self, open_work: list[_Work]) -> float:
         """The next block's time, asked of the chain only when a deadline is near (the wall clock otherwise)."""
@@ -189,16 +195,18 @@ class ComputeNode:
 
     def _observe(self, event: ChainEvent) -> None:
         args = event.args
-        task_id = args.get("taskId")
+        if "taskId" not in args:
+            return
+        task_id = TaskId(args["taskId"])
         if event.name == "TaskCreated":
             self._created[task_id] = (args["manifestRef"], args["programId"])
             return
         if event.name == "TaskMatched" and self._address in args["nodes"]:
             self._work[task_id] = _Work(task_id, len(args["nodes"]), args["commitDeadline"],
                                         args["revealDeadline"])
-            self._counts["assigned"] += 1
+            self._counts[TaskStage.ASSIGNED] += 1
             seen_s = time.time()
-            self._spans.add(ASSIGNED, task_id, seen_s, seen_s)
+            self._spans.add(Phase.ASSIGNED, task_id, seen_s, seen_s)
             if self._behaviour.computes:  # fetch and compute ahead, while the loop sends other transactions
                 self._computing[task_id] = self._prefetch.submit(self._fetch_and_compute, task_id)
             return
@@ -211,17 +219,17 @@ class ComputeNode:
             work.all_committed = True
         elif event.name == "Revealed" and args["node"] != self._address:
             work.peer_reveals.append((args["resultHash"], args["status"], args["resultRef"]))
-        elif event.name in ("TaskCompleted", "TaskFailed") and work.stage != "failed":
-            work.stage = "done"
+        elif event.name in ("TaskCompleted", "TaskFailed") and work.stage is not TaskStage.FAILED:
+            work.stage = TaskStage.DONE
 
     def _advance(self, work: _Work, now: float) -> None:
-        if work.stage == "assigned":
+        if work.stage is TaskStage.ASSIGNED:
             self._compute_and_commit(work, now)
-        elif work.stage == "committed" and (work.all_committed or now > work.commit_deadline):
+        elif work.stage is TaskStage.COMMITTED and (work.all_committed or now > work.commit_deadline):
             self._reveal(work)
-        if work.stage in ("assigned", "committed") and now > work.reveal_deadline:
-            work.stage = "failed"
+        if work.stage in (TaskStage.ASSIGNED, TaskStage.COMMITTED) and now > work.reveal_deadline:
             self._note(f"task {work.task_id}: reveal deadline passed at stage {work.stage}")
+            work.stage = TaskStage.FAILED
 
     def _compute_and_commit(self, work: _Work, now: float) -> None:
         behaviour = self._behaviour
@@ -236,18 +244,17 @@ class ComputeNode:
             if evaluator is not None:
                 entropy = f"{self._config.seed}/node-{self._config.index}/task-{work.task_id}".encode()
                 outcome = tamper_outcome(behaviour, outcome, evaluator, entropy)
-            if behaviour.late:
-                if self._stop.wait(max(0.0, work.commit_deadline - now + 1.5)):
-                    return  # stopped while waiting
+            if behaviour.late and self._stop.wait(max(0.0, work.commit_deadline - now + 1.5)):
+                return  # stopped while waiting
             work.outcome = outcome
             work.salt = os.urandom(32)
             seal = self._market.compute_seal(work.task_id, outcome.result_hash, outcome.status, self._address,
                                              work.salt)
         start_s = time.time()
         receipt = self._market.commit(work.task_id, seal)
-        self._spans.add("commit", work.task_id, start_s, time.time(), gas_used=receipt.gas_used)
-        work.stage = "committed"
-        self._counts["committed"] += 1
+        self._spans.add(Phase.COMMIT, work.task_id, start_s, time.time(), gas_used=receipt.gas_used)
+        work.stage = TaskStage.COMMITTED
+        self._counts[TaskStage.COMMITTED] += 1
 
     def _reveal(self, work: _Work) -> None:
         if work.outcome is None:  # lazy: copy what a peer revealed, if anyone has yet
@@ -260,14 +267,14 @@ class ComputeNode:
             result = TaskResult(task_id=work.task_id, node=self._address, program=work.program,
                                 status=int(outcome.status), result_hash=bytes(outcome.result_hash),
                                 outputs=tuple(ct.to_bytes() for ct in outcome.outputs), detail=outcome.detail)
-            with self._spans.span("result_upload", work.task_id):
+            with self._spans.span(Phase.RESULT_UPLOAD, work.task_id):
                 result_ref = blob_id_to_bytes32(self._store.put(encode(result)))
             result_hash, status, salt = outcome.result_hash, outcome.status, work.salt
         start_s = time.time()
         receipt = self._market.reveal(work.task_id, result_hash, status, salt, result_ref)
-        self._spans.add("reveal", work.task_id, start_s, time.time(), gas_used=receipt.gas_used)
-        work.stage = "revealed"
-        self._counts["revealed"] += 1
+        self._spans.add(Phase.REVEAL, work.task_id, start_s, time.time(), gas_used=receipt.gas_used)
+        work.stage = TaskStage.REVEALED
+        self._counts[TaskStage.REVEALED] += 1
 
     # --- fetching and running the program ------------------------------------------------------
 
@@ -276,9 +283,9 @@ class ComputeNode:
         fetch_s = time.time()
         outcome, evaluator, program, compute_s = self._compute(task_id)
         end_s = time.time()
-        self._spans.add("fetch", task_id, fetch_s, compute_s or end_s)
+        self._spans.add(Phase.FETCH, task_id, fetch_s, compute_s or end_s)
         if compute_s:
-            self._spans.add("compute", task_id, compute_s, end_s)
+            self._spans.add(Phase.COMPUTE, task_id, compute_s, end_s)
         return outcome, evaluator, program
 
     def _compute(self, task_id: TaskId) -> tuple[ExecutionOutcome, Evaluator | None, str, float]:
@@ -305,19 +312,18 @@ class ComputeNode:
                                                       [BlobId(ref) for ref in manifest.input_refs])
         except _InputProblem as problem:
             return ExecutionOutcome.failure(problem.status, problem.detail), None, program, 0.0
-        except (BlobNotFound, BlobCorrupted, WireError, KeyBundleError, ValidationError, StorageError) as exc:
-            return ExecutionOutcome.failure(_input_status(exc), str(exc)), None, program, 0.0
+        except (ValidationError, StorageError) as exc:  # wire, key bundle and blob errors among them
+            return ExecutionOutcome.failure(status_for_error(exc), str(exc)), None, program, 0.0
         if self._behaviour.crashes:
             log.warning("node %s crashes in the middle of task %s", self._config.index, task_id)
             os._exit(1)
-        time_limit_s = float(manifest.time_limit_s if chain_limit_s is None else min(manifest.time_limit_s,
-                                                                                        chain_limit_s))
         compute_s = time.time()
-        outcome = execute(program, evaluator, inputs, manifest.params, time_limit_s)
+        outcome = execute(program, evaluator, inputs, manifest.params,
+                          effective_time_limit_s(manifest.time_limit_s, chain_limit_s))
         ran_s = time.time() - compute_s
-        if chain_limit_s is None and ran_s >= MIN_TIME_LIMIT_S and outcome.status is not ExecStatus.TIMEOUT:
+        if chain_limit_s is None and needs_chain_limit(ran_s) and outcome.status is not ExecStatus.TIMEOUT:
             chain_limit_s = self._market.task(task_id).time_limit_s
-            if ran_s > chain_limit_s:  # the task's limit, not the manifest's, was the binding one
+            if overran(ran_s, chain_limit_s):  # the task's limit, not the manifest's, was the binding one
                 detail = f"{program}: ran {ran_s:.1f} s, past the task's time limit of {chain_limit_s} s"
                 outcome = ExecutionOutcome.failure(ExecStatus.TIMEOUT, detail)
         return outcome, evaluator, program, compute_s
@@ -344,15 +350,6 @@ class _InputProblem(Exception):
         super().__init__(detail)
         self.status = status
         self.detail = detail
-
-
-def _input_status(exc: CipherQuorumError) -> ExecStatus:
-    """The agreed status for an error met while fetching a task's inputs."""
-    if isinstance(exc, BlobCorrupted):
-        return ExecStatus.INPUT_CHECKSUM_ERROR
-    if isinstance(exc, (WireError, KeyBundleError, ValidationError)):
-        return ExecStatus.INPUT_INVALID
-    return ExecStatus.INPUT_UNAVAILABLE  # BlobNotFound and other storage failures
 
 
 class ComputeNodeHandle:
@@ -396,6 +393,6 @@ class ComputeNodeHandle:
         """The CPU and memory of the node's process; raises NodeCrashed if it died."""
         return self._host.call("usage", timeout_s=30)
 
-    def kill(self) -> None:
+    def shutdown(self) -> None:
         """End the node's process."""
         self._host.kill()

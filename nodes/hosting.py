@@ -6,9 +6,10 @@ import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from cipherquorum.exceptions import CipherQuorumError, DependencyMissing, NodeCrashed, NodeError
+from cipherquorum.measurement.spans import PhaseSpan, ProcessUsage
 
 try:
     import ray
@@ -21,6 +22,26 @@ T = TypeVar("T")
 CHAIN_RESOURCE = "cq_chain"
 STORAGE_RESOURCE = "cq_storage"
 """Custom resources a cluster node advertises to host the chain and the storage (see cluster.yaml)."""
+
+
+class RoleHandle(Protocol):
+    """A started role as the driver sees it: its process can be sampled, and the role stopped."""
+
+    def usage(self) -> ProcessUsage:
+        """The CPU and memory of the role's process; raises NodeCrashed if it died."""
+        ...
+
+    def shutdown(self) -> None:
+        """Stop the role and end its actor."""
+        ...
+
+
+class SpanSource(Protocol):
+    """A role that times phases of its work."""
+
+    def spans(self, cursor: int = 0) -> tuple[list[PhaseSpan], int]:
+        """The spans recorded after the first ``cursor`` ones, and the next cursor."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 
 from cipherquorum.fhe import Encryptor, KeyBundle
-from cipherquorum.measurement.spans import PhaseSpan, ProcessUsage, SpanRecorder, process_usage
+from cipherquorum.measurement.spans import Phase, PhaseSpan, ProcessUsage, SpanRecorder, process_usage
 from cipherquorum.nodes.hosting import ActorHost, PendingCall, Placement
 from cipherquorum.settings.scenario import Question, Study
 from cipherquorum.storage import BlobStore
@@ -71,10 +71,10 @@ class RespondentShard:
                 for answer in batch:
                     start_s = time.time()
                     blobs.append(encryptor.encrypt(list(answer)).to_bytes())
-                    spans.add("encrypt", 0, start_s, time.time())
-                with spans.span("upload", items=len(blobs)):
+                    spans.add(Phase.ENCRYPT, 0, start_s, time.time())
+                with spans.span(Phase.UPLOAD, items=len(blobs)):
                     ids.extend(self._store.put_many(blobs))
-            with spans.span("index", items=len(ids)):
+            with spans.span(Phase.INDEX, items=len(ids)):
                 self._store.publish_many([(r, "answer", f"{study.study_id}/q{index}", blob)
                                           for r, blob in zip(respondents, ids)])
             refs.append(tuple(ids))
@@ -104,6 +104,6 @@ class RespondentShardHandle:
         """The CPU and memory of the shard's process."""
         return self._host.call("usage", timeout_s=60)
 
-    def kill(self) -> None:
+    def shutdown(self) -> None:
         """End the shard's process."""
         self._host.kill()

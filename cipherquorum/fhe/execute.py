@@ -5,13 +5,14 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cipherquorum.exceptions import ProgramTimeout, ValidationError
+from cipherquorum.exceptions import CipherQuorumError, ValidationError
 from cipherquorum.fhe.ciphertext import Ciphertext, result_hash
 from cipherquorum.fhe.deadline import Deadline
 from cipherquorum.fhe.evaluator import Evaluator
 from cipherquorum.fhe.keys import KeyBundle
 from cipherquorum.fhe.programs.base import Params
 from cipherquorum.fhe.programs.registry import get_program
+from cipherquorum.protocol import status_for_error
 from cipherquorum.types import ZERO_HASH, ExecStatus, Hash32
 
 
@@ -59,7 +60,7 @@ def execute(
     try:
         program = get_program(program_ref)
     except ValidationError as exc:
-        return ExecutionOutcome.failure(ExecStatus.PROGRAM_UNKNOWN, str(exc))
+        return ExecutionOutcome.failure(status_for_error(exc), str(exc))
     started_s = time.monotonic()
     try:
         evaluator = bundle if isinstance(bundle, Evaluator) else Evaluator.from_bundle(bundle)
@@ -69,12 +70,10 @@ def execute(
             deadline.check(f"decoding input {index}")
             envelopes.append(Ciphertext.from_bytes(data))
         outputs = tuple(program.run(evaluator, envelopes, params, deadline))
-    except ProgramTimeout as exc:
-        return ExecutionOutcome.failure(ExecStatus.TIMEOUT, f"{program.ref}: {exc}")
-    except ValidationError as exc:
-        return ExecutionOutcome.failure(ExecStatus.INPUT_INVALID, f"{program.ref}: {exc}")
-    except Exception as exc:
-        return ExecutionOutcome.failure(ExecStatus.EXECUTION_ERROR, f"{program.ref}: {type(exc).__name__}: {exc}")
+    except CipherQuorumError as exc:  # timeouts and inputs that are not what the task calls for
+        return ExecutionOutcome.failure(status_for_error(exc), f"{program.ref}: {exc}")
+    except Exception as exc:  # the status names the failure; the node must carry on
+        return ExecutionOutcome.failure(status_for_error(exc), f"{program.ref}: {type(exc).__name__}: {exc}")
     elapsed_s = time.monotonic() - started_s
     return ExecutionOutcome(
         status=ExecStatus.SUCCESS,

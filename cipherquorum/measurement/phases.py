@@ -1,21 +1,11 @@
-"""Turn the roles' spans into phase durations and task latencies (the phases are listed in timeline.PHASES)."""
+"""Turn the roles' spans into phase durations and task latencies (the phases are listed in spans.PHASES)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from cipherquorum.measurement.spans import PHASES, PhaseSpan
+from cipherquorum.measurement.spans import PHASES, Phase, PhaseSpan
 from cipherquorum.measurement.stats import Summary, summarize
-
-ASSIGNED = "assigned"
-"""A node's mark (a span of no length) at the moment it sees that it is assigned to a task."""
-SETTLED = "settled"
-"""A client's mark at the moment it sees that a task is settled (completed or without consensus)."""
-FINALIZE_TX = "finalize_tx"
-"""A client's finalize transaction, sent when a task's deadlines pass without every reveal."""
-
-_DIRECT = ("encrypt", "upload", "index", "create", "fetch", "compute", "commit", "result_upload", "reveal", "download",
-           "decrypt")
 
 
 @dataclass(frozen=True)
@@ -32,28 +22,28 @@ class TaskTiming:
         return self.done_s - self.created_s
 
 
-def phase_durations(spans: Iterable[PhaseSpan]) -> dict[str, list[float]]:
+def phase_durations(spans: Iterable[PhaseSpan]) -> dict[Phase, list[float]]:
     """Return the durations of each phase in PHASES that the spans show, in seconds.
 
     Most phases are spans; "match" is a node's ASSIGNED mark minus its task's createTask end (one sample per
     replica), and "finalize" is the client's SETTLED mark minus the task's last reveal or finalize end.
     """
     spans = list(spans)
-    durations: dict[str, list[float]] = {name: [] for name in PHASES}
+    durations: dict[Phase, list[float]] = {phase: [] for phase in PHASES}
     created_end: dict[int, float] = {}
     last_close: dict[int, float] = {}
     for span in spans:
-        if span.phase in _DIRECT:
+        if span.phase in PHASES and not span.phase.derived:
             durations[span.phase].append(span.duration_s)
-        if span.phase == "create":
+        if span.phase is Phase.CREATE:
             created_end[span.task_id] = span.end_s
-        elif span.phase in ("reveal", FINALIZE_TX):
+        elif span.phase in (Phase.REVEAL, Phase.FINALIZE_TX):
             last_close[span.task_id] = max(last_close.get(span.task_id, 0.0), span.end_s)
     for span in spans:
-        if span.phase == ASSIGNED and span.task_id in created_end:
-            durations["match"].append(max(0.0, span.start_s - created_end[span.task_id]))
-        elif span.phase == SETTLED and span.task_id in last_close:
-            durations["finalize"].append(max(0.0, span.start_s - last_close[span.task_id]))
+        if span.phase is Phase.ASSIGNED and span.task_id in created_end:
+            durations[Phase.MATCH].append(max(0.0, span.start_s - created_end[span.task_id]))
+        elif span.phase is Phase.SETTLED and span.task_id in last_close:
+            durations[Phase.FINALIZE].append(max(0.0, span.start_s - last_close[span.task_id]))
     return {name: values for name, values in durations.items() if values}
 
 
@@ -72,9 +62,9 @@ def task_timings(spans: Iterable[PhaseSpan]) -> dict[int, TaskTiming]:
     for span in spans:
         if span.task_id == 0:
             continue
-        if span.phase == "create":
+        if span.phase is Phase.CREATE:
             created[span.task_id] = span.start_s
-        elif span.phase in ("decrypt", SETTLED):
+        elif span.phase in (Phase.DECRYPT, Phase.SETTLED):
             done[span.task_id] = max(done.get(span.task_id, 0.0), span.end_s)
     return {task_id: TaskTiming(task_id, created[task_id], done[task_id]) for task_id in created if task_id in done}
 
@@ -84,5 +74,5 @@ def summaries_as_dict(summaries: Mapping[str, Summary]) -> dict[str, dict[str, f
     return {name: summary.as_dict() for name, summary in summaries.items()}
 
 
-__all__ = ["ASSIGNED", "FINALIZE_TX", "SETTLED", "TaskTiming", "phase_durations", "phase_summaries",
+__all__ = ["TaskTiming", "phase_durations", "phase_summaries",
            "summaries_as_dict", "task_timings"]

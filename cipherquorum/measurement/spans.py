@@ -10,24 +10,55 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from cipherquorum.types import TextEnum
+
 _PAGE_BYTES = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
-PHASES: dict[str, str] = {
-    "encrypt": "population: encrypt one respondent's answer to one question",
-    "upload": "population: store one batch of encrypted answers",
-    "index": "population: record one question's answer blobs in the version index",
-    "create": "client: send createTask and wait for it to be mined",
-    "match": "createTask mined -> a replica's node sees its assignment (queueing for capacity and polling)",
-    "fetch": "node: read the task, fetch its manifest, keys and inputs",
-    "compute": "node: run the FHE program",
-    "commit": "node: send its commit and wait for it to be mined",
-    "result_upload": "node: store its result blob",
-    "reveal": "node: send its reveal and wait for it to be mined",
-    "finalize": "last reveal (or the client's finalize) mined -> the client sees the task settled",
-    "download": "client: read the proof of execution and download the result",
-    "decrypt": "client: check the result against the proof and decrypt it",
+class Phase(TextEnum):
+    """A phase of a task's life as the roles time it, or a mark (a span of no length) at one moment."""
+
+    ENCRYPT = "encrypt"
+    UPLOAD = "upload"
+    INDEX = "index"
+    CREATE = "create"
+    MATCH = "match"
+    FETCH = "fetch"
+    COMPUTE = "compute"
+    COMMIT = "commit"
+    RESULT_UPLOAD = "result_upload"
+    REVEAL = "reveal"
+    FINALIZE = "finalize"
+    DOWNLOAD = "download"
+    DECRYPT = "decrypt"
+    ASSIGNED = "assigned"
+    """A node's mark at the moment it sees that it is assigned to a task."""
+    SETTLED = "settled"
+    """A client's mark at the moment it sees that a task is settled (completed or without consensus)."""
+    FINALIZE_TX = "finalize_tx"
+    """A client's finalize transaction, sent when a task's deadlines pass without every reveal."""
+
+    @property
+    def derived(self) -> bool:
+        """Whether the phase is computed from two roles' marks rather than timed as one span."""
+        return self in (Phase.MATCH, Phase.FINALIZE)
+
+
+PHASES: dict[Phase, str] = {
+    Phase.ENCRYPT: "population: encrypt one respondent's answer to one question",
+    Phase.UPLOAD: "population: store one batch of encrypted answers",
+    Phase.INDEX: "population: record one question's answer blobs in the version index",
+    Phase.CREATE: "client: send createTask and wait for it to be mined",
+    Phase.MATCH: "createTask mined -> a replica's node sees its assignment (queueing for capacity and polling)",
+    Phase.FETCH: "node: read the task, fetch its manifest, keys and inputs",
+    Phase.COMPUTE: "node: run the FHE program",
+    Phase.COMMIT: "node: send its commit and wait for it to be mined",
+    Phase.RESULT_UPLOAD: "node: store its result blob",
+    Phase.REVEAL: "node: send its reveal and wait for it to be mined",
+    Phase.FINALIZE: "last reveal (or the client's finalize) mined -> the client sees the task settled",
+    Phase.DOWNLOAD: "client: read the proof of execution and download the result",
+    Phase.DECRYPT: "client: check the result against the proof and decrypt it",
 }
-"""The phases a task goes through, in order, with what each one measures."""
+"""The phases a task goes through, in order, with what each one measures (the marks are not among them)."""
 
 
 @dataclass(frozen=True)
@@ -39,7 +70,7 @@ class PhaseSpan:
     the span sent, if any.
     """
 
-    phase: str
+    phase: Phase
     task_id: int
     role: str
     start_s: float
@@ -67,7 +98,7 @@ class SpanRecorder:
         return self._role
 
     @contextmanager
-    def span(self, phase: str, task_id: int = 0, items: int = 1) -> Iterator[None]:
+    def span(self, phase: Phase, task_id: int = 0, items: int = 1) -> Iterator[None]:
         """Record the time the ``with`` block takes as a span of ``phase`` (also when it raises)."""
         start_s = time.time()
         try:
@@ -75,7 +106,7 @@ class SpanRecorder:
         finally:
             self.add(phase, task_id, start_s, time.time(), items)
 
-    def add(self, phase: str, task_id: int, start_s: float, end_s: float, items: int = 1,
+    def add(self, phase: Phase, task_id: int, start_s: float, end_s: float, items: int = 1,
             gas_used: int = 0) -> None:
         """Record a span measured by the caller."""
         span = PhaseSpan(phase, int(task_id), self._role, start_s, end_s, items, gas_used)
@@ -119,4 +150,4 @@ def process_usage(role: str) -> ProcessUsage:
                         max_rss_bytes=max(max_rss_bytes, rss_bytes))
 
 
-__all__ = ["PHASES", "PhaseSpan", "ProcessUsage", "SpanRecorder", "process_usage"]
+__all__ = ["PHASES", "Phase", "PhaseSpan", "ProcessUsage", "SpanRecorder", "process_usage"]

@@ -13,6 +13,19 @@ from cipherquorum.settings.load import LoadConfig, Threshold
 from cipherquorum.measurement.phases import phase_summaries, summaries_as_dict
 from cipherquorum.measurement.stats import bucket_counts, summarize
 from cipherquorum.measurement.spans import PhaseSpan, ProcessUsage
+from cipherquorum.types import TaskEnd, TextEnum
+
+
+class LoadTaskState(TextEnum):
+    """How far a task of a load test got: released by the driver, created on chain, then how it ended."""
+
+    PLANNED = "planned"
+    RELEASED = "released"
+    CREATED = "created"
+    CREATE_FAILED = "create_failed"
+    COMPLETED = TaskEnd.COMPLETED.value
+    NO_CONSENSUS = TaskEnd.NO_CONSENSUS.value
+    UNFINISHED = TaskEnd.UNFINISHED.value
 
 
 @dataclass(frozen=True)
@@ -28,7 +41,7 @@ class LoadTask:
     client: int
     released_s: float
     done_s: float
-    state: str
+    state: LoadTaskState
     failure: str = ""
 
     @property

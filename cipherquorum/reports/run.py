@@ -7,7 +7,33 @@ from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Any
 
+from cipherquorum.types import TaskEnd, TextEnum
+
 ETHER_WEI = 10**18
+
+
+class Verdict(TextEnum):
+    """How an assigned node's vote on a task ended."""
+
+    AGREED = "agreed"
+    """It revealed the result that won."""
+    DISSENT = "dissent"
+    """It revealed another result than the one that won."""
+    REVEALED = "revealed"
+    """It revealed, and no result won (no consensus)."""
+    NO_REVEAL = "no-reveal"
+    NO_COMMIT = "no-commit"
+
+    @classmethod
+    def of_vote(cls, committed: bool, revealed: bool, agreed: bool, consensus: bool) -> Verdict:
+        """The verdict on a vote: ``agreed`` says its revealed result is the winning one."""
+        if not committed:
+            return cls.NO_COMMIT
+        if not revealed:
+            return cls.NO_REVEAL
+        if not consensus:
+            return cls.REVEALED
+        return cls.AGREED if agreed else cls.DISSENT
 
 
 @dataclass(frozen=True)
@@ -20,7 +46,7 @@ class VoteReport:
     revealed: bool
     result_hash: str
     status: str
-    verdict: str  # agreed | dissent | no-commit | no-reveal | pending
+    verdict: Verdict
 
 
 @dataclass(frozen=True)
@@ -30,8 +56,9 @@ class TaskReport:
     id: int
     label: str
     program: str
-    status: str  # completed | no_consensus | unfinished
+    status: TaskEnd
     exec_status: str
+    """The agreed execution status's name ("" without consensus)."""
     result_hash: str
     verified: bool
     proof_verified: bool
@@ -89,7 +116,7 @@ class RunReport:
     @property
     def all_verified(self) -> bool:
         """True when every task completed and its decrypted result equals the plaintext reference."""
-        return bool(self.tasks) and all(t.status == "completed" and t.verified for t in self.tasks)
+        return bool(self.tasks) and all(t.status is TaskEnd.COMPLETED and t.verified for t in self.tasks)
 
     def to_json_dict(self) -> dict[str, Any]:
         """A JSON-serializable dict; ``timings_s`` is the only part that differs between runs of one seed."""
@@ -127,7 +154,7 @@ class RunReport:
         for n in self.nodes:
             for note in n.notes:
                 lines.append(f"node {n.index} ({n.behaviour}): {note}")
-        refunds = [t for t in self.tasks if t.status == "no_consensus"]
+        refunds = [t for t in self.tasks if t.status is TaskEnd.NO_CONSENSUS]
         for t in refunds:
             lines.append(f"task {t.id}: no consensus, client refunded {_ether(t.refund_wei)}")
         if self.chain:

@@ -15,7 +15,7 @@ from cipherquorum.nodes.storage_host import open_blob_store
 from cipherquorum.reports.bench import BenchReport, phase_table, usable_cores
 from cipherquorum.reports.run import RunReport, TaskReport
 from cipherquorum.settings.scenario import Scenario
-from cipherquorum.types import BlobId
+from cipherquorum.types import BlobId, TaskEnd
 
 
 def run_bench(scenario: Scenario, *, data_dir: str | Path | None = None, ray_address: str = "",
@@ -33,7 +33,7 @@ def run_bench(scenario: Scenario, *, data_dir: str | Path | None = None, ray_add
     run = MarketRun(scenario, ray_address=ray_address, data_dir=folder)
     report = run.run()
     metrics = run.metrics
-    if report.interrupted or metrics is None or any(t.status == "unfinished" for t in report.tasks):
+    if report.interrupted or metrics is None or any(t.status is TaskEnd.UNFINISHED for t in report.tasks):
         raise RunInterrupted("the end-to-end run did not finish every task; nothing to compare it with")
     clients = {task.task_id: task for task in metrics.tasks}
 

@@ -15,10 +15,11 @@ from cipherquorum.nodes.client import TaskOutcome, TaskSpec
 from cipherquorum.nodes.driver.metrics import rpc_delta
 from cipherquorum.nodes.driver.results import combine_results, question_params, task_reference
 from cipherquorum.nodes.driver.stack import MarketStack, start_stack, stop_handles
-from cipherquorum.nodes.hosting import PendingCall, RayRuntime
-from cipherquorum.reports.load import ChainTx, LoadMeasurements, LoadTask
+from cipherquorum.nodes.hosting import PendingCall, RayRuntime, RoleHandle
+from cipherquorum.reports.load import ChainTx, LoadMeasurements, LoadTask, LoadTaskState
 from cipherquorum.settings.load import LoadConfig
 from cipherquorum.settings.scenario import Question, Scenario, Study
+from cipherquorum.types import ExecStatus, TaskEnd, TaskId
 
 TICK_S = 0.02
 """How often the driver looks at its clients, releases tasks and collects outcomes."""
@@ -55,7 +56,7 @@ class _Planned:
     released_s: float = 0.0
     task_id: int = 0
     done_s: float = 0.0
-    state: str = "planned"
+    state: LoadTaskState = LoadTaskState.PLANNED
     failure: str = ""
 
 
@@ -87,7 +88,7 @@ class LoadRun:
         runtime = RayRuntime(self._address)
         runtime.start()
         self._lap("ray_start")
-        handles: list = []
+        handles: list[RoleHandle] = []
         try:
             stack = start_stack(self._scenario, self._data_dir, clustered=runtime.clustered, handles=handles,
                                 clients=self._config.clients, lap=self._lap)
@@ -181,7 +182,7 @@ class LoadRun:
                    else min(len(planned), finished + config.allowed_in_flight(elapsed_s)))
             while released < due:
                 task = planned[released]
-                task.released_s, task.state = now_s, "released"
+                task.released_s, task.state = now_s, LoadTaskState.RELEASED
                 queues[task.client].append(task)
                 released += 1
             for client, queue in queues.items():
@@ -206,16 +207,16 @@ class LoadRun:
         self._sample(stack)
         self._live(planned, released, time.time() - started_s)
 
-    def _created(self, call: PendingCall[list[int]], batch: list[_Planned], by_id: dict[int, _Planned]) -> int:
+    def _created(self, call: PendingCall[list[TaskId]], batch: list[_Planned], by_id: dict[int, _Planned]) -> int:
         """Record the ids of a finished create call; return how many tasks it failed to create."""
         try:
             ids = call.result()
         except CipherQuorumError as exc:
             for task in batch:
-                task.state, task.failure, task.done_s = "create_failed", f"create: {type(exc).__name__}", time.time()
+                task.state, task.failure, task.done_s = LoadTaskState.CREATE_FAILED, f"create: {type(exc).__name__}", time.time()
             return len(batch)
         for task, task_id in zip(batch, ids):
-            task.task_id, task.state = task_id, "created"
+            task.task_id, task.state = task_id, LoadTaskState.CREATED
             by_id[task_id] = task
         return 0
 
@@ -223,13 +224,13 @@ class LoadRun:
         task = by_id.get(outcome.task_id)
         if task is None or task.done_s:
             return 0
-        task.done_s, task.state = time.time(), outcome.state
-        if outcome.state != "completed":
-            task.failure = outcome.state
+        task.done_s, task.state = time.time(), LoadTaskState(outcome.state.value)
+        if outcome.state is not TaskEnd.COMPLETED:
+            task.failure = outcome.state.value
         elif not outcome.proof_verified:
             task.failure = "proof check failed"
-        elif outcome.status != "SUCCESS":
-            task.failure = f"status {outcome.status}"
+        elif outcome.status is not ExecStatus.SUCCESS:
+            task.failure = f"status {outcome.status.name if outcome.status is not None else '?'}"
         elif self._question is None or combine_results(task.spec.program, self._question,
                                                          [outcome.decrypted or ()]) != task.reference:
             task.failure = "wrong result"
@@ -254,22 +255,17 @@ class LoadRun:
 
     # --- measuring ---------------------------------------------------------------------------------
 
-    def _roles(self, stack: MarketStack) -> list:
-        return [stack.clients, stack.store, *stack.nodes, *stack.shards, stack.chain]
-
     def _sample(self, stack: MarketStack) -> None:
-        for role in self._roles(stack):
-            if role is None:
-                continue
+        for role in stack.roles:
             try:
                 self._usage.append(role.usage())
             except NodeError:
                 pass  # a role that died has no usage to report
 
     def _collect(self, stack: MarketStack) -> None:
-        for role in [stack.clients, *stack.nodes]:
+        for source in stack.span_sources:
             try:
-                self._spans.extend(role.spans()[0])
+                self._spans.extend(source.spans()[0])
             except NodeError:
                 pass
 

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cipherquorum.chain.market import TxSummary
+from cipherquorum.chain import TxSummary
 from cipherquorum.devnet import RpcMethodStats
 from cipherquorum.measurement.spans import PhaseSpan, ProcessUsage
+from cipherquorum.types import TaskEnd
 
 
 @dataclass(frozen=True)
@@ -15,7 +16,7 @@ class TaskMetrics:
     task_id: int
     client: int
     manifest_ref: str
-    state: str
+    state: TaskEnd
     latency_s: float
 
 

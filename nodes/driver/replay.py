@@ -18,7 +18,7 @@ from cipherquorum.exceptions import ChainError, ValidationError
 from cipherquorum.fhe import program_id
 from cipherquorum.protocol import TaskParams, compute_seal
 from cipherquorum.settings.scenario import Scenario
-from cipherquorum.types import Address, ExecStatus, TaskId
+from cipherquorum.types import Address, ExecStatus, TaskId, TaskStage
 
 DEVNET_START_TIMEOUT_S = 120
 """Longest wait for the replay's devnet process to come up."""
@@ -68,7 +68,7 @@ class _Replayed:
     nodes: tuple[Address, ...] = ()
     commit_deadline: int = 0
     reveal_deadline: int = 0
-    stage: str = "created"  # created -> matched -> committed -> revealed -> settled
+    stage: TaskStage = TaskStage.CREATED
 
 
 def _serve_devnet(seed: str, addresses: Sequence[str], fund_wei: int, pipe: Connection) -> None:
@@ -171,13 +171,13 @@ class _Replay:
         start_s = time.perf_counter()
         deadline_s = start_s + timeout_s
         self._create(replayed)
-        while any(r.stage != "settled" for r in replayed):
+        while any(r.stage is not TaskStage.DONE for r in replayed):
             if time.perf_counter() > deadline_s:
                 raise ChainError(f"the chain replay did not settle every task within {timeout_s} s")
-            progressed = self._commit([r for r in replayed if r.stage == "matched"])
-            progressed |= self._reveal([r for r in replayed if r.stage == "committed"])
+            progressed = self._commit([r for r in replayed if r.stage is TaskStage.ASSIGNED])
+            progressed |= self._reveal([r for r in replayed if r.stage is TaskStage.COMMITTED])
             if not progressed:
-                self._finalize_after_deadlines([r for r in replayed if r.stage in ("committed", "revealed")])
+                self._finalize_after_deadlines([r for r in replayed if r.stage in (TaskStage.COMMITTED, TaskStage.REVEALED)])
         chain_s = time.perf_counter() - start_s
         transactions = sum(self._recorder.by_function.values())
         return ChainCost(tasks=len(replayed), transactions=transactions, by_function=dict(self._recorder.by_function),
@@ -213,7 +213,7 @@ class _Replay:
                     seal = compute_seal(task.task_id, _result_hash(vote), ExecStatus.SUCCESS, node, _salt(task, node))
                     work.setdefault(node, []).append(
                         lambda n=node, t=task, s=seal: self._sent("commit", self._nodes[n].commit(t.task_id, s)))
-            task.stage = "committed"
+            task.stage = TaskStage.COMMITTED
         self._run_per_sender(work)
         return bool(matched)
 
@@ -225,7 +225,7 @@ class _Replay:
             for node, vote in zip(task.nodes, task.spec.votes):
                 if vote.commits and vote.reveals:
                     work.setdefault(node, []).append(lambda n=node, t=task, v=vote: self._reveal_one(n, t, v))
-            task.stage = "settled" if all(v.commits and v.reveals for v in task.spec.votes) else "revealed"
+            task.stage = TaskStage.DONE if all(v.commits and v.reveals for v in task.spec.votes) else TaskStage.REVEALED
         self._run_per_sender(work)
         return bool(committed)
 
@@ -240,7 +240,7 @@ class _Replay:
         self._advance_past(max(task.reveal_deadline for task in waiting))
         for task in waiting:
             self._sent("finalize", self._clients[task.spec.client].finalize(task.task_id))
-            task.stage = "settled"
+            task.stage = TaskStage.DONE
 
     # --- plumbing ----------------------------------------------------------------------------------
 
@@ -257,7 +257,7 @@ class _Replay:
                     task.nodes = tuple(event.args["nodes"])
                     task.commit_deadline = event.args["commitDeadline"]
                     task.reveal_deadline = event.args["revealDeadline"]
-                    task.stage = "matched"
+                    task.stage = TaskStage.ASSIGNED
 
     def _run_per_sender(self, work: dict[Address, list[Callable[[], None]]]) -> None:
         _in_threads({sender: (lambda calls=calls: [call() for call in calls]) for sender, calls in work.items()})

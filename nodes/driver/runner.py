@@ -16,11 +16,11 @@ from cipherquorum.nodes.compute import ComputeNodeHandle, NodeStatus
 from cipherquorum.nodes.driver.metrics import RunMetrics, TaskMetrics, rpc_delta
 from cipherquorum.nodes.driver.results import combine_results, question_params, task_reference
 from cipherquorum.nodes.driver.stack import start_stack, stop_handles
-from cipherquorum.nodes.hosting import PendingCall, RayRuntime, wait_first
+from cipherquorum.nodes.hosting import PendingCall, RayRuntime, RoleHandle, SpanSource, wait_first
 from cipherquorum.nodes.population import RespondentShardHandle, ShardAnswers
-from cipherquorum.reports.run import NodeReport, RunReport, StudyReport, TaskReport, VoteReport
+from cipherquorum.reports.run import NodeReport, RunReport, StudyReport, TaskReport, Verdict, VoteReport
 from cipherquorum.settings.scenario import Question, Scenario, Study
-from cipherquorum.types import Address, SlashReason, TaskState
+from cipherquorum.types import Address, SlashReason, TaskId, TaskState
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,8 @@ class _PlannedTask:
     question_index: int
     spec: TaskSpec
     plain_inputs: tuple[tuple[int, ...], ...]
+    task_id: TaskId | None = None
+    """The id createTask returned, once the task is created."""
 
 
 @dataclass
@@ -93,7 +95,7 @@ class MarketRun:
         runtime = RayRuntime(self._address)
         runtime.start()
         self._lap("ray_start")
-        handles: list = []
+        handles: list[RoleHandle] = []
         try:
             return self._run(runtime.clustered, handles)
         finally:
@@ -112,7 +114,7 @@ class MarketRun:
         outcomes, interrupted = self._run_tasks(clients, nodes, planned, market, stack.start_block)
         self._lap("tasks")
         statuses = self._stop_nodes(nodes)
-        self._metrics = self._measure(market, outcomes, [clients, stack.store, *nodes, *stack.shards])
+        self._metrics = self._measure(market, outcomes, stack.roles, stack.span_sources)
         actors = len(handles)
         return self._report(market, stack.start_block, planned, outcomes, nodes, statuses, actors, interrupted)
 
@@ -159,6 +161,9 @@ class MarketRun:
                    start_block: int) -> tuple[dict[int, list[TaskOutcome]], bool]:
         """Create every task, then let the nodes work, and wait for the clients to settle them.
 
+        Each planned task gets the id its createTask returned. Returns each client's outcomes, and whether the
+        run was interrupted.
+
         Creating all tasks before any node starts makes the matching a function of the seed alone: no task
         finalizes (freeing capacity or slashing stake) between two creations.
         """
@@ -171,7 +176,8 @@ class MarketRun:
         self._chain_rpc = self._chain.rpc_stats() if self._chain is not None else {}
         started_s = time.monotonic()
         for index, tasks in planned.items():
-            clients.create_tasks(index, [t.spec for t in tasks])
+            for task, task_id in zip(tasks, clients.create_tasks(index, [t.spec for t in tasks])):
+                task.task_id = task_id
         for started in [node.submit_start() for node in nodes]:  # all at once: the tasks wait for them
             started.result()
         calls = {index: clients.submit_await_tasks(index, timeout_s) for index in planned}
@@ -218,21 +224,24 @@ class MarketRun:
                 statuses.append(None)  # the node's process died
         return statuses
 
-    def _measure(self, market: TaskMarket, outcomes: dict[int, list[TaskOutcome]], roles: Sequence) -> RunMetrics:
+    def _measure(self, market: TaskMarket, outcomes: dict[int, list[TaskOutcome]], roles: Sequence[RoleHandle],
+                 span_sources: Sequence[SpanSource]) -> RunMetrics:
         """Collect what the run measured: tasks, transactions, the roles' spans and each process's usage."""
         tasks = tuple(TaskMetrics(o.task_id, index, o.manifest_ref, o.state, o.latency_s)
                       for index, client_outcomes in outcomes.items() for o in client_outcomes)
         transactions = tuple(market.transactions(self._tasks_block + 1, market.block_number()))
         spans = list(self._spans)
-        usage: list[ProcessUsage] = []
-        for role in [*roles, self._chain]:
+        for source in span_sources:
             try:
-                if hasattr(role, "spans"):
-                    spans.extend(role.spans()[0])
-                if role is not None:
-                    usage.append(role.usage())
+                spans.extend(source.spans()[0])
             except NodeError:
                 pass  # the role's process died; its spans died with it
+        usage: list[ProcessUsage] = []
+        for role in roles:
+            try:
+                usage.append(role.usage())
+            except NodeError:
+                pass
         return RunMetrics(tasks_s=self._tasks_s, first_block=self._tasks_block + 1, tasks=tasks,
                           transactions=transactions, chain_rpc=self._chain_rpc, spans=tuple(spans), usage=tuple(usage))
 
@@ -267,11 +276,11 @@ class MarketRun:
         task_reports: list[TaskReport] = []
         study_reports: list[StudyReport] = []
         assigned_count: dict[str, int] = {}
+        outcome_of = {o.task_id: o for client_outcomes in outcomes.values() for o in client_outcomes}
         for index, tasks in planned.items():
-            done = {o.label + o.program: o for o in outcomes.get(index, [])}
             per_question: dict[tuple[int, str], list[tuple[_PlannedTask, TaskOutcome | None]]] = {}
             for task in tasks:
-                outcome = done.get(task.spec.label + task.spec.program)
+                outcome = outcome_of.get(task.task_id) if task.task_id is not None else None
                 per_question.setdefault((task.question_index, task.spec.program), []).append((task, outcome))
                 if outcome is None:
                     continue
@@ -292,7 +301,7 @@ class MarketRun:
                 assigned=assigned_count.get(address, 0), rewarded_wei=rewards.get(address, 0),
                 slashed_wei=slashes.get(address, 0), slash_reasons=tuple(reasons.get(address, [])),
                 alive=status is not None, notes=status.notes if status else ("its process died",)))
-        chain_info = {"blocks": market.block_number() - start_block,
+        chain_info = {"market_address": market.address, "blocks": market.block_number() - start_block,
                       "contract_balance_wei": market.balance_wei(),
                       "liabilities_wei": market.liabilities_wei()}
         task_reports.sort(key=lambda t: t.id)
@@ -310,21 +319,17 @@ class MarketRun:
             result = combine_results(task.spec.program, question, [outcome.decrypted])
             matches = _vectors_match(outcome.decrypted, reference_vectors)
         votes = []
-        view = market.task(outcome.task_id)
+        consensus = market.task(outcome.task_id).state is TaskState.COMPLETED
         for vote in market.votes(outcome.task_id):
-            if view.state is TaskState.COMPLETED:
-                agreed = vote.revealed and "0x" + bytes(vote.result_hash).hex() == outcome.result_hash
-                verdict = ("agreed" if agreed else "dissent" if vote.revealed
-                           else "no-reveal" if vote.committed else "no-commit")
-            else:
-                verdict = "revealed" if vote.revealed else "no-reveal" if vote.committed else "no-commit"
+            agreed = vote.revealed and "0x" + bytes(vote.result_hash).hex() == outcome.result_hash
+            verdict = Verdict.of_vote(vote.committed, vote.revealed, agreed, consensus)
             votes.append(VoteReport(
                 node=vote.node, behaviour=behaviour_of.get(vote.node, "?"), committed=vote.committed,
                 revealed=vote.revealed, result_hash="0x" + bytes(vote.result_hash).hex() if vote.revealed else "",
                 status=vote.status.name if vote.revealed else "", verdict=verdict))
         return TaskReport(
             id=outcome.task_id, label=outcome.label, program=outcome.program, status=outcome.state,
-            exec_status=outcome.status, result_hash=outcome.result_hash,
+            exec_status=outcome.status.name if outcome.status is not None else "", result_hash=outcome.result_hash,
             verified=outcome.proof_verified and matches, proof_verified=outcome.proof_verified,
             assigned=tuple(v.node for v in votes), votes=tuple(votes), refund_wei=refunds.get(outcome.task_id, 0),
             result=result, reference=reference, latency_s=round(outcome.latency_s, 3), detail=outcome.detail)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +11,7 @@ from cipherquorum.exceptions import CipherQuorumError
 from cipherquorum.nodes.chain_host import ChainHandle
 from cipherquorum.nodes.client import ClientConfig, ClientPoolHandle
 from cipherquorum.nodes.compute import ComputeNodeConfig, ComputeNodeHandle
+from cipherquorum.nodes.hosting import RoleHandle, SpanSource
 from cipherquorum.nodes.population import RespondentShardHandle
 from cipherquorum.nodes.storage_host import RemoteBlobStore
 from cipherquorum.settings.scenario import Scenario
@@ -32,17 +33,28 @@ class MarketStack:
     clients: ClientPoolHandle
     start_block: int
 
+    @property
+    def roles(self) -> list[RoleHandle]:
+        """Every started role, the embedded chain among them when there is one."""
+        chain: list[RoleHandle] = [self.chain] if self.chain is not None else []
+        return [self.clients, self.store, *self.nodes, *self.shards, *chain]
 
-def stop_handles(handles: list) -> None:
+    @property
+    def span_sources(self) -> list[SpanSource]:
+        """The roles that time phases of a task (the shards hand their spans back with their answers)."""
+        return [self.clients, *self.nodes]
+
+
+def stop_handles(handles: Sequence[RoleHandle]) -> None:
     """Stop started roles in reverse order; a role that is already gone does not stop the others."""
     for handle in reversed(handles):
         try:
-            handle.shutdown() if hasattr(handle, "shutdown") else handle.kill()
+            handle.shutdown()
         except CipherQuorumError:
             pass
 
 
-def start_stack(scenario: Scenario, data_dir: Path, *, clustered: bool, handles: list, clients: int,
+def start_stack(scenario: Scenario, data_dir: Path, *, clustered: bool, handles: list[RoleHandle], clients: int,
                 lap: Callable[[str], None] = lambda name: None) -> MarketStack:
     """Start every role of ``scenario`` with ``clients`` logical clients and register the nodes; return them.
 
@@ -79,7 +91,7 @@ def start_stack(scenario: Scenario, data_dir: Path, *, clustered: bool, handles:
 
 
 def _start_nodes(scenario: Scenario, rpc_url: str, market_address: str, start_block: int, store: RemoteBlobStore,
-                 clustered: bool, handles: list) -> list[ComputeNodeHandle]:
+                 clustered: bool, handles: list[RoleHandle]) -> list[ComputeNodeHandle]:
     nodes = []
     index = 0
     for group in scenario.nodes:
@@ -96,7 +108,7 @@ def _start_nodes(scenario: Scenario, rpc_url: str, market_address: str, start_bl
 
 
 def _start_shards(scenario: Scenario, store: RemoteBlobStore, clustered: bool,
-                  handles: list) -> list[RespondentShardHandle]:
+                  handles: list[RoleHandle]) -> list[RespondentShardHandle]:
     population = scenario.population
     shards = []
     per_shard = math.ceil(population.respondents / population.shards)

@@ -8,25 +8,26 @@ from pathlib import Path
 
 import pytest
 
-from cipherquorum.reports.bench import BenchReport, check_max_overhead
 from cipherquorum.exceptions import ValidationError
-from cipherquorum.settings.load import LoadConfig, Threshold
+from cipherquorum.measurement.phases import phase_durations, task_timings
+from cipherquorum.measurement.spans import Phase, PhaseSpan, ProcessUsage
+from cipherquorum.reports.bench import BenchReport, check_max_overhead
 from cipherquorum.reports.load import ChainTx, LoadMeasurements, LoadTask, build_load_report, write_load_report
-from cipherquorum.measurement.phases import ASSIGNED, FINALIZE_TX, SETTLED, phase_durations, task_timings
-from cipherquorum.measurement.spans import PhaseSpan, ProcessUsage
+from cipherquorum.settings.load import LoadConfig, Threshold
 
 
 def _span(phase: str, task_id: int, start: float, end: float, role: str = "node-0") -> PhaseSpan:
-    return PhaseSpan(phase, task_id, role, start, end)
+    return PhaseSpan(Phase(phase), task_id, role, start, end)
 
 
 def test_match_and_finalize_are_derived_from_marks() -> None:
     """match runs from createTask mined to each replica's assignment mark; finalize from the last close to settled."""
-    spans = [_span("create", 1, 10.0, 10.5, "clients"), _span(ASSIGNED, 1, 10.7, 10.7), _span(ASSIGNED, 1, 10.9, 10.9),
+    spans = [_span("create", 1, 10.0, 10.5, "clients"),
+             _span("assigned", 1, 10.7, 10.7), _span("assigned", 1, 10.9, 10.9),
              _span("commit", 1, 11.0, 11.2), _span("reveal", 1, 11.5, 11.8), _span("reveal", 1, 11.6, 12.0),
-             _span(SETTLED, 1, 12.3, 12.3, "clients"), _span("decrypt", 1, 12.4, 12.5, "clients"),
-             _span("create", 2, 20.0, 20.1, "clients"), _span(FINALIZE_TX, 2, 30.0, 30.4, "clients"),
-             _span(SETTLED, 2, 30.5, 30.5, "clients")]
+             _span("settled", 1, 12.3, 12.3, "clients"), _span("decrypt", 1, 12.4, 12.5, "clients"),
+             _span("create", 2, 20.0, 20.1, "clients"), _span("finalize_tx", 2, 30.0, 30.4, "clients"),
+             _span("settled", 2, 30.5, 30.5, "clients")]
     durations = phase_durations(spans)
     assert durations["match"] == pytest.approx([0.2, 0.4])
     assert durations["finalize"] == pytest.approx([0.3, 0.1])
