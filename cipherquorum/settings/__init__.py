@@ -1,7 +1,14 @@
 """Settings files: scenario files and load-test tables, read strictly by one TOML reader."""
 from __future__ import annotations
 
-from cipherquorum.settings.load import LoadConfig, Threshold, load_load_scenario, parse_load_table, parse_threshold
+from cipherquorum.settings.load import (
+    LoadConfig,
+    LoadViolation,
+    Threshold,
+    load_load_scenario,
+    parse_load_table,
+    parse_threshold,
+)
 from cipherquorum.settings.scenario import (
     ChainConfig,
     FheConfig,
@@ -14,13 +21,14 @@ from cipherquorum.settings.scenario import (
     Study,
     load_scenario,
     parse_scenario,
-    parse_wei,
 )
+from cipherquorum.settings.toml import TableReader, parse_wei, read_toml_file
 
 __all__ = [
     "ChainConfig",
     "FheConfig",
     "LoadConfig",
+    "LoadViolation",
     "MarketConfig",
     "NodeGroup",
     "PopulationConfig",
@@ -28,6 +36,7 @@ __all__ = [
     "RunConfig",
     "Scenario",
     "Study",
+    "TableReader",
     "Threshold",
     "load_load_scenario",
     "load_scenario",
@@ -35,4 +44,5 @@ __all__ = [
     "parse_scenario",
     "parse_threshold",
     "parse_wei",
+    "read_toml_file",
 ]

@@ -2,19 +2,12 @@
 from __future__ import annotations
 
 import math
-import sys
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from cipherquorum.exceptions import ScenarioError, ValidationError
+from cipherquorum.exceptions import ValidationError
 from cipherquorum.settings.scenario import Scenario, parse_scenario
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
+from cipherquorum.settings.toml import TableReader, field_error, read_toml_file
 
 THRESHOLDS: dict[str, str] = {
     "p50_latency_s": "max",
@@ -26,12 +19,32 @@ THRESHOLDS: dict[str, str] = {
 """Thresholds a load test can set, and whether each is an upper ("max") or a lower ("min") bound."""
 
 
+class LoadViolation(ValidationError):
+    """Load settings that break a rule; ``field`` names the setting (as TermsViolation does for task terms)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 @dataclass(frozen=True)
 class Threshold:
-    """One pass/fail rule on a load test's result, such as p95_latency_s <= 30."""
+    """One pass/fail rule on a load test's result, such as p95_latency_s <= 30.
+
+    Raises LoadViolation (naming the threshold) for an unknown name or a limit out of its range.
+    """
 
     name: str
     limit: float
+
+    def __post_init__(self) -> None:
+        if self.name not in THRESHOLDS:
+            raise LoadViolation(self.name, f"unknown threshold {self.name!r} (known: {', '.join(THRESHOLDS)})")
+        if not math.isfinite(self.limit) or self.limit < 0:
+            raise LoadViolation(self.name, f'threshold "{self.name}" must be a finite number >= 0 '
+                                f"(got {self.limit})")
+        if self.name == "failure_rate" and self.limit > 1:
+            raise LoadViolation(self.name, f'threshold "failure_rate" is a fraction in [0, 1] (got {self.limit})')
 
     @property
     def bound(self) -> str:
@@ -70,10 +83,11 @@ class LoadConfig:
     thresholds: tuple[Threshold, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
+        """Raise LoadViolation naming the setting and its value if one breaks its rule."""
         _check(self.tasks >= 1, "tasks", "must be >= 1", self.tasks)
-        _check((self.concurrency > 0) != (self.arrival_rate_per_s > 0), "concurrency",
-               "set exactly one of concurrency and arrival_rate_per_s",
-               f"concurrency={self.concurrency}, arrival_rate_per_s={self.arrival_rate_per_s}")
+        if (self.concurrency > 0) == (self.arrival_rate_per_s > 0):
+            raise LoadViolation("concurrency", 'set exactly one of "concurrency" and "arrival_rate_per_s" '
+                                f"(got concurrency={self.concurrency}, arrival_rate_per_s={self.arrival_rate_per_s})")
         _check(self.concurrency >= 0, "concurrency", "must be >= 0", self.concurrency)
         _check(self.arrival_rate_per_s >= 0 and math.isfinite(self.arrival_rate_per_s), "arrival_rate_per_s",
                "must be a finite number >= 0", self.arrival_rate_per_s)
@@ -106,9 +120,9 @@ class LoadConfig:
         return min(self.tasks, 1 + math.floor(started))
 
 
-def _check(ok: bool, name: str, rule: str, value: Any) -> None:
+def _check(ok: bool, name: str, rule: str, value: object) -> None:
     if not ok:
-        raise ValidationError(f'load "{name}" {rule} (got {value})')
+        raise LoadViolation(name, f'"{name}" {rule} (got {name}={value})')
 
 
 def parse_threshold(text: str) -> Threshold:
@@ -121,42 +135,43 @@ def parse_threshold(text: str) -> Threshold:
         value = float(limit)
     except ValueError:
         raise ValidationError(f"threshold {name} needs a number (got {limit.strip()!r})") from None
-    if not math.isfinite(value) or value < 0:
-        raise ValidationError(f"threshold {name} must be a finite number >= 0 (got {value})")
-    if name == "failure_rate" and value > 1:
-        raise ValidationError(f"threshold failure_rate is a fraction in [0, 1] (got {value})")
     return Threshold(name, value)
 
 
-_LOAD_KEYS = {"tasks": int, "concurrency": int, "arrival_rate_per_s": (int, float), "ramp_s": (int, float),
-              "clients": int, "inputs_per_task": int, "live_interval_s": (int, float),
-              "sample_interval_s": (int, float), "timeout_s": (int, float)}
-
-
-def parse_load_table(table: Mapping[str, Any], source: str) -> LoadConfig:
+def parse_load_table(table: object, source: str) -> LoadConfig:
     """Build a LoadConfig from a ``[load]`` table; raises ScenarioError naming the file, the field and the value."""
-    if not isinstance(table, Mapping):
-        raise ScenarioError(f"{source}: load: must be a table (got {table!r})")
-    unknown = sorted(set(table) - set(_LOAD_KEYS) - {"thresholds"})
-    if unknown:
-        raise ScenarioError(f"{source}: load: unknown field(s): {', '.join(unknown)}")
-    values: dict[str, Any] = {}
-    for key, kind in _LOAD_KEYS.items():
-        if key in table:
-            value = table[key]
-            if isinstance(value, bool) or not isinstance(value, kind):
-                raise ScenarioError(f"{source}: load.{key}: must be a number (got {value!r})")
-            values[key] = value
-    if "arrival_rate_per_s" in values and "concurrency" not in values:
-        values["concurrency"] = 0  # a rate in the file means the open model
-    thresholds = table.get("thresholds", {})
-    if not isinstance(thresholds, Mapping):
-        raise ScenarioError(f"{source}: load.thresholds: must be a table (got {thresholds!r})")
+    reader = TableReader(source, "load", table)
+    default_concurrency = 0 if reader.has("arrival_rate_per_s") else LoadConfig.concurrency  # a rate: open model
     try:
-        values["thresholds"] = tuple(parse_threshold(f"{name}={limit}") for name, limit in thresholds.items())
-        return LoadConfig(**values)
-    except ValidationError as exc:
-        raise ScenarioError(f"{source}: {exc}") from None
+        config = LoadConfig(
+            tasks=reader.integer("tasks", LoadConfig.tasks),
+            concurrency=reader.integer("concurrency", default_concurrency),
+            arrival_rate_per_s=reader.number("arrival_rate_per_s", LoadConfig.arrival_rate_per_s),
+            ramp_s=reader.number("ramp_s", LoadConfig.ramp_s),
+            clients=reader.integer("clients", LoadConfig.clients),
+            inputs_per_task=reader.integer("inputs_per_task", LoadConfig.inputs_per_task),
+            live_interval_s=reader.number("live_interval_s", LoadConfig.live_interval_s),
+            sample_interval_s=reader.number("sample_interval_s", LoadConfig.sample_interval_s),
+            timeout_s=reader.number("timeout_s", LoadConfig.timeout_s),
+            thresholds=reader.section("thresholds", _read_thresholds),
+        )
+    except LoadViolation as exc:
+        reader.finish()  # a misspelt key explains a broken rule better than the rule does
+        raise reader.error(str(exc), exc.field) from None
+    reader.finish()
+    return config
+
+
+def _read_thresholds(reader: TableReader) -> tuple[Threshold, ...]:
+    thresholds = []
+    for name in THRESHOLDS:
+        if reader.has(name):
+            limit = reader.number(name)
+            try:
+                thresholds.append(Threshold(name, limit))
+            except LoadViolation as exc:
+                raise reader.error(str(exc), name) from None
+    return tuple(thresholds)
 
 
 def load_load_scenario(path: str | Path) -> tuple[Scenario, LoadConfig]:
@@ -165,24 +180,22 @@ def load_load_scenario(path: str | Path) -> tuple[Scenario, LoadConfig]:
     Raises ScenarioError naming the file, the field and the value. (A file with a ``[load]`` table is a load
     scenario only: ``cipherquorum run`` refuses the unknown table.)
     """
-    source = str(path)
-    try:
-        document = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError(f"{source}: no such scenario file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{source}: cannot read scenario file: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
-    document = dict(document)
+    document, source = read_toml_file(path)
     config = parse_load_table(document.pop("load", {}), source)
     scenario = parse_scenario(document, source)
-    study = scenario.studies[0]
-    limit = study.respondents or scenario.population.respondents
+    limit = scenario.studies[0].respondents or scenario.population.respondents
     if config.inputs_per_task > limit:
-        raise ScenarioError(f"{source}: load.inputs_per_task: must be <= the study's respondents={limit} "
-                            f"(got {config.inputs_per_task})")
+        raise field_error(source, "load.inputs_per_task", f'"inputs_per_task" must be <= the first study\'s '
+                          f"respondents (got inputs_per_task={config.inputs_per_task}, respondents={limit})")
     return scenario, config
 
 
-__all__ = ["THRESHOLDS", "LoadConfig", "Threshold", "load_load_scenario", "parse_load_table", "parse_threshold"]
+__all__ = [
+    "THRESHOLDS",
+    "LoadConfig",
+    "LoadViolation",
+    "Threshold",
+    "load_load_scenario",
+    "parse_load_table",
+    "parse_threshold",
+]

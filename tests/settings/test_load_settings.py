@@ -1,52 +1,101 @@
 """The [load] table is read strictly, the ramp shapes the load, and thresholds decide pass or fail."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from cipherquorum.exceptions import ScenarioError, ValidationError
-from cipherquorum.settings.load import LoadConfig, Threshold, load_load_scenario, parse_load_table, parse_threshold
+from cipherquorum.settings.load import (
+    LoadConfig,
+    LoadViolation,
+    Threshold,
+    load_load_scenario,
+    parse_load_table,
+    parse_threshold,
+)
 
-REPO = Path(__file__).parents[2]
+LOAD_KEYS = ("arrival_rate_per_s, clients, concurrency, inputs_per_task, live_interval_s, ramp_s, sample_interval_s, "
+             "tasks, thresholds, timeout_s")
+THRESHOLD_KEYS = "failure_rate, min_throughput_per_s, p50_latency_s, p95_latency_s, p99_latency_s"
 
 
-@pytest.mark.parametrize("table, message", [
-    ({"tasks": 10, "concurrency": 2}, None),
-    ({"tasks": 10, "arrival_rate_per_s": 1.5, "ramp_s": 4}, None),
-    ({}, None),
-    ({"arrival_rate_per_s": 2.0}, None),
-    ({"tasks": 10, "concurrency": 0}, "exactly one of concurrency and arrival_rate_per_s"),
-    ({"tasks": 10, "concurrency": 2, "arrival_rate_per_s": 1}, "exactly one"),
-    ({"tasks": 10, "concurrency": 2, "speed": 3}, "unknown field.*speed"),
-    ({"tasks": "10", "concurrency": 2}, "load.tasks: must be a number"),
-    ({"tasks": 0, "concurrency": 2}, '"tasks" must be >= 1'),
-    ({"tasks": 5, "concurrency": 2, "clients": 0}, '"clients" must be in 1..64'),
-    ({"tasks": 5, "concurrency": 2, "thresholds": {"p95_latency_s": 3}}, None),
-    ({"tasks": 5, "concurrency": 2, "thresholds": {"p42": 3}}, "NAME among"),
+@pytest.mark.parametrize(("table", "config"), [
+    ({}, LoadConfig()),
+    ({"tasks": 10, "concurrency": 2}, LoadConfig(tasks=10, concurrency=2)),
+    ({"tasks": 10, "arrival_rate_per_s": 1.5, "ramp_s": 4},
+     LoadConfig(tasks=10, concurrency=0, arrival_rate_per_s=1.5, ramp_s=4.0)),
+    ({"arrival_rate_per_s": 2}, LoadConfig(concurrency=0, arrival_rate_per_s=2.0)),
+    ({"timeout_s": 30, "live_interval_s": 0.5, "sample_interval_s": 3, "clients": 64, "inputs_per_task": 1},
+     LoadConfig(timeout_s=30.0, live_interval_s=0.5, sample_interval_s=3.0, clients=64, inputs_per_task=1)),
+    ({"thresholds": {"p95_latency_s": 3, "failure_rate": 0}},  # thresholds come in THRESHOLDS' order
+     LoadConfig(thresholds=(Threshold("p95_latency_s", 3.0), Threshold("failure_rate", 0.0)))),
 ])
-def test_load_table_is_read_strictly(table, message) -> None:
-    """Valid tables give a LoadConfig; a bad one is a ScenarioError naming the file, the field and the value."""
-    if message is None:
-        assert isinstance(parse_load_table(table, "x.toml"), LoadConfig)
-    else:
-        with pytest.raises(ScenarioError, match=message):
-            parse_load_table(table, "x.toml")
+def test_valid_load_tables_set_the_config(table: dict, config: LoadConfig) -> None:
+    """A valid [load] table sets what it names; a rate alone means the open model (no concurrency)."""
+    assert parse_load_table(table, "x.toml") == config
 
 
-@pytest.mark.parametrize("text, verdict", [
+@pytest.mark.parametrize(("table", "message"), [
+    ({"tasks": 10, "concurrency": 0},
+     'load.concurrency: set exactly one of "concurrency" and "arrival_rate_per_s" '
+     "(got concurrency=0, arrival_rate_per_s=0.0)"),
+    ({"tasks": 10, "concurrency": 2, "arrival_rate_per_s": 1},
+     'load.concurrency: set exactly one of "concurrency" and "arrival_rate_per_s" '
+     "(got concurrency=2, arrival_rate_per_s=1.0)"),
+    ({"tasks": 10, "concurrency": 2, "speed": 3}, f"load: unknown field(s): speed (known: {LOAD_KEYS})"),
+    ({"concurency": 0}, f"load: unknown field(s): concurency (known: {LOAD_KEYS})"),
+    ({"tasks": "10"}, "load.tasks: must be an integer (got str '10')"),
+    ({"tasks": 2.5}, "load.tasks: must be an integer (got float 2.5)"),
+    ({"ramp_s": True}, "load.ramp_s: must be a number (got True)"),
+    ({"tasks": 0}, 'load.tasks: "tasks" must be >= 1 (got tasks=0)'),
+    ({"clients": 0}, 'load.clients: "clients" must be in 1..64 (got clients=0)'),
+    ({"ramp_s": -1}, 'load.ramp_s: "ramp_s" must be a finite number >= 0 (got ramp_s=-1.0)'),
+    ({"timeout_s": float("inf")}, 'load.timeout_s: "timeout_s" must be a finite number > 0 (got timeout_s=inf)'),
+    ({"thresholds": {"p42": 3}}, f"load.thresholds: unknown field(s): p42 (known: {THRESHOLD_KEYS})"),
+    ({"thresholds": {"failure_rate": 2}},
+     'load.thresholds.failure_rate: threshold "failure_rate" is a fraction in [0, 1] (got 2.0)'),
+    ({"thresholds": {"p95_latency_s": -1}},
+     'load.thresholds.p95_latency_s: threshold "p95_latency_s" must be a finite number >= 0 (got -1.0)'),
+    ({"thresholds": {"p95_latency_s": "30"}}, "load.thresholds.p95_latency_s: must be a number (got str '30')"),
+    ({"thresholds": 3}, "load.thresholds: must be a table (got int 3)"),
+    (5, "load: must be a table (got int 5)"),
+])
+def test_invalid_load_tables_name_file_field_and_value(table: object, message: str) -> None:
+    """A bad [load] table is a ScenarioError naming the file, the field path and the value."""
+    with pytest.raises(ScenarioError) as caught:
+        parse_load_table(table, "x.toml")
+    assert str(caught.value) == f"x.toml: {message}"
+
+
+@pytest.mark.parametrize(("text", "verdict"), [
     ("p95_latency_s=2.5", Threshold("p95_latency_s", 2.5)), ("failure_rate = 0.01", Threshold("failure_rate", 0.01)),
     ("min_throughput_per_s=3", Threshold("min_throughput_per_s", 3.0)), ("p95=1", "NAME among"),
     ("p95_latency_s", "NAME=LIMIT"), ("p95_latency_s=soon", "needs a number"), ("failure_rate=2", "fraction"),
-    ("p99_latency_s=-1", ">= 0"),
+    ("p99_latency_s=-1", ">= 0"), ("p99_latency_s=nan", "finite"),
 ])
-def test_thresholds_parse_from_name_equals_limit(text, verdict) -> None:
+def test_thresholds_parse_from_name_equals_limit(text: str, verdict: Threshold | str) -> None:
     """NAME=LIMIT parses for the known names; anything else is a ValidationError that says what is wrong."""
     if isinstance(verdict, Threshold):
         assert parse_threshold(text) == verdict
     else:
         with pytest.raises(ValidationError, match=verdict):
             parse_threshold(text)
+
+
+@pytest.mark.parametrize(("make", "field"), [
+    (lambda: Threshold("p42", 1), "p42"),
+    (lambda: Threshold("failure_rate", 1.5), "failure_rate"),
+    (lambda: LoadConfig(tasks=0), "tasks"),
+    (lambda: LoadConfig(concurrency=-1, arrival_rate_per_s=1), "concurrency"),
+    (lambda: LoadConfig(sample_interval_s=0), "sample_interval_s"),
+])
+def test_load_settings_built_in_code_name_the_setting_they_break(make: Callable[[], object], field: str) -> None:
+    """A LoadConfig or Threshold built directly (as the CLI's overrides do) raises LoadViolation naming the field."""
+    with pytest.raises(LoadViolation) as caught:
+        make()
+    assert caught.value.field == field and field in str(caught.value)
 
 
 def test_latency_thresholds_are_ceilings_and_throughput_a_floor() -> None:
@@ -72,15 +121,30 @@ def test_open_model_starts_tasks_at_the_ramped_rate() -> None:
     assert LoadConfig(tasks=7, concurrency=0, arrival_rate_per_s=100).arrivals_by(60) == 7
 
 
-def test_load_scenarios_read_with_or_without_a_load_table(tmp_path: Path) -> None:
-    """A plain scenario gets the default load; a [load] table sets it; more inputs than answers is refused."""
-    scenario, config = load_load_scenario(REPO / "scenarios" / "load.toml")
+def test_load_scenarios_read_with_or_without_a_load_table(scenario_file: Callable[[str], Path]) -> None:
+    """A plain scenario gets the default load; a [load] table in the file sets it."""
+    scenario, config = load_load_scenario(scenario_file(""))
     assert config == LoadConfig() and scenario.studies[0].questions[0].programs
-    text = (REPO / "scenarios" / "load.toml").read_text()
-    (tmp_path / "rate.toml").write_text(text + "\n[load]\ntasks = 9\narrival_rate_per_s = 1.5\n"
-                                        "[load.thresholds]\np95_latency_s = 20\n")
-    _, config = load_load_scenario(tmp_path / "rate.toml")
+    path = scenario_file("[load]\ntasks = 9\narrival_rate_per_s = 1.5\n[load.thresholds]\np95_latency_s = 20\n")
+    _, config = load_load_scenario(path)
     assert (config.tasks, config.open_model, config.thresholds) == (9, True, (Threshold("p95_latency_s", 20),))
-    (tmp_path / "big.toml").write_text(text + "\n[load]\ninputs_per_task = 5000\n")
-    with pytest.raises(ScenarioError, match="inputs_per_task"):
-        load_load_scenario(tmp_path / "big.toml")
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ("[load]\ninputs_per_task = 5000\n",
+     "load.inputs_per_task: \"inputs_per_task\" must be <= the first study's respondents "
+     "(got inputs_per_task=5000, respondents=100)"),
+    ("[load]\ntasks = 5\nspeed = 3\n", f"load: unknown field(s): speed (known: {LOAD_KEYS})"),
+    ("[load]\ntasks = \"five\"\n", "load.tasks: must be an integer (got str 'five')"),
+    ("[load.thresholds]\nfailure_rate = true\n", "load.thresholds.failure_rate: must be a number (got True)"),
+    ("[load]\ntasks = 5\n[bench]\nruns = 2\n",
+     "top level: unknown field(s): bench (known: chain, fhe, market, nodes, population, run, studies)"),
+    ("[load\n", "not valid TOML: "),
+])
+def test_invalid_load_scenario_files_name_file_field_and_value(scenario_file: Callable[[str], Path], extra: str,
+                                                               message: str) -> None:
+    """A load scenario file with a bad [load] table, or one too big for its study, names the file and the field."""
+    path = scenario_file(extra)
+    with pytest.raises(ScenarioError) as caught:
+        load_load_scenario(path)
+    assert str(caught.value).startswith(f"{path}: {message}")

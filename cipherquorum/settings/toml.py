@@ -1,0 +1,192 @@
+"""The one TOML reader of the settings files: a file read into a document, and tables read strictly from it."""
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, TypeVar
+
+from cipherquorum.exceptions import ScenarioError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib  # type: ignore[import-not-found]  # mypy checks as 3.10; tomli is not in this venv
+
+T = TypeVar("T")
+Document = dict[str, Any]
+"""A parsed TOML file: tables as dicts, arrays as lists."""
+
+ETHER_WEI = 10**18
+_WEI_UNITS = {"wei": 1, "gwei": 10**9, "ether": ETHER_WEI, "eth": ETHER_WEI}
+
+
+def read_toml_file(path: str | Path) -> tuple[Document, str]:
+    """Read and parse the TOML file at ``path``; return the document and the source name errors use.
+
+    Raises ScenarioError naming the file when it is missing, unreadable or not valid TOML.
+    """
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(f"{source}: no such scenario file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{source}: cannot read scenario file: {exc}") from None
+    try:
+        return tomllib.loads(text), source
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
+
+
+def field_error(source: str, field: str, message: str) -> ScenarioError:
+    """The error for ``field`` (a dotted path such as ``market.quorum``; empty: the top level) of ``source``."""
+    return ScenarioError(f"{source}: {field or 'top level'}: {message}")
+
+
+class TableReader:
+    """Reads one TOML table strictly: every key is known, every value typed, errors name the field path.
+
+    Each getter marks its key as known; ``finish()`` then refuses any key no getter asked for. ``path`` is the
+    table's dotted path in the file (empty for the top level), ``source`` the file's name.
+    """
+
+    def __init__(self, source: str, path: str, table: object) -> None:
+        self._source = source
+        self._path = path
+        if not isinstance(table, Mapping):
+            raise self.error(f"must be a table (got {type(table).__name__} {table!r})")
+        self._table: Mapping[str, Any] = table
+        self._used: set[str] = set()
+
+    @property
+    def source(self) -> str:
+        """The name of the file the table comes from."""
+        return self._source
+
+    def error(self, message: str, key: str | None = None) -> ScenarioError:
+        """A ScenarioError for ``key`` (a key or a dotted path below this table; None: the table itself)."""
+        return field_error(self._source, self._sub(key) if key else self._path, message)
+
+    def has(self, key: str) -> bool:
+        """Whether the table sets ``key``; asking makes ``key`` a known field, as a getter does."""
+        self._used.add(key)
+        return key in self._table
+
+    def string(self, key: str, default: str | None = None, choices: tuple[str, ...] = ()) -> str:
+        """A string, required when ``default`` is None, and one of ``choices`` when there are any."""
+        value: str = self._get(key, str, default)
+        if choices and value not in choices:
+            raise self.error(f"must be one of {', '.join(choices)} (got {value!r})", key)
+        return value
+
+    def integer(self, key: str, default: int | None = None, minimum: int | None = None,
+                maximum: int | None = None) -> int:
+        """An integer (not a boolean), required when ``default`` is None, within ``minimum`` and ``maximum``."""
+        value: int = self._get(key, int, default)
+        if minimum is not None and value < minimum:
+            raise self.error(f"must be >= {minimum} (got {value})", key)
+        if maximum is not None and value > maximum:
+            raise self.error(f"must be <= {maximum} (got {value})", key)
+        return value
+
+    def number(self, key: str, default: float | None = None) -> float:
+        """An integer or a float (not a boolean) as a float, required when ``default`` is None."""
+        return float(self._get(key, (int, float), default))
+
+    def wei(self, key: str, default: int) -> int:
+        """An amount of wei: an integer, or a string such as "1.5 ether", "20 gwei" or "12345"."""
+        self._used.add(key)
+        if key not in self._table:
+            return default
+        try:
+            return parse_wei(self._table[key])
+        except ValueError as exc:
+            raise self.error(str(exc), key) from None
+
+    def strings(self, key: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
+        """An array of strings as a tuple."""
+        value = self._get(key, list, list(default))
+        for index, item in enumerate(value):
+            if not isinstance(item, str):
+                raise self.error(f"item {index} must be a string (got {item!r})", key)
+        return tuple(value)
+
+    def table(self, key: str) -> TableReader:
+        """A reader of the sub-table ``key`` (an empty one when the table does not set it)."""
+        self._used.add(key)
+        return TableReader(self._source, self._sub(key), self._table.get(key, {}))
+
+    def section(self, key: str, build: Callable[[TableReader], T]) -> T:
+        """What ``build`` makes of the sub-table ``key``; then refuses the keys ``build`` did not read."""
+        sub = self.table(key)
+        value = build(sub)
+        sub.finish()
+        return value
+
+    def tables(self, key: str, required: bool = False) -> list[TableReader]:
+        """Readers of the array of tables ``key`` ([[key]]), which must not be empty when ``required``."""
+        self._used.add(key)
+        value = self._table.get(key, [])
+        if not isinstance(value, list) or (required and not value):
+            raise self.error("must be a non-empty array of tables ([[...]])" if required
+                             else "must be an array of tables ([[...]])", key)
+        return [TableReader(self._source, f"{self._sub(key)}[{i}]", item) for i, item in enumerate(value)]
+
+    def finish(self) -> None:
+        """Raise ScenarioError naming the table's keys that no getter asked for, and the known ones."""
+        unknown = sorted(set(self._table) - self._used)
+        if unknown:
+            known = f" (known: {', '.join(sorted(self._used))})" if self._used else ""
+            raise self.error(f"unknown field(s): {', '.join(unknown)}{known}")
+
+    def _get(self, key: str, kind: type | tuple[type, ...], default: Any) -> Any:
+        self._used.add(key)
+        if key not in self._table:
+            if default is None:
+                raise self.error("is required", key)
+            return default
+        value = self._table[key]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if isinstance(value, bool) and bool not in kinds:
+            raise self.error(f"must be {_kind_name(kinds)} (got {value!r})", key)
+        if not isinstance(value, kinds):
+            raise self.error(f"must be {_kind_name(kinds)} (got {type(value).__name__} {value!r})", key)
+        return value
+
+    def _sub(self, key: str) -> str:
+        return f"{self._path}.{key}" if self._path else key
+
+
+def _kind_name(kinds: tuple[type, ...]) -> str:
+    names = {int: "an integer", str: "a string", list: "an array", bool: "a boolean", float: "a number"}
+    if float in kinds:  # "a number" covers the integers too
+        kinds = tuple(k for k in kinds if k is not int)
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def parse_wei(value: object) -> int:
+    """Return wei from an int or a string like ``"0.5 ether"``; raises ValueError naming the value."""
+    if isinstance(value, bool):
+        raise ValueError(f"must be an amount of wei (got {value!r})")
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError(f"must be >= 0 wei (got {value})")
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"must be an integer or a string like \"0.5 ether\" (got {value!r})")
+    number, _, unit = value.strip().partition(" ")
+    scale = _WEI_UNITS.get(unit.strip().lower() or "wei")
+    if scale is None:
+        raise ValueError(f"unknown unit {unit!r} in {value!r} (known: {', '.join(_WEI_UNITS)})")
+    try:
+        amount = Decimal(number) * scale
+    except InvalidOperation:
+        raise ValueError(f"must be an amount like \"0.5 ether\" (got {value!r})") from None
+    if not amount.is_finite() or amount < 0 or amount != amount.to_integral_value():
+        raise ValueError(f"must be a whole, non-negative number of wei (got {value!r})")
+    return int(amount)
+
+
+__all__ = ["ETHER_WEI", "Document", "TableReader", "field_error", "parse_wei", "read_toml_file"]
