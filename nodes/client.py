@@ -13,7 +13,7 @@ from cipherquorum.measurement.spans import Phase, PhaseSpan, ProcessUsage, SpanR
 from cipherquorum.nodes.hosting import ActorHost, PendingCall
 from cipherquorum.protocol import Delivered, Proof, TaskParams, check_proof, failed_checks
 from cipherquorum.settings.scenario import MarketConfig, Study
-from cipherquorum.storage import BlobStore
+from cipherquorum.storage import IndexedStore
 from cipherquorum.types import (
     Address,
     BlobId,
@@ -114,7 +114,7 @@ class OpenedStudy:
 class StudyClient:
     """One logical client: an Ethereum account, an FHE key pair, and the tasks it created."""
 
-    def __init__(self, config: ClientConfig, index: int, store: BlobStore, needs: KeyNeeds,
+    def __init__(self, config: ClientConfig, index: int, store: IndexedStore, needs: KeyNeeds,
                  spans: SpanRecorder | None = None) -> None:
         account = derive_account(config.seed, "client", index)
         self.address = Address(account.address)
@@ -224,7 +224,7 @@ class ClientPool:
     a task whose commit deadline has passed gets views and, when its deadlines allow, a finalize.
     """
 
-    def __init__(self, config: ClientConfig, store: BlobStore) -> None:
+    def __init__(self, config: ClientConfig, store: IndexedStore) -> None:
         self._config = config
         self._store = store
         self._clients: dict[int, StudyClient] = {}
@@ -375,7 +375,7 @@ class ClientPool:
 class ClientPoolHandle:
     """Typed handle on the client pool actor."""
 
-    def __init__(self, config: ClientConfig, store: BlobStore, *, clients: int) -> None:
+    def __init__(self, config: ClientConfig, store: IndexedStore, *, clients: int) -> None:
         self._host: ActorHost[ClientPool] = ActorHost(ClientPool, config, store, name="clients",
                                                       max_concurrency=clients + 4)
 

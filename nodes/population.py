@@ -9,7 +9,7 @@ from cipherquorum.fhe import Encryptor, KeyBundle
 from cipherquorum.measurement.spans import Phase, PhaseSpan, ProcessUsage, SpanRecorder, process_usage
 from cipherquorum.nodes.hosting import ActorHost, PendingCall, Placement
 from cipherquorum.settings.scenario import Question, Study
-from cipherquorum.storage import BlobStore
+from cipherquorum.storage import IndexedStore
 from cipherquorum.types import BlobId
 
 UPLOAD_BATCH = 256
@@ -46,7 +46,7 @@ def respondent_answer(seed: str, study_id: str, respondent: str, question: Quest
 class RespondentShard:
     """Hosts respondents ``first .. first + count - 1``; each answers studies under the study's public key."""
 
-    def __init__(self, seed: str, shard: int, first: int, count: int, store: BlobStore) -> None:
+    def __init__(self, seed: str, shard: int, first: int, count: int, store: IndexedStore) -> None:
         self._seed = seed
         self._shard = shard
         self._respondents = tuple(f"respondent-{i:06d}" for i in range(first, first + count))
@@ -89,7 +89,7 @@ class RespondentShard:
 class RespondentShardHandle:
     """Typed handle on a respondent shard hosted in its own actor."""
 
-    def __init__(self, seed: str, shard: int, first: int, count: int, store: BlobStore, *,
+    def __init__(self, seed: str, shard: int, first: int, count: int, store: IndexedStore, *,
                  clustered: bool) -> None:
         self.count = count
         self._host: ActorHost[RespondentShard] = ActorHost(

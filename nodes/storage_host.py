@@ -1,12 +1,20 @@
 """The storage role: a content-addressed blob store and its version index in one actor, and a client for it."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from cipherquorum.measurement.spans import ProcessUsage, process_usage
 from cipherquorum.nodes.hosting import STORAGE_RESOURCE, ActorHost, Placement
-from cipherquorum.storage import BlobStore, FileBlobStore, StoreStats, Version, VersionIndex, validate_blob_id
+from cipherquorum.storage import (
+    FileBlobStore,
+    IndexedStore,
+    Publication,
+    StoreStats,
+    Version,
+    VersionIndex,
+    validate_blob_id,
+)
 from cipherquorum.types import BlobId
 
 STORAGE_CONCURRENCY = 8
@@ -68,8 +76,8 @@ class StorageHost:
         return process_usage("storage")
 
 
-class RemoteBlobStore(BlobStore):
-    """The BlobStore interface over a StorageHost actor, so roles use storage without knowing where it is."""
+class RemoteBlobStore(IndexedStore):
+    """The IndexedStore interface over a StorageHost actor, so roles use storage without knowing where it is."""
 
     def __init__(self, data_dir: str, max_blob_bytes: int, *, clustered: bool = False) -> None:
         super().__init__(max_blob_bytes=max_blob_bytes)
@@ -87,7 +95,7 @@ class RemoteBlobStore(BlobStore):
     def get(self, blob_id: BlobId) -> bytes:
         return self.get_many([blob_id])[0]
 
-    def get_many(self, blob_ids: Sequence[BlobId]) -> list[bytes]:
+    def get_many(self, blob_ids: Iterable[BlobId]) -> list[bytes]:
         """Fetch blobs from the storage actor and check each against its id here, on the reading side."""
         ids = [validate_blob_id(blob_id) for blob_id in blob_ids]
         blobs = self._host.call("get_many", ids)
@@ -102,11 +110,11 @@ class RemoteBlobStore(BlobStore):
     def stats(self) -> StoreStats:
         return self._host.call("stats")
 
-    def ids(self) -> list[BlobId]:
-        """Every stored blob id, sorted."""
-        return self._host.call("ids")
+    def ids(self) -> Iterator[BlobId]:
+        """Every stored blob id, sorted (listed by the actor in one call)."""
+        return iter(self._host.call("ids"))
 
-    def publish_many(self, rows: Sequence[tuple[str, str, str, BlobId]]) -> list[Version]:
+    def publish_many(self, rows: Iterable[Publication | tuple[str, str, str, BlobId]]) -> list[Version]:
         """Record new current versions of (owner, kind, name) rows in the index."""
         return self._host.call("publish_many", list(rows))
 

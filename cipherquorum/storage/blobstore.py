@@ -92,6 +92,10 @@ class BlobStore(ABC):
     # --- inventory ---
 
     @abstractmethod
+    def ids(self) -> Iterator[BlobId]:
+        """Every stored blob id, once each, in sorted order."""
+
+    @abstractmethod
     def stats(self) -> StoreStats:
         """Return the number of stored blobs and their total size in bytes."""
 

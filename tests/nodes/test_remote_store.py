@@ -2,23 +2,20 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
 from cipherquorum.nodes.storage_host import RemoteBlobStore
 from cipherquorum.storage import BlobStore
+from cipherquorum.storage.conformance import IndexedStoreSuite
 from cipherquorum.types import BlobId
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "storage"))
-from test_blobstore import BlobStoreSuite
 
 LIMIT_BYTES = 4096
 
 
-class TestRemoteBlobStore(BlobStoreSuite):
-    """The shared BlobStore suite, run against a storage actor over Ray with a real data directory."""
+class TestRemoteBlobStore(IndexedStoreSuite):
+    """The IndexedStore conformance suite, run against a storage actor over Ray with a real data directory."""
 
     @pytest.fixture
     def store(self, ray_runtime, tmp_path: Path) -> BlobStore:
@@ -35,11 +32,3 @@ class TestRemoteBlobStore(BlobStoreSuite):
 
     def make_with_limit(self, limit: object, tmp_path: Path) -> BlobStore:
         return RemoteBlobStore(str(tmp_path / "limited"), limit)  # type: ignore[arg-type]
-
-    def test_index_rows_published_through_the_actor_read_back(self, store: RemoteBlobStore) -> None:
-        """Versions published through the actor are kept, newest current."""
-        first, second = store.put_many([b"profile v1", b"profile v2"])
-        store.publish_many([("alice", "profile", "main", first)])
-        store.publish_many([("alice", "profile", "main", second)])
-        assert store.current("alice", "profile", "main").blob_id == second
-        assert [v.blob_id for v in store.versions("alice", "profile", "main")] == [first, second]
