@@ -153,6 +153,32 @@ def _cmd_programs(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from cipherquorum.chain import TaskMarket
+    from cipherquorum.protocol import checked_address, checked_uint, failed_checks
+    from cipherquorum.verify import open_run_store, verify_task
+
+    try:
+        task_id = checked_uint("--task", _positive_int(args.task), 256)
+        market_address = checked_address("--market", args.market)
+        store = open_run_store(args.data_dir)
+        market = TaskMarket(args.rpc_url, market_address)
+    except argparse.ArgumentTypeError as exc:
+        print(f"cipherquorum: cannot verify: --task {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except CipherQuorumError as exc:  # a bad address, URL or data dir; no chain or no contract there
+        print(f"cipherquorum: cannot verify: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    checks = verify_task(market, store, task_id)
+    width = max(len(check.name) for check in checks)
+    for check in checks:
+        print(f"{check.name:{width}}  {'PASS' if check.ok else 'FAIL'}  {check.detail}")
+    failed = failed_checks(checks)
+    print(f"task {task_id}: " + (f"NOT verified ({', '.join(failed)} failed)" if failed
+                                 else f"verified ({len(checks)} checks pass)"))
+    return EXIT_FAILED if failed else EXIT_OK
+
+
 def _positive_float(text: str) -> float:
     """An argparse type: a finite number > 0, or a usage error naming the value."""
     try:
@@ -228,6 +254,15 @@ def _build_parser() -> argparse.ArgumentParser:
     load.add_argument("--data-dir", metavar="DIR", help="storage directory (default: a new temporary one)")
     load.add_argument("--quiet", action="store_true", help="do not show live stats")
     load.set_defaults(handler=_cmd_load)
+
+    verify = commands.add_parser(
+        "verify", help="check a finished task's proof of execution from the chain and storage alone")
+    verify.add_argument("--rpc-url", required=True, metavar="URL", help="JSON-RPC URL of the chain")
+    verify.add_argument("--market", required=True, metavar="ADDRESS", help="the TaskMarket contract's address")
+    verify.add_argument("--task", required=True, metavar="ID", help="the task id (an integer >= 1)")
+    verify.add_argument("--data-dir", required=True, metavar="DIR",
+                        help="the run's data directory (its blobs are in DIR/store)")
+    verify.set_defaults(handler=_cmd_verify)
 
     programs = commands.add_parser("programs", help="list the registered FHE programs")
     programs.set_defaults(handler=_cmd_programs)

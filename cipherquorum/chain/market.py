@@ -7,10 +7,12 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
+from eth_abi import abi
 from eth_account.signers.local import LocalAccount
+from eth_typing import HexStr
 from eth_utils import to_checksum_address
 from web3 import Web3
 from web3.exceptions import ContractLogicError, Web3RPCError
@@ -28,14 +30,23 @@ from cipherquorum.chain.views import (
     TxReceipt,
     TxSummary,
     VoteView,
+    abi_type,
     node_view,
     proof_view,
     task_view,
     vote_view,
 )
 from cipherquorum.exceptions import ChainError, TransactionFailed, ValidationError
-from cipherquorum.protocol import Proof, TaskParams, checked_address, checked_hash, checked_uint, compute_seal
-from cipherquorum.types import Address, ExecStatus, TaskId
+from cipherquorum.protocol import (
+    Proof,
+    Reveal,
+    TaskParams,
+    checked_address,
+    checked_hash,
+    checked_uint,
+    compute_seal,
+)
+from cipherquorum.types import Address, ExecStatus, Hash32, TaskId
 
 GAS_MARGIN = 1.25
 """Gas limit = estimate x GAS_MARGIN + GAS_EXTRA: matching draws differ between estimate and mining."""
@@ -66,6 +77,13 @@ def _interface() -> _ContractInterface:
     return _ContractInterface(
         FunctionCodec(artifact.abi, artifact.bytecode), EventDecoder(artifact.abi), RevertDecoder(artifact.abi)
     )
+
+
+@cache
+def _input_types(function: str) -> tuple[str, ...]:
+    """The ABI types of the contract function ``function``'s arguments, in order."""
+    entry = next(item for item in load_artifact().abi if item.get("type") == "function" and item["name"] == function)
+    return tuple(abi_type(item) for item in entry["inputs"])
 
 
 class _Connection:
@@ -504,6 +522,46 @@ class TaskMarket:
             logs = self._connection.web3.eth.get_logs(log_filter)
         events = sorted(self._decode_logs(logs), key=lambda event: (event.block_number, event.log_index))
         return [TaskId(event.args["taskId"]) for event in events if event.args["node"] == checked]
+
+    def reveals(self, task_id: int, from_block: int = 0) -> dict[Address, Reveal]:
+        """Return, by node, each reveal of the task since ``from_block`` with the seal that node committed.
+
+        Only nodes that revealed appear. The salt is not in the Revealed event: it is read from the reveal
+        transaction's calldata (one eth_getTransactionByHash per reveal, after one eth_getLogs). Sends
+        nothing. Raises ChainError for a reveal without a Committed event, or one that was not a direct call
+        of reveal (its salt cannot be read then), and ValidationError for a bad task id or block.
+        """
+        checked = checked_uint("task_id", task_id, 256)
+        events = self.events(from_block, names=("Committed", "Revealed"), task_id=checked)
+        seals = {event.args["node"]: event.args["seal"] for event in events if event.name == "Committed"}
+        found: dict[Address, Reveal] = {}
+        for event in events:
+            if event.name != "Revealed":
+                continue
+            node = event.args["node"]
+            if node not in seals:
+                raise ChainError(f"node {node} revealed on task {checked} (transaction {event.tx_hash}) "
+                                 f"without a Committed event since block {from_block}")
+            found[node] = Reveal(node=node, seal=Hash32(seals[node]), result_hash=Hash32(event.args["resultHash"]),
+                                 status=int(event.args["status"]), salt=self._revealed_salt(event))
+        return found
+
+    def _revealed_salt(self, revealed: ChainEvent) -> Hash32:
+        """The salt in the calldata of the transaction that emitted ``revealed``, checked against the event."""
+        with self._connection.translated():
+            tx: Mapping[str, Any] = self._connection.web3.eth.get_transaction(HexStr(revealed.tx_hash))
+        calldata = bytes(tx.get("input", tx.get("data", b"")))
+        target = str(tx.get("to") or "")
+        if target.lower() != self._address.lower() or self._interface.functions.function_of(calldata) != "reveal":
+            raise ChainError(f"transaction {revealed.tx_hash} is not a direct call of reveal on {self._address}: "
+                             "the salt of its reveal cannot be read from its calldata")
+        with self._connection.translated():
+            task_id, result_hash, status, salt, result_ref = abi.decode(list(_input_types("reveal")), calldata[4:])
+        args = revealed.args
+        if (task_id, bytes(result_hash), status, bytes(result_ref)) != (
+                args["taskId"], args["resultHash"], int(args["status"]), args["resultRef"]):
+            raise ChainError(f"the calldata of transaction {revealed.tx_hash} does not match its Revealed event")
+        return Hash32(bytes(salt))
 
     # --- plumbing ----------------------------------------------------------------------------------
 
