@@ -202,3 +202,12 @@ def test_unreachable_endpoint_raises_chain_unavailable_naming_the_url() -> None:
         url = chain.url
     with pytest.raises(ChainUnavailable, match=url.replace(".", r"\.")):
         TaskMarket(url, "0x" + "22" * 20)
+
+
+def test_fund_many_funds_every_address_of_any_iterable(devnet: Devnet) -> None:
+    """fund_many takes a generator as well as a list: each address it yields is funded once."""
+    recipients = [derive_account("devnet-test", "fund-many", index).address for index in range(3)]
+    hashes = devnet.fund_many((address for address in recipients), 55)
+    web3 = Web3(Web3.HTTPProvider(devnet.url))
+    assert len(hashes) == 3
+    assert [web3.eth.get_balance(address) for address in recipients] == [55, 55, 55]

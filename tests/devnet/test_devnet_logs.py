@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from cipherquorum.devnet.devnet import _to_json
+from cipherquorum.devnet.codec import to_json
 from cipherquorum.devnet.logindex import BlockLogIndex, block_number_of
 
 
@@ -18,7 +18,7 @@ def _rpc(url: str, method: str, params: list) -> object:
 def _eth_tester_logs(devnet, query: dict) -> list:
     """The answer eth-tester itself gives, in JSON-RPC form (the cache bypassed)."""
     with devnet._dispatcher.lock:
-        return _to_json(devnet._dispatcher._forward("eth_getLogs", [query]))
+        return to_json(devnet._dispatcher.forward("eth_getLogs", [query]))
 
 
 def _filters(busy_market) -> list[dict]:

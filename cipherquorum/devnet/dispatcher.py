@@ -1,0 +1,234 @@
+"""The devnet's JSON-RPC methods: run one at a time against eth-tester, counted, with eth_call and log caches."""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from eth_tester import EthereumTester
+from eth_tester.exceptions import TransactionFailed as TesterTransactionFailed
+from eth_tester.exceptions import ValidationError as TesterValidationError
+from eth_utils.exceptions import ValidationError as EvmValidationError
+from web3 import Web3
+from web3.exceptions import ContractLogicError, Web3Exception
+from web3.providers.eth_tester import EthereumTesterProvider
+from web3.providers.eth_tester.defaults import API_ENDPOINTS
+
+from cipherquorum.devnet.codec import quantity_of, revert_data_of, to_json
+from cipherquorum.devnet.logindex import BlockLogIndex
+from cipherquorum.devnet.rpc import EXECUTION_REVERTED, INTERNAL_ERROR, INVALID_PARAMS, SERVER_ERROR, RpcError
+
+logger = logging.getLogger(__name__)
+
+_CLOCKED_METHODS = frozenset({"eth_sendRawTransaction", "eth_sendTransaction", "eth_call", "eth_estimateGas"})
+"""Methods that run code in the pending block, whose timestamp is set to the wall clock first."""
+_JSON_READY_METHODS = frozenset({"eth_call", "eth_getLogs"})
+"""Methods whose local handlers already return JSON-RPC form (cached answers are not converted again)."""
+
+
+@dataclass(frozen=True)
+class RpcMethodStats:
+    """How often the devnet served a JSON-RPC method, and the seconds those calls held the chain."""
+
+    calls: int
+    busy_s: float
+
+
+def _reverts_with_data(endpoint: Callable[[EthereumTester, Any], Any]) -> Callable[[EthereumTester, Any], Any]:
+    """Wrap an eth-tester endpoint so that a revert becomes JSON-RPC error 3 carrying the revert data."""
+
+    def wrapped(tester: EthereumTester, params: Any) -> Any:
+        try:
+            return endpoint(tester, params)
+        except TesterTransactionFailed as exc:
+            raise RpcError(EXECUTION_REVERTED, "execution reverted", "0x" + revert_data_of(exc).hex()) from None
+
+    return wrapped
+
+
+def _build_endpoints() -> dict[str, dict[str, Any]]:
+    """Return web3's eth-tester endpoint table with eth_call and eth_estimateGas reporting revert data."""
+    endpoints = {namespace: dict(methods) for namespace, methods in API_ENDPOINTS.items()}
+    for method in ("call", "estimateGas"):
+        endpoints["eth"][method] = _reverts_with_data(API_ENDPOINTS["eth"][method])
+    return endpoints
+
+
+@contextmanager
+def _answered_as_rpc_errors(method: str) -> Iterator[None]:
+    """Turn whatever running ``method`` raises into the RpcError a JSON-RPC client is answered with."""
+    try:
+        yield
+    except RpcError:
+        raise
+    except ContractLogicError as exc:
+        data = exc.data if isinstance(exc.data, str) else None
+        raise RpcError(EXECUTION_REVERTED, "execution reverted", data) from None
+    except (TesterValidationError, EvmValidationError, TesterTransactionFailed, Web3Exception) as exc:
+        raise RpcError(SERVER_ERROR, f"{method}: {exc}") from None
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
+        raise RpcError(INVALID_PARAMS, f"invalid params for {method}: {exc!r}") from None
+    except Exception as exc:  # the server must keep serving whatever one request does
+        logger.warning("JSON-RPC %s failed", method, exc_info=True)
+        raise RpcError(INTERNAL_ERROR, f"{method} failed: {exc!r}") from None
+
+
+class ChainDispatcher:
+    """Runs JSON-RPC methods against one EthereumTester, one call at a time (eth-tester is not thread-safe).
+
+    eth_getLogs is answered from a per-block log cache; an eth_call asked again before the chain moves on
+    (same head block, same pending timestamp) gets the answer it got the first time. Each method's calls and
+    busy time are counted ("eth_call (cached)" counts the repeated calls).
+    """
+
+    def __init__(self, tester: EthereumTester) -> None:
+        self._tester = tester
+        self._lock = threading.Lock()
+        provider = EthereumTesterProvider(tester, api_endpoints=_build_endpoints())
+        web3 = Web3(provider, middleware=[])
+        self._request = provider.request_func(web3, web3.middleware_onion)
+        self._logs = BlockLogIndex(self._block_logs)
+        self._calls_at: tuple[int, int] = (-1, -1)
+        self._call_results: dict[str, Any] = {}
+        self._default_from = tester.get_accounts()[0]
+        self._stats: dict[str, list[float]] = {}
+        self._local_methods: dict[str, Callable[[list[Any]], Any]] = {
+            "eth_call": self._eth_call,
+            "eth_getLogs": self._get_logs,
+            "evm_increaseTime": self._increase_time,
+            "evm_mine": self._mine,
+        }
+
+    @property
+    def lock(self) -> threading.Lock:
+        """The lock that serializes every use of the chain."""
+        return self._lock
+
+    @property
+    def accounts(self) -> tuple[str, ...]:
+        """eth-tester's unlocked accounts, which ``send_transaction`` may send from."""
+        return tuple(self._tester.get_accounts())
+
+    def call(self, method: str, params: list[Any]) -> Any:
+        """Run ``method`` with ``params`` and return its JSON-ready result; raises RpcError on any error."""
+        local = self._local_methods.get(method)
+        with _answered_as_rpc_errors(method), self._lock:
+            started_s = time.perf_counter()
+            try:
+                result = local(params) if local is not None else self.forward(method, params)
+            finally:
+                stat = self._stats.setdefault(method, [0, 0.0])
+                stat[0] += 1
+                stat[1] += time.perf_counter() - started_s
+        return result if method in _JSON_READY_METHODS else to_json(result)
+
+    def send_transaction(self, transaction: Mapping[str, Any]) -> tuple[str, bool]:
+        """Send ``transaction`` (eth-tester's form) from an unlocked account, mined at once at the wall-clock time.
+
+        Hold ``lock``. Returns the transaction hash and whether it succeeded (a mined transaction can still
+        fail, status 0). Not counted in ``stats``. Raises RpcError if the chain refuses the transaction.
+        """
+        with _answered_as_rpc_errors("eth_sendTransaction"):
+            self._set_pending_timestamp_to_now()
+            tx_hash = self._tester.send_transaction(dict(transaction))
+            succeeded = self._tester.get_transaction_receipt(tx_hash)["status"] == 1
+        return str(tx_hash), succeeded
+
+    def stats(self) -> dict[str, RpcMethodStats]:
+        """Calls and busy seconds per JSON-RPC method served so far."""
+        with self._lock:
+            return {method: RpcMethodStats(int(calls), busy_s) for method, (calls, busy_s) in self._stats.items()}
+
+    def forward(self, method: str, params: list[Any]) -> Any:
+        """Run ``method`` on eth-tester itself, past the caches (hold ``lock``); raises RpcError for its error."""
+        if method in _CLOCKED_METHODS:
+            self._set_pending_timestamp_to_now()
+        response = self._request(method, params)
+        if "error" in response:
+            error = response["error"]
+            code = error.get("code", SERVER_ERROR) if isinstance(error, Mapping) else SERVER_ERROR
+            message = error.get("message", str(error)) if isinstance(error, Mapping) else str(error)
+            raise RpcError(code, message)
+        return response.get("result")
+
+    def _set_pending_timestamp_to_now(self) -> None:
+        """Give the pending block the wall-clock time (never earlier than its parent); hold ``lock``."""
+        chain = self._tester.backend.chain
+        now_s = self._pending_timestamp()
+        if chain.header.timestamp != now_s:
+            chain.header = chain.header.copy(timestamp=now_s)
+
+    def _get_logs(self, params: list[Any]) -> Any:
+        """eth_getLogs from the block log cache; a filter it does not handle goes to eth-tester."""
+        head = int(self._tester.backend.chain.get_canonical_head().block_number)
+        logs = self._logs.query(params, head)
+        return to_json(self.forward("eth_getLogs", params)) if logs is None else logs
+
+    def _eth_call(self, params: list[Any]) -> Any:
+        """eth_call, answered again from memory while the head block and the pending timestamp stay the same.
+
+        A call without "from" gets the first account as web3's eth-tester middleware would, but without its
+        three eth_accounts look-ups per call (which cost as much as running the view).
+        """
+        if params and isinstance(params[0], Mapping) and "from" not in params[0]:
+            params = [{**params[0], "from": self._default_from}, *params[1:]]
+        self._set_pending_timestamp_to_now()
+        chain = self._tester.backend.chain
+        state = (int(chain.get_canonical_head().block_number), int(chain.header.timestamp))
+        if state != self._calls_at:
+            self._calls_at, self._call_results = state, {}
+        key = json.dumps(params, sort_keys=True)
+        if key in self._call_results:
+            stat = self._stats.setdefault("eth_call (cached)", [0, 0.0])
+            stat[0] += 1
+            return self._call_results[key]
+        result = to_json(self.forward("eth_call", params))
+        self._call_results[key] = result
+        return result
+
+    def _block_logs(self, number: int) -> list[dict[str, Any]]:
+        """Every log of block ``number`` as eth-tester answers them (hold ``lock``)."""
+        return to_json(self.forward("eth_getLogs", [{"fromBlock": hex(number), "toBlock": hex(number)}]))
+
+    def _pending_timestamp(self) -> int:
+        """The next block's timestamp: the wall clock, or the latest block's time if that is later."""
+        return max(int(time.time()), int(self._tester.backend.chain.get_canonical_head().timestamp))
+
+    def _increase_time(self, params: list[Any]) -> int:
+        """evm_increaseTime(seconds): the next block comes ``seconds`` later than it would; returns its timestamp.
+
+        eth-tester moves time by mining an empty block just before the new time.
+        """
+        if len(params) != 1:
+            raise RpcError(INVALID_PARAMS, f"evm_increaseTime takes [seconds] (got {params!r})")
+        seconds = quantity_of(params[0], "seconds")
+        if seconds == 0:
+            return int(self._tester.get_block_by_number("latest")["timestamp"])
+        target_s = self._pending_timestamp() + seconds
+        self._tester.time_travel(target_s + 1)  # mines an empty block at target_s; later blocks follow it
+        return target_s
+
+    def _mine(self, params: list[Any]) -> str:
+        """evm_mine([timestamp]): mine one empty block, at ``timestamp`` when given; returns "0x0"."""
+        if len(params) > 1:
+            raise RpcError(INVALID_PARAMS, f"evm_mine takes [] or [timestamp] (got {params!r})")
+        if params:
+            timestamp_s = quantity_of(params[0], "timestamp")
+            if timestamp_s < self._pending_timestamp():
+                raise RpcError(
+                    INVALID_PARAMS,
+                    f'"timestamp" must be >= the next block time (got {timestamp_s}, next {self._pending_timestamp()})',
+                )
+            self._tester.time_travel(timestamp_s + 1)
+        else:
+            self._set_pending_timestamp_to_now()
+            self._tester.mine_blocks(1)
+        return "0x0"
+
+
+__all__ = ["ChainDispatcher", "RpcMethodStats"]
