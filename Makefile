@@ -6,15 +6,15 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.cipherquorum-installed
 SCENARIO ?= scenarios/quickstart.toml
 
-.PHONY: install cxx run test bench load contracts clean
+.PHONY: install cxx run test lint bench load contracts clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml seal-offline.cmake
+$(STAMP): pyproject.toml constraints.txt seal-offline.cmake
 	@command -v c++ >/dev/null 2>&1 || command -v g++ >/dev/null 2>&1 || $(MAKE) --no-print-directory cxx
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel
-	CMAKE_TOOLCHAIN_FILE=$(CURDIR)/seal-offline.cmake $(BIN)/python -m pip install -e '.[dev]'
+	$(BIN)/python -m pip install -q --upgrade pip -c constraints.txt setuptools wheel
+	CMAKE_TOOLCHAIN_FILE=$(CURDIR)/seal-offline.cmake $(BIN)/python -m pip install -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 # Pyfhel compiles Microsoft SEAL and needs a C++17 compiler (its CMake comes from PyPI).
@@ -32,6 +32,17 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# ruff on the whole tree; mypy on the library and the roles. nodes/ installs as cipherquorum.nodes, so mypy
+# reads both through a tree of links that has that shape.
+TYPECHECK := build/typecheck
+lint: $(STAMP)
+	$(BIN)/ruff check cipherquorum nodes contracts tests benchmarks
+	rm -rf $(TYPECHECK) && mkdir -p $(TYPECHECK)/cipherquorum
+	ln -s $(CURDIR)/cipherquorum/* $(TYPECHECK)/cipherquorum/
+	ln -s $(CURDIR)/nodes $(TYPECHECK)/cipherquorum/nodes
+	ln -s $(CURDIR)/contracts $(TYPECHECK)/cipherquorum/contracts
+	cd $(TYPECHECK) && $(CURDIR)/$(BIN)/mypy --config-file $(CURDIR)/pyproject.toml -p cipherquorum
+
 bench: $(STAMP)
 	$(BIN)/cipherquorum bench scenarios/quickstart.toml --json reports/bench.json
 
@@ -42,4 +53,4 @@ contracts:
 	cd contracts && npm ci --no-audit --no-fund && node compile.js
 
 clean:
-	rm -rf $(VENV) reports cq-data
+	rm -rf $(VENV) reports cq-data build

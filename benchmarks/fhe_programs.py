@@ -56,7 +56,8 @@ def workloads(scale: int, rng: random.Random) -> list[Workload]:
         Workload(
             "linear_square@1", "ckks-8192", f"{scale} inputs, {m}x{d} layer",
             [[rng.uniform(-1, 1) for _ in range(d)] for _ in range(scale)],
-            {"weights": tuple(rng.uniform(-1, 1) for _ in range(m * d)), "bias": tuple(rng.uniform(-1, 1) for _ in range(m))},
+            {"weights": tuple(rng.uniform(-1, 1) for _ in range(m * d)),
+             "bias": tuple(rng.uniform(-1, 1) for _ in range(m))},
         ),
     ]
 

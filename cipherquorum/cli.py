@@ -3,11 +3,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from cipherquorum.exceptions import CipherQuorumError, ScenarioError, ValidationError
 from cipherquorum.settings.scenario import load_scenario
+
+Number = TypeVar("Number", int, float)
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -169,7 +173,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     except CipherQuorumError as exc:  # a bad address, URL or data dir; no chain or no contract there
         print(f"cipherquorum: cannot verify: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    checks = verify_task(market, store, task_id)
+    checks = verify_task(market, store, task_id, args.from_block)
     width = max(len(check.name) for check in checks)
     for check in checks:
         print(f"{check.name:{width}}  {'PASS' if check.ok else 'FAIL'}  {check.detail}")
@@ -179,33 +183,27 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
-def _positive_float(text: str) -> float:
-    """An argparse type: a finite number > 0, or a usage error naming the value."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number > 0 (got {text!r})") from None
-    if not (value > 0 and value != float("inf")):
-        raise argparse.ArgumentTypeError(f"must be a number > 0 (got {text!r})")
-    return value
+def _bounded(convert: Callable[[str], Number], low: Number, *, low_allowed: bool,
+             what: str) -> Callable[[str], Number]:
+    """An argparse type: ``convert(text)`` if finite and above ``low`` (or equal to it when ``low_allowed``),
+    or a usage error naming the value."""
+
+    def parse(text: str) -> Number:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {what} (got {text!r})") from None
+        if not math.isfinite(value) or value < low or (value == low and not low_allowed):
+            raise argparse.ArgumentTypeError(f"must be {what} (got {text!r})")
+        return value
+
+    return parse
 
 
-def _positive_int(text: str) -> int:
-    """An argparse type: an integer >= 1, or a usage error naming the value."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1 (got {text!r})") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1 (got {text!r})")
-    return value
-
-
-def _non_negative_float(text: str) -> float:
-    """An argparse type: a finite number >= 0, or a usage error naming the value."""
-    if text.strip() in ("0", "0.0"):
-        return 0.0
-    return _positive_float(text)
+_positive_float = _bounded(float, 0.0, low_allowed=False, what="a number > 0")
+_non_negative_float = _bounded(float, 0.0, low_allowed=True, what="a number >= 0")
+_positive_int = _bounded(int, 1, low_allowed=True, what="an integer >= 1")
+_block_number = _bounded(int, 0, low_allowed=True, what="a block number >= 0")
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -262,6 +260,9 @@ def _build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--task", required=True, metavar="ID", help="the task id (an integer >= 1)")
     verify.add_argument("--data-dir", required=True, metavar="DIR",
                         help="the run's data directory (its blobs are in DIR/store)")
+    verify.add_argument("--from-block", type=_block_number, default=0, metavar="N",
+                        help="read the task's votes from block N on (the market's deployment block, "
+                             "chain.deploy_block in a run's JSON report; default 0: the whole chain)")
     verify.set_defaults(handler=_cmd_verify)
 
     programs = commands.add_parser("programs", help="list the registered FHE programs")

@@ -11,7 +11,6 @@ from eth_utils import is_address, to_checksum_address
 
 from cipherquorum.exceptions import (
     BlobCorrupted,
-    CipherQuorumError,
     ProgramTimeout,
     StorageError,
     UnknownProgram,
@@ -75,7 +74,8 @@ def check_task_terms(terms: TaskTerms) -> None:
     if q > r:
         raise TermsViolation("quorum", f'"quorum" must be <= replication (got quorum={q}, replication={r})')
     if 2 * q <= r:
-        raise TermsViolation("quorum", f'"quorum" must be a majority, > replication/2 (got quorum={q}, replication={r})')
+        raise TermsViolation("quorum",
+                             f'"quorum" must be a majority, > replication/2 (got quorum={q}, replication={r})')
     for name in ("commit_window_s", "reveal_window_s"):
         value = getattr(terms, name)
         if not 1 <= value <= MAX_WINDOW_S:
@@ -213,15 +213,17 @@ def check_proof(proof: Proof, *, program_id: Hash32, manifest_ref: Hash32, deliv
     outsider: what the manifest blob names). The result's hash is compared only for SUCCESS, since a task
     that failed agrees on its status alone.
     """
-    hash_ok = proof.status is not ExecStatus.SUCCESS or bytes(delivered.result_hash) == bytes(proof.result_hash)
+    compared = proof.status is ExecStatus.SUCCESS
+    hash_ok = not compared or bytes(delivered.result_hash) == bytes(proof.result_hash)
+    hash_detail = (f"result blob hashes to 0x{bytes(delivered.result_hash).hex()}, agreed "
+                   f"0x{bytes(proof.result_hash).hex()}" if compared
+                   else f"not compared: the agreed status is {proof.status.name}, agreed on alone")
     return (
         Check("program id", bytes(proof.program_id) == bytes(program_id),
               f"proof 0x{bytes(proof.program_id).hex()}, expected 0x{bytes(program_id).hex()}"),
         Check("manifest", bytes(proof.manifest_ref) == bytes(manifest_ref),
               f"proof 0x{bytes(proof.manifest_ref).hex()}, expected 0x{bytes(manifest_ref).hex()}"),
-        Check("result hash", hash_ok,
-              f"result blob hashes to 0x{bytes(delivered.result_hash).hex()}, "
-              f"agreed 0x{bytes(proof.result_hash).hex()}"),
+        Check("result hash", hash_ok, hash_detail),
         Check("status", delivered.status == int(proof.status),
               f"result blob says {delivered.status}, agreed {int(proof.status)}"),
     )
@@ -326,7 +328,6 @@ __all__ = [
     "MIN_TIME_LIMIT_S",
     "BehaviourName",
     "Check",
-    "CipherQuorumError",
     "Delivered",
     "Proof",
     "Reveal",

@@ -40,7 +40,7 @@ def open_run_store(data_dir: str | Path) -> FileBlobStore:
     return FileBlobStore(root / STORE_DIR, fsync=False)
 
 
-def verify_task(market: TaskMarket, store: BlobStore, task_id: int) -> tuple[Check, ...]:
+def verify_task(market: TaskMarket, store: BlobStore, task_id: int, from_block: int = 0) -> tuple[Check, ...]:
     """Check the proof of execution of task ``task_id`` as an outsider would, from ``market`` and ``store``.
 
     Returns the verdicts in this order: state, manifest blob, result blob, program registered, then those of
@@ -69,7 +69,7 @@ def verify_task(market: TaskMarket, store: BlobStore, task_id: int) -> tuple[Che
         proof, program_id=proof.program_id if manifest is None else program_id(manifest.program),
         manifest_ref=view.manifest_ref, delivered=delivered or Delivered(int(proof.status), proof.result_hash))
     try:
-        winner_checks = check_winners(proof, view.quorum, market.reveals(task_id))
+        winner_checks = check_winners(proof, view.quorum, market.reveals(task_id, from_block))
     except ChainUnavailable:
         raise
     except ChainError as exc:

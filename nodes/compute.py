@@ -182,7 +182,7 @@ class ComputeNode:
             except (RevealNotOpen, ChainUnavailable) as exc:
                 self._note(f"task {work.task_id}: {exc} (will retry)")
             except ContractError as exc:
-                self._note(f"task {work.task_id}: {exc} at stage {work.stage}")
+                self._note(f"task {work.task_id}: {exc}")
                 work.stage = TaskStage.FAILED
 
     def _now(self, open_work: list[_Work]) -> float:

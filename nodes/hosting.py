@@ -1,7 +1,6 @@
 """Ray in one place: start or join a cluster, and host plain role classes as actors behind typed handles."""
 from __future__ import annotations
 
-import functools
 import logging
 import os
 from collections.abc import Sequence
@@ -103,9 +102,14 @@ class RayRuntime:
         self.shutdown()
 
 
-@functools.cache
+_REMOTE_CLASSES: dict[type, Any] = {}
+
+
 def _remote_class(cls: type) -> Any:
-    return ray.remote(cls)
+    """``cls`` made a Ray actor class, once per class."""
+    if cls not in _REMOTE_CLASSES:
+        _REMOTE_CLASSES[cls] = ray.remote(cls)
+    return _REMOTE_CLASSES[cls]
 
 
 def _translate(exc: BaseException, what: str) -> BaseException:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from enum import IntEnum
 from typing import Any
 
 import requests
@@ -178,7 +179,7 @@ def _format_arg(value: Any) -> str:
         return "0x" + value.hex()
     if isinstance(value, tuple):
         return "[" + ", ".join(_format_arg(item) for item in value) + "]"
-    if hasattr(value, "name") and isinstance(value, int):
+    if isinstance(value, IntEnum):
         return f"{int(value)} ({value.name})"
     return str(value)
 

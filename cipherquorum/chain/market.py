@@ -8,15 +8,17 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import Any
+from typing import Any, cast
 
 from eth_abi import abi
 from eth_account.signers.local import LocalAccount
-from eth_typing import HexStr
+from eth_typing import ChecksumAddress, HexStr
 from eth_utils import to_checksum_address
+from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import ContractLogicError, Web3RPCError
 from web3.exceptions import TransactionNotFound as Web3TransactionNotFound
+from web3.types import FilterParams, TxData, TxParams
 
 from cipherquorum.chain.artifact import load_artifact
 from cipherquorum.chain.errors import TRANSLATED_ERRORS, RevertDecoder, translate_error
@@ -126,7 +128,7 @@ class _Connection:
             request["to"] = to
         with self.translated(reverts):
             with self._sender_lock(sender):  # held until mined: one pending transaction per sender
-                gas = max(gas_floor, int(self.web3.eth.estimate_gas(request) * GAS_MARGIN) + GAS_EXTRA)
+                gas = max(gas_floor, int(self.web3.eth.estimate_gas(cast(TxParams, request)) * GAS_MARGIN) + GAS_EXTRA)
                 tx_hash = self._sign_and_send(account, {**request, "gas": gas})
                 receipt = self._wait_for_receipt(tx_hash)
             if receipt["status"] != 1:
@@ -188,7 +190,7 @@ class _Connection:
         delay_s = 0.01
         while True:
             try:
-                return self.web3.eth.get_transaction_receipt(tx_hash)
+                return self.web3.eth.get_transaction_receipt(HexBytes(tx_hash))
             except Web3TransactionNotFound:
                 if time.monotonic() > deadline_s:
                     raise ChainError(
@@ -210,7 +212,7 @@ class _Connection:
         context = f"transaction 0x{bytes(receipt['transactionHash']).hex()} reverted in block {block_number}"
         if "to" in request:
             try:
-                self.web3.eth.call(dict(request), block_identifier=block_number)
+                self.web3.eth.call(cast(TxParams, dict(request)), block_identifier=block_number)
             except ContractLogicError as exc:
                 data = exc.data if isinstance(exc.data, str) else ""
                 if data.startswith("0x"):
@@ -241,7 +243,7 @@ class TaskMarket:
         self._account = account
         self._constants: dict[str, int] = {}
         with self._connection.translated():
-            code = self._connection.web3.eth.get_code(self._address)
+            code = self._connection.web3.eth.get_code(cast(ChecksumAddress, self._address))
         if not code:
             raise ChainError(f"no contract is deployed at {self._address} on {rpc_url}")
 
@@ -445,7 +447,7 @@ class TaskMarket:
         """Return the ether balance of the contract, or of ``address`` when given."""
         target = self._address if address is None else checked_address("address", address)
         with self._connection.translated():
-            return int(self._connection.web3.eth.get_balance(target))
+            return int(self._connection.web3.eth.get_balance(cast(ChecksumAddress, target)))
 
     def block_number(self) -> int:
         """Return the number of the latest block."""
@@ -478,7 +480,7 @@ class TaskMarket:
         if log_filter is None:
             return []
         with self._connection.translated():
-            logs = self._connection.web3.eth.get_logs(log_filter)
+            logs = self._connection.web3.eth.get_logs(cast(FilterParams, log_filter))
         events = list(self._decode_logs(logs))
         events.sort(key=lambda event: (event.block_number, event.log_index))
         return events
@@ -496,10 +498,10 @@ class TaskMarket:
         with self._connection.translated():
             for number in range(first, last + 1):
                 block = web3.eth.get_block(number, full_transactions=True)
-                for tx in block["transactions"]:
+                for tx in cast(list[TxData], block["transactions"]):
                     receipt = web3.eth.get_transaction_receipt(tx["hash"])
                     target = tx.get("to")
-                    calldata = bytes(tx.get("input", tx.get("data", b"")))
+                    calldata = bytes(HexBytes(tx.get("input", tx.get("data", b""))))
                     calls_market = bool(target) and str(target).lower() == self._address.lower()
                     summaries.append(TxSummary(
                         block_number=number, timestamp_s=int(block["timestamp"]),
@@ -519,7 +521,7 @@ class TaskMarket:
                        "0x" + bytes(12).hex() + checked[2:].lower()],
         }
         with self._connection.translated():
-            logs = self._connection.web3.eth.get_logs(log_filter)
+            logs = self._connection.web3.eth.get_logs(cast(FilterParams, log_filter))
         events = sorted(self._decode_logs(logs), key=lambda event: (event.block_number, event.log_index))
         return [TaskId(event.args["taskId"]) for event in events if event.args["node"] == checked]
 

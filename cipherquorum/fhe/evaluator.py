@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from Pyfhel import PyPtxt
+
 from cipherquorum.exceptions import KeyBundleError, ProgramError, ValidationError
 from cipherquorum.fhe import seal
 from cipherquorum.fhe.ciphertext import Ciphertext, load_ciphertext, wrap_ciphertext
@@ -239,7 +241,7 @@ class CipherOps:
         with seal.pyfhel_errors(f"rotation by {step} failed", KeyBundleError):
             return self._he.rotate(ctxt, step, in_new_ctxt=True)
 
-    def _encode(self, values: Sequence[Number], what: str, ctxt: seal.PyCtxt, *, match_scale: bool) -> seal.PyPtxt:
+    def _encode(self, values: Sequence[Number], what: str, ctxt: seal.PyCtxt, *, match_scale: bool) -> PyPtxt:
         preset = self._preset
         if not 1 <= len(values) <= preset.slots:
             raise ValidationError(f"{what} must hold 1..{preset.slots} values (got {len(values)})")

@@ -36,13 +36,14 @@ class SecretKeyOwner:
         )
 
     @classmethod
-    def generate(cls, preset: str, needs: KeyNeeds = KeyNeeds()) -> SecretKeyOwner:
+    def generate(cls, preset: str, needs: KeyNeeds | None = None) -> SecretKeyOwner:
         """Return an owner with fresh keys for ``preset``: public and secret, plus the evaluation keys in
         ``needs`` (merge the needs of every program to be run with ``KeyNeeds.union``).
 
         Raises UnknownPreset, or ValidationError if the preset cannot hold the keys asked for.
         """
         fhe_preset = get_preset(preset)
+        needs = needs if needs is not None else KeyNeeds()
         needs.check_preset(fhe_preset)
         he = seal.new_context(fhe_preset)
         with seal.pyfhel_errors(f"key generation for preset {preset!r} failed"):

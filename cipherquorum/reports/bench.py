@@ -159,7 +159,7 @@ def check_max_overhead(report: BenchReport, max_overhead: float | None) -> list[
 
 def phase_table(summaries: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     """Order phase summaries as a task lives through them (unknown phases last, by name)."""
-    order = {name: index for index, name in enumerate(PHASES)}
+    order: dict[str, int] = {phase.value: index for index, phase in enumerate(PHASES)}
     return {name: dict(summaries[name]) for name in sorted(summaries, key=lambda n: (order.get(n, len(order)), n))}
 
 

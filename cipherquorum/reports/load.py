@@ -9,10 +9,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cipherquorum.settings.load import LoadConfig, Threshold
 from cipherquorum.measurement.phases import phase_summaries, summaries_as_dict
-from cipherquorum.measurement.stats import bucket_counts, summarize
 from cipherquorum.measurement.spans import PhaseSpan, ProcessUsage
+from cipherquorum.measurement.stats import bucket_counts, summarize
+from cipherquorum.settings.load import LoadConfig, Threshold
 from cipherquorum.types import TaskEnd, TextEnum
 
 

@@ -139,7 +139,7 @@ class BlobStoreSuite:
     def test_ids_lists_every_blob_in_sorted_order(self, store: BlobStore) -> None:
         """ids() yields each stored id once, sorted."""
         blob_ids = store.put_many([bytes([i]) * i for i in range(20)])
-        assert list(store.ids()) == sorted(set(blob_ids))  # type: ignore[attr-defined]
+        assert list(store.ids()) == sorted(set(blob_ids))
 
     def test_concurrent_puts_from_threads_all_land(self, store: BlobStore) -> None:
         """Eight threads putting overlapping blobs at once lose none and store each once."""

@@ -18,8 +18,8 @@ MAX_DEPTH = 32
 MAX_COLLECTION_LEN = 1_000_000
 """Most elements any one array or map in a message may hold."""
 
-ParamScalar = Union[int, float, str, bool]
-ParamValue = Union[int, float, str, bool, tuple[ParamScalar, ...]]
+ParamScalar = int | float | str | bool
+ParamValue = int | float | str | bool | tuple[ParamScalar, ...]
 Params = dict[str, ParamValue]
 """JSON-like program parameters: names to scalars or tuples of scalars (a list is accepted when encoding)."""
 

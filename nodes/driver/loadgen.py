@@ -14,8 +14,8 @@ from cipherquorum.measurement.stats import percentile
 from cipherquorum.nodes.client import TaskOutcome, TaskSpec
 from cipherquorum.nodes.driver.metrics import rpc_delta
 from cipherquorum.nodes.driver.results import combine_results, question_params, task_reference
-from cipherquorum.nodes.driver.stack import MarketStack, start_stack, stop_handles
-from cipherquorum.nodes.hosting import PendingCall, RayRuntime, RoleHandle
+from cipherquorum.nodes.driver.stack import MarketStack, answer_study, running_market
+from cipherquorum.nodes.hosting import PendingCall
 from cipherquorum.reports.load import ChainTx, LoadMeasurements, LoadTask, LoadTaskState
 from cipherquorum.settings.load import LoadConfig
 from cipherquorum.settings.scenario import Question, Scenario, Study
@@ -85,17 +85,9 @@ class LoadRun:
     def run(self) -> LoadMeasurements:
         """Start the market, run the test, stop everything; raises NodeError if Ray cannot start."""
         self._t0 = time.monotonic()
-        runtime = RayRuntime(self._address)
-        runtime.start()
-        self._lap("ray_start")
-        handles: list[RoleHandle] = []
-        try:
-            stack = start_stack(self._scenario, self._data_dir, clustered=runtime.clustered, handles=handles,
-                                clients=self._config.clients, lap=self._lap)
+        with running_market(self._scenario, self._data_dir, ray_address=self._address, clients=self._config.clients,
+                            lap=self._lap) as stack:
             return self._run(stack)
-        finally:
-            stop_handles(handles)
-            runtime.shutdown()
 
     # --- preparing ---------------------------------------------------------------------------------
 
@@ -140,13 +132,7 @@ class LoadRun:
             copy = replace(study, study_id=f"{study.study_id}-c{client}")
             opened = stack.clients.open_study(client, copy, [program])
             limit = study.respondents or self._scenario.population.respondents
-            calls, remaining = [], limit
-            for shard in stack.shards:
-                take = min(shard.count, remaining)
-                remaining -= take
-                if take:
-                    calls.append(shard.submit_answer(copy, opened.key_bundle_ref, take))
-            results = [call.result() for call in calls]
+            results = answer_study(stack.shards, copy, opened.key_bundle_ref, limit)
             self._spans.extend(span for result in results for span in result.spans)
             answers.append(([ref for r in results for ref in r.refs[0]], [v for r in results for v in r.plain[0]]))
         params = question_params(program, question)
@@ -169,7 +155,7 @@ class LoadRun:
     def _drive(self, stack: MarketStack, planned: Sequence[_Planned], started_s: float) -> None:
         config = self._config
         queues: dict[int, list[_Planned]] = {c: [] for c in range(config.clients)}
-        creating: dict[int, tuple[PendingCall[list[int]], list[_Planned]]] = {}
+        creating: dict[int, tuple[PendingCall[list[TaskId]], list[_Planned]]] = {}
         by_id: dict[int, _Planned] = {}
         released = finished = 0
         cursor = 0
@@ -213,7 +199,8 @@ class LoadRun:
             ids = call.result()
         except CipherQuorumError as exc:
             for task in batch:
-                task.state, task.failure, task.done_s = LoadTaskState.CREATE_FAILED, f"create: {type(exc).__name__}", time.time()
+                task.state, task.done_s = LoadTaskState.CREATE_FAILED, time.time()
+                task.failure = f"create: {type(exc).__name__}"
             return len(batch)
         for task, task_id in zip(batch, ids):
             task.task_id, task.state = task_id, LoadTaskState.CREATED

@@ -6,7 +6,9 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from multiprocessing.connection import Connection
+from typing import Any
 
 import requests
 from eth_account.signers.local import LocalAccount
@@ -18,7 +20,7 @@ from cipherquorum.exceptions import ChainError, ValidationError
 from cipherquorum.fhe import program_id
 from cipherquorum.protocol import TaskParams, compute_seal
 from cipherquorum.settings.scenario import Scenario
-from cipherquorum.types import Address, ExecStatus, TaskId, TaskStage
+from cipherquorum.types import Address, ExecStatus, Hash32, TaskId, TaskStage
 
 DEVNET_START_TIMEOUT_S = 120
 """Longest wait for the replay's devnet process to come up."""
@@ -64,7 +66,7 @@ class _Replayed:
     """A replayed task's progress (mutable, private to one replay)."""
 
     spec: ReplayTask
-    task_id: TaskId = TaskId(0)
+    task_id: TaskId = field(default=TaskId(0))
     nodes: tuple[Address, ...] = ()
     commit_deadline: int = 0
     reveal_deadline: int = 0
@@ -177,7 +179,8 @@ class _Replay:
             progressed = self._commit([r for r in replayed if r.stage is TaskStage.ASSIGNED])
             progressed |= self._reveal([r for r in replayed if r.stage is TaskStage.COMMITTED])
             if not progressed:
-                self._finalize_after_deadlines([r for r in replayed if r.stage in (TaskStage.COMMITTED, TaskStage.REVEALED)])
+                waiting = [r for r in replayed if r.stage in (TaskStage.COMMITTED, TaskStage.REVEALED)]
+                self._finalize_after_deadlines(waiting)
         chain_s = time.perf_counter() - start_s
         transactions = sum(self._recorder.by_function.values())
         return ChainCost(tasks=len(replayed), transactions=transactions, by_function=dict(self._recorder.by_function),
@@ -193,9 +196,8 @@ class _Replay:
 
         def create(client: int) -> None:
             for task in per_client[client]:
-                params = TaskParams(program_id(task.spec.program), keccak(f"replay/{id(task)}".encode()),
-                                    market.replication, market.quorum, market.commit_window_s,
-                                    market.reveal_window_s, market.time_limit_s, market.reward_per_node_wei)
+                params = TaskParams.for_terms(market, program_id(task.spec.program),
+                                              Hash32(keccak(f"replay/{id(task)}".encode())))
                 task_id, receipt = self._clients[client].create_task(params)
                 self._recorder.sent("createTask", receipt)
                 with self._lock:
@@ -203,7 +205,7 @@ class _Replay:
                     self._by_id[task_id] = task
                 self._observe(receipt)
 
-        _in_threads({client: (lambda c=client: create(c)) for client in per_client})
+        _in_threads({client: partial(create, client) for client in per_client})
 
     def _commit(self, matched: Sequence[_Replayed]) -> bool:
         work: dict[Address, list[Callable[[], None]]] = {}
@@ -211,11 +213,13 @@ class _Replay:
             for node, vote in zip(task.nodes, task.spec.votes):
                 if vote.commits:
                     seal = compute_seal(task.task_id, _result_hash(vote), ExecStatus.SUCCESS, node, _salt(task, node))
-                    work.setdefault(node, []).append(
-                        lambda n=node, t=task, s=seal: self._sent("commit", self._nodes[n].commit(t.task_id, s)))
+                    work.setdefault(node, []).append(partial(self._commit_one, node, task, seal))
             task.stage = TaskStage.COMMITTED
         self._run_per_sender(work)
         return bool(matched)
+
+    def _commit_one(self, node: Address, task: _Replayed, seal: Hash32) -> None:
+        self._sent("commit", self._nodes[node].commit(task.task_id, seal))
 
     def _reveal(self, committed: Sequence[_Replayed]) -> bool:
         if any(not all(v.commits for v in task.spec.votes) for task in committed):
@@ -224,7 +228,7 @@ class _Replay:
         for task in committed:
             for node, vote in zip(task.nodes, task.spec.votes):
                 if vote.commits and vote.reveals:
-                    work.setdefault(node, []).append(lambda n=node, t=task, v=vote: self._reveal_one(n, t, v))
+                    work.setdefault(node, []).append(partial(self._reveal_one, node, task, vote))
             task.stage = TaskStage.DONE if all(v.commits and v.reveals for v in task.spec.votes) else TaskStage.REVEALED
         self._run_per_sender(work)
         return bool(committed)
@@ -260,17 +264,22 @@ class _Replay:
                     task.stage = TaskStage.ASSIGNED
 
     def _run_per_sender(self, work: dict[Address, list[Callable[[], None]]]) -> None:
-        _in_threads({sender: (lambda calls=calls: [call() for call in calls]) for sender, calls in work.items()})
+        _in_threads({sender: partial(_call_in_turn, calls) for sender, calls in work.items()})
 
     def _advance_past(self, deadline: int) -> None:
         """Move block time past ``deadline`` with evm_increaseTime (the replay does not wait out windows)."""
         seconds = deadline - self._market.block_timestamp() + 1
         if seconds > 0:
-            body = {"jsonrpc": "2.0", "id": 1, "method": "evm_increaseTime", "params": [seconds]}
+            body: dict[str, Any] = {"jsonrpc": "2.0", "id": 1, "method": "evm_increaseTime", "params": [seconds]}
             try:
                 requests.post(self._url, json=body, timeout=30).raise_for_status()
             except requests.RequestException as exc:
                 raise ChainError(f"evm_increaseTime({seconds}) failed on {self._url}: {exc}") from None
+
+
+def _call_in_turn(calls: Sequence[Callable[[], None]]) -> None:
+    for call in calls:
+        call()
 
 
 def _in_threads(calls: dict[object, Callable[[], object]]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cipherquorum.fhe import get_program
+from cipherquorum.fhe.programs.base import PlainVector
 from cipherquorum.settings.scenario import STUDY_PROGRAMS, Question
 
 __all__ = ["STUDY_PROGRAMS", "combine_results", "question_params", "task_reference"]
@@ -17,7 +18,7 @@ def question_params(program: str, question: Question) -> dict:
 
 
 def task_reference(program: str, question: Question,
-                   plain_inputs: Sequence[Sequence[int]]) -> tuple[list[list[float]], object]:
+                   plain_inputs: Sequence[Sequence[int]]) -> tuple[list[PlainVector], object]:
     """The vectors a task's result must decrypt to, and the human result they decode to."""
     prog = get_program(program)
     params = question_params(program, question)

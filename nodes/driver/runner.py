@@ -15,8 +15,8 @@ from cipherquorum.nodes.client import ClientPoolHandle, TaskOutcome, TaskSpec
 from cipherquorum.nodes.compute import ComputeNodeHandle, NodeStatus
 from cipherquorum.nodes.driver.metrics import RunMetrics, TaskMetrics, rpc_delta
 from cipherquorum.nodes.driver.results import combine_results, question_params, task_reference
-from cipherquorum.nodes.driver.stack import start_stack, stop_handles
-from cipherquorum.nodes.hosting import PendingCall, RayRuntime, RoleHandle, SpanSource, wait_first
+from cipherquorum.nodes.driver.stack import MarketStack, answer_study, running_market
+from cipherquorum.nodes.hosting import RoleHandle, SpanSource, wait_first
 from cipherquorum.nodes.population import RespondentShardHandle, ShardAnswers
 from cipherquorum.reports.run import NodeReport, RunReport, StudyReport, TaskReport, Verdict, VoteReport
 from cipherquorum.settings.scenario import Question, Scenario, Study
@@ -92,21 +92,13 @@ class MarketRun:
     def run(self) -> RunReport:
         """Start, run and stop everything; raises NodeError if Ray or the chain cannot be started."""
         self._t0 = time.monotonic()
-        runtime = RayRuntime(self._address)
-        runtime.start()
-        self._lap("ray_start")
-        handles: list[RoleHandle] = []
-        try:
-            return self._run(runtime.clustered, handles)
-        finally:
-            stop_handles(handles)
-            runtime.shutdown()
+        with running_market(self._scenario, self._data_dir, ray_address=self._address,
+                            clients=len(self._scenario.studies), lap=self._lap) as stack:
+            return self._run(stack)
 
     # --- the run, step by step ---------------------------------------------------------------------
 
-    def _run(self, clustered: bool, handles: list) -> RunReport:
-        stack = start_stack(self._scenario, self._data_dir, clustered=clustered, handles=handles,
-                            clients=len(self._scenario.studies), lap=self._lap)
+    def _run(self, stack: MarketStack) -> RunReport:
         self._chain = stack.chain
         market, nodes, clients = stack.market, list(stack.nodes), stack.clients
         planned = self._answer_studies(clients, stack.shards)
@@ -115,7 +107,7 @@ class MarketRun:
         self._lap("tasks")
         statuses = self._stop_nodes(nodes)
         self._metrics = self._measure(market, outcomes, stack.roles, stack.span_sources)
-        actors = len(handles)
+        actors = len(stack.roles)
         return self._report(market, stack.start_block, planned, outcomes, nodes, statuses, actors, interrupted)
 
     def _answer_studies(self, clients: ClientPoolHandle,
@@ -126,14 +118,7 @@ class MarketRun:
             programs = sorted({p for q in study.questions for p in q.programs})
             opened = clients.open_study(index, study, programs)
             limit = study.respondents or self._scenario.population.respondents
-            calls: list[PendingCall[ShardAnswers]] = []
-            remaining = limit
-            for shard in shards:
-                take = min(shard.count, remaining)
-                remaining -= take
-                if take:
-                    calls.append(shard.submit_answer(study, opened.key_bundle_ref, take))
-            answers = [call.result() for call in calls]
+            answers = answer_study(shards, study, opened.key_bundle_ref, limit)
             self._spans.extend(span for shard_answers in answers for span in shard_answers.spans)
             planned[index] = self._plan_tasks(study, answers)
         return planned
@@ -285,8 +270,8 @@ class MarketRun:
                 if outcome is None:
                     continue
                 report = self._task_report(market, task, outcome, behaviour_of, refunds)
-                for node in report.assigned:
-                    assigned_count[node] = assigned_count.get(node, 0) + 1
+                for assigned in report.assigned:
+                    assigned_count[assigned] = assigned_count.get(assigned, 0) + 1
                 task_reports.append(report)
             study = self._scenario.studies[index]
             for (q_index, program), pairs in per_question.items():
@@ -301,7 +286,8 @@ class MarketRun:
                 assigned=assigned_count.get(address, 0), rewarded_wei=rewards.get(address, 0),
                 slashed_wei=slashes.get(address, 0), slash_reasons=tuple(reasons.get(address, [])),
                 alive=status is not None, notes=status.notes if status else ("its process died",)))
-        chain_info = {"market_address": market.address, "blocks": market.block_number() - start_block,
+        chain_info = {"market_address": market.address, "deploy_block": start_block,
+                      "blocks": market.block_number() - start_block,
                       "contract_balance_wei": market.balance_wei(),
                       "liabilities_wei": market.liabilities_wei()}
         task_reports.sort(key=lambda t: t.id)

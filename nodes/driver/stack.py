@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,10 +12,11 @@ from cipherquorum.exceptions import CipherQuorumError
 from cipherquorum.nodes.chain_host import ChainHandle
 from cipherquorum.nodes.client import ClientConfig, ClientPoolHandle
 from cipherquorum.nodes.compute import ComputeNodeConfig, ComputeNodeHandle
-from cipherquorum.nodes.hosting import RoleHandle, SpanSource
-from cipherquorum.nodes.population import RespondentShardHandle
+from cipherquorum.nodes.hosting import PendingCall, RayRuntime, RoleHandle, SpanSource
+from cipherquorum.nodes.population import RespondentShardHandle, ShardAnswers
 from cipherquorum.nodes.storage_host import RemoteBlobStore
-from cipherquorum.settings.scenario import Scenario
+from cipherquorum.settings.scenario import Scenario, Study
+from cipherquorum.types import BlobId
 
 MAX_BLOB_BYTES = 64 * 2**20
 
@@ -52,6 +54,38 @@ def stop_handles(handles: Sequence[RoleHandle]) -> None:
             handle.shutdown()
         except CipherQuorumError:
             pass
+
+
+def answer_study(shards: Sequence[RespondentShardHandle], study: Study, key_bundle_ref: BlobId,
+                 respondents: int) -> list[ShardAnswers]:
+    """Have the first ``respondents`` of the population answer ``study`` under the client's key bundle, every
+    shard at once; return each shard's answers in shard order."""
+    calls: list[PendingCall[ShardAnswers]] = []
+    remaining = respondents
+    for shard in shards:
+        take = min(shard.count, remaining)
+        remaining -= take
+        if take:
+            calls.append(shard.submit_answer(study, key_bundle_ref, take))
+    return [call.result() for call in calls]
+
+
+@contextmanager
+def running_market(scenario: Scenario, data_dir: Path, *, ray_address: str, clients: int,
+                   lap: Callable[[str], None] = lambda name: None) -> Iterator[MarketStack]:
+    """Start Ray (``lap("ray_start")``) and every role of ``scenario``; on leaving, stop them all and Ray.
+
+    Raises NodeError if Ray or a role cannot be started, and ChainError if the chain cannot be reached.
+    """
+    runtime = RayRuntime(ray_address)
+    runtime.start()
+    lap("ray_start")
+    handles: list[RoleHandle] = []
+    try:
+        yield start_stack(scenario, data_dir, clustered=runtime.clustered, handles=handles, clients=clients, lap=lap)
+    finally:
+        stop_handles(handles)
+        runtime.shutdown()
 
 
 def start_stack(scenario: Scenario, data_dir: Path, *, clustered: bool, handles: list[RoleHandle], clients: int,

@@ -40,11 +40,13 @@ class Finished:
     market: TaskMarket
     data_dir: Path
     tasks: dict[str, TaskId]
+    deploy_block: int
 
     def cli(self, task: str, **overrides: str) -> list[str]:
         """The arguments of `cipherquorum verify` for task ``task``, with options replaced."""
         options = {"--rpc-url": self.market.rpc_url, "--market": self.market.address,
-                   "--task": str(self.tasks.get(task, task)), "--data-dir": str(self.data_dir), **overrides}
+                   "--task": str(self.tasks.get(task, task)), "--data-dir": str(self.data_dir),
+                   "--from-block": str(self.deploy_block), **overrides}
         return ["verify", *(part for pair in options.items() for part in pair)]
 
 
@@ -54,6 +56,7 @@ def finished(rpc_url: str, accounts: Accounts, tmp_path_factory: pytest.TempPath
     names another program than the task ("mismatch"); a manifest names a program nobody registered."""
     market = TaskMarket.deploy(rpc_url, accounts("deployer", 0), min_stake_wei=10**18, slash_wei=10**17,
                                exit_cooldown_s=600)
+    deploy_block = market.block_number()
     nodes = [market.with_account(accounts("node", index)) for index in range(3)]
     for node in nodes:
         node.register(4, 0, 2 * 10**18)
@@ -92,7 +95,7 @@ def finished(rpc_url: str, accounts: Accounts, tmp_path_factory: pytest.TempPath
         "unregistered": finish("nosuch@1", "nosuch@1"),
     }
     assert market.task(tasks["no consensus"]).state is TaskState.NO_CONSENSUS
-    return Finished(market, data_dir, tasks)
+    return Finished(market, data_dir, tasks, deploy_block)
 
 
 def _verdicts(out: str) -> dict[str, str]:
@@ -117,7 +120,7 @@ def test_a_finished_task_passes_every_check(finished: Finished, capsys: pytest.C
 def test_the_reveals_carry_the_salts_that_open_the_committed_seals(finished: Finished) -> None:
     """TaskMarket.reveals reads each node's seal and its salt from the reveal's calldata; each seal opens."""
     task_id = finished.tasks["good"]
-    reveals = finished.market.reveals(task_id)
+    reveals = finished.market.reveals(task_id, finished.deploy_block)
     assert set(reveals) == set(finished.market.assignment(task_id))
     for node, reveal in reveals.items():
         assert reveal.salt == keccak(f"salt/{node}/{task_id}".encode())
@@ -185,7 +188,8 @@ def test_a_doctored_reveal_or_a_higher_quorum_fails_the_winner_checks(
     and "quorum" when fewer nodes agreed than the quorum (the contract itself makes neither possible)."""
     task_id = finished.tasks["good"]
     proof = finished.market.proof(task_id)
-    checks = check_winners(proof, quorum, doctor(finished.market.reveals(task_id), proof.agreeing[0]))
+    reveals = finished.market.reveals(task_id, finished.deploy_block)
+    checks = check_winners(proof, quorum, doctor(reveals, proof.agreeing[0]))
     assert failed_checks(checks) == failing
     assert any(needle in check.detail for check in checks if not check.ok)
 
@@ -259,7 +263,9 @@ def test_every_task_of_a_real_run_verifies(ray_runtime: object, devnet: Devnet, 
     capsys.readouterr()
     for task in report.tasks:
         args = ["verify", "--rpc-url", devnet.url, "--market", address, "--task", str(task.id),
-                "--data-dir", str(data_dir)]
+                "--data-dir", str(data_dir), "--from-block", str(report.chain["deploy_block"])]
         assert main(args) == 0, capsys.readouterr().out
     market, store = TaskMarket(devnet.url, address), open_run_store(data_dir)
-    assert all(check.ok for task in report.tasks for check in verify_task(market, store, TaskId(task.id)))
+    from_block = report.chain["deploy_block"]
+    assert all(check.ok for task in report.tasks
+               for check in verify_task(market, store, TaskId(task.id), from_block))

@@ -25,7 +25,7 @@ def test_every_behaviour_is_caught_while_every_task_reaches_consensus(run_scenar
     assert seen == set(EXPECTED_SLASH)
     crashed = [n for n in report.nodes if n.behaviour == "crash"]
     assert crashed and not crashed[0].alive
-    lazy = [n for n in report.nodes if n.behaviour == "lazy"][0]
+    lazy = next(n for n in report.nodes if n.behaviour == "lazy")
     assert any("BadSeal" in note for note in lazy.notes)
     assert report.studies[0].verified
 

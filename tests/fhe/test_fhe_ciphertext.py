@@ -110,7 +110,8 @@ def test_tampered_ciphertext_fails_the_check(preset: str, how: str, message: str
         ("bfv-8192", "bfv-2048", "ciphertext degree must be n=2048 (got 8192)"),
     ],
 )
-def test_ciphertext_of_other_parameters_fails_the_check(source: str, target: str, relabelled_message: str, keys) -> None:
+def test_ciphertext_of_other_parameters_fails_the_check(source: str, target: str, relabelled_message: str,
+                                                        keys) -> None:
     """A ciphertext made under another preset is rejected, also when its envelope is relabelled."""
     ct = keys[source].owner.encrypt([1])
     with pytest.raises(CiphertextError, match=f"must belong to preset '{target}'"):

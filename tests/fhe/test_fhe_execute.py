@@ -117,7 +117,8 @@ FAILURES: dict[str, tuple[CaseBuilder, ExecStatus, str]] = {
         ExecStatus.INPUT_INVALID, "ciphertext is transparent",
     ),
     "input that is a previous result": (
-        lambda k: ("linear_square@1", k["ckks-8192"].owner.bundle, [_layer_output(k)], {"weights": (1.0,), "bias": (0.0,)}),
+        lambda k: ("linear_square@1", k["ckks-8192"].owner.bundle, [_layer_output(k)],
+                   {"weights": (1.0,), "bias": (0.0,)}),
         ExecStatus.INPUT_INVALID, "input 0 must be a fresh ciphertext at level 0 (got level=2)",
     ),
     "weights below the CKKS scale": (

@@ -112,7 +112,7 @@ class LinearSquareProgram(Program):
         """One m-long vector per input: (W x + b)^2 in float64."""
         weights, bias = _layer(params)
         d = len(weights[0])
-        results = []
+        results: list[PlainVector] = []
         for index, vector in enumerate(plain_inputs):
             x = [float(v) for v in padded(vector, d, f"input {index}")]
             results.append([(sum(w * v for w, v in zip(row, x)) + b) ** 2 for row, b in zip(weights, bias)])
