@@ -16,6 +16,8 @@ Number = TypeVar("Number", int, float)
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+EXIT_FLAGGED = 3
+"""verify: the proof holds, but an advisory check flags it (a consensus reached against a dissenting node)."""
 EXIT_THRESHOLDS_FAILED = 99
 """A load test or benchmark ran, but crossed one of its thresholds (k6's code for the same)."""
 EXIT_INTERRUPTED = 130
@@ -159,7 +161,7 @@ def _cmd_programs(args: argparse.Namespace) -> int:
 
 def _cmd_verify(args: argparse.Namespace) -> int:
     from cipherquorum.chain import TaskMarket
-    from cipherquorum.protocol import checked_address, checked_uint, failed_checks
+    from cipherquorum.protocol import checked_address, checked_uint, failed_checks, flagged_checks
     from cipherquorum.verify import open_run_store, verify_task
 
     try:
@@ -176,11 +178,15 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     checks = verify_task(market, store, task_id, args.from_block)
     width = max(len(check.name) for check in checks)
     for check in checks:
-        print(f"{check.name:{width}}  {'PASS' if check.ok else 'FAIL'}  {check.detail}")
-    failed = failed_checks(checks)
-    print(f"task {task_id}: " + (f"NOT verified ({', '.join(failed)} failed)" if failed
-                                 else f"verified ({len(checks)} checks pass)"))
-    return EXIT_FAILED if failed else EXIT_OK
+        verdict = "PASS" if check.ok else "FLAG" if check.advisory else "FAIL"
+        print(f"{check.name:{width}}  {verdict}  {check.detail}")
+    failed, flagged = failed_checks(checks), flagged_checks(checks)
+    if failed:
+        print(f"task {task_id}: NOT verified ({', '.join(failed)} failed)")
+        return EXIT_FAILED
+    print(f"task {task_id}: verified ({len(checks) - len(flagged)} checks pass)"
+          + (f", flagged: {', '.join(flagged)}" if flagged else ""))
+    return EXIT_FLAGGED if flagged else EXIT_OK
 
 
 def _bounded(convert: Callable[[str], Number], low: Number, *, low_allowed: bool,

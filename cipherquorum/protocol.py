@@ -188,11 +188,16 @@ class Delivered:
 
 @dataclass(frozen=True)
 class Check:
-    """One verdict of a proof check: what was checked, whether it held, and why not."""
+    """One verdict of a proof check: what was checked, whether it held, and why not.
+
+    An ``advisory`` check does not decide whether a proof holds; when it fails it flags something the reader
+    should act on (a consensus reached with dissent).
+    """
 
     name: str
     ok: bool
     detail: str = ""
+    advisory: bool = False
 
 
 @dataclass(frozen=True)
@@ -251,9 +256,34 @@ def check_winners(proof: Proof, quorum: int, reveals: Mapping[Address, Reveal]) 
     )
 
 
+def dissenters(proof: Proof, reveals: Mapping[Address, Reveal]) -> tuple[Address, ...]:
+    """The nodes that revealed another (result hash, status) than the one that won, in address order."""
+    agreed = (bytes(proof.result_hash), int(proof.status))
+    return tuple(sorted(node for node, reveal in reveals.items()
+                        if (bytes(reveal.result_hash), int(reveal.status)) != agreed))
+
+
+def check_dissent(proof: Proof, reveals: Mapping[Address, Reveal]) -> Check:
+    """An advisory check that no revealed result disagreed with the winner.
+
+    A quorum that wins against a dissenting node may be a colluding majority of the assigned nodes (with r=3
+    and q=2, two colluders outvote one honest node): the proof holds, but its reader should know.
+    """
+    against = dissenters(proof, reveals)
+    if not against:
+        return Check("dissent", True, f"every revealed result agrees ({len(reveals)} reveals)", advisory=True)
+    return Check("dissent", False, f"{len(against)} of {len(reveals)} revealed another result: {', '.join(against)}",
+                 advisory=True)
+
+
 def failed_checks(checks: Sequence[Check]) -> list[str]:
-    """The names of the checks that did not hold."""
-    return [check.name for check in checks if not check.ok]
+    """The names of the checks that did not hold (advisory ones aside)."""
+    return [check.name for check in checks if not check.ok and not check.advisory]
+
+
+def flagged_checks(checks: Sequence[Check]) -> list[str]:
+    """The names of the advisory checks that did not hold."""
+    return [check.name for check in checks if not check.ok and check.advisory]
 
 
 # --- the status an error becomes ---------------------------------------------------------------
@@ -335,6 +365,7 @@ __all__ = [
     "TaskTerms",
     "TermsViolation",
     "behaviour_named",
+    "check_dissent",
     "check_proof",
     "check_task_terms",
     "check_winners",
@@ -342,8 +373,10 @@ __all__ = [
     "checked_hash",
     "checked_uint",
     "compute_seal",
+    "dissenters",
     "effective_time_limit_s",
     "failed_checks",
+    "flagged_checks",
     "needs_chain_limit",
     "overran",
     "status_for_error",

@@ -9,7 +9,7 @@ from cipherquorum.chain import TaskMarket
 from cipherquorum.chain.errors import UnknownTask
 from cipherquorum.exceptions import ChainError, ChainUnavailable, CipherQuorumError, ValidationError
 from cipherquorum.fhe import Ciphertext, get_program, program_id, result_hash
-from cipherquorum.protocol import Check, Delivered, check_proof, check_winners
+from cipherquorum.protocol import Check, Delivered, check_dissent, check_proof, check_winners
 from cipherquorum.storage import BlobStore, FileBlobStore
 from cipherquorum.types import TaskState, bytes32_to_blob_id
 from cipherquorum.wire import TaskManifest, TaskResult, decode
@@ -69,11 +69,14 @@ def verify_task(market: TaskMarket, store: BlobStore, task_id: int, from_block: 
         proof, program_id=proof.program_id if manifest is None else program_id(manifest.program),
         manifest_ref=view.manifest_ref, delivered=delivered or Delivered(int(proof.status), proof.result_hash))
     try:
-        winner_checks = check_winners(proof, view.quorum, market.reveals(task_id, from_block))
+        reveals = market.reveals(task_id, from_block)
+        winner_checks = (*check_winners(proof, view.quorum, reveals), check_dissent(proof, reveals))
     except ChainUnavailable:
         raise
     except ChainError as exc:
-        winner_checks = _failed(check_winners(proof, view.quorum, {}), {"seals": f"reveals unreadable: {exc}"})
+        unread = f"reveals unreadable: {exc}"
+        winner_checks = (*_failed(check_winners(proof, view.quorum, {}), {"seals": unread}),
+                         Check("dissent", False, unread, advisory=True))
     return (
         Check("state", True, f"completed in block {proof.finalized_block}"),
         manifest_check,

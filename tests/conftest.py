@@ -4,12 +4,15 @@
 - ``devnet``: the session's Devnet (serving, prevrandao seeded with SEED); ``rpc_url`` its URL.
 - ``accounts``: ``accounts(role, index)`` returns a derived account funded with FUND_WEI (once per session).
 - ``busy_market``: a devnet of its own where four nodes registered and a client created three tasks.
+- ``run_on_devnet``: ``run_on_devnet(document)`` runs a scenario (a TOML document as a dict) on Ray against the
+  session devnet, its seed's accounts funded first, and returns the report, data dir and market address.
 - ``advance_time``: ``advance_time(seconds)`` moves block time forward via ``evm_increaseTime``.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import requests
@@ -18,8 +21,11 @@ from eth_hash.auto import keccak
 
 from cipherquorum.chain import TaskMarket, derive_account
 from cipherquorum.devnet import Devnet
+from cipherquorum.nodes.driver.runner import MarketRun
 from cipherquorum.nodes.hosting import RayRuntime
 from cipherquorum.protocol import TaskParams
+from cipherquorum.reports.run import RunReport
+from cipherquorum.settings.scenario import parse_scenario
 
 
 @pytest.fixture(scope="session")
@@ -106,3 +112,39 @@ def busy_market() -> Iterator[MarketOnDevnet]:
         for _ in range(3):
             market.with_account(client).create_task(params)
         yield MarketOnDevnet(devnet, market, deploy_block)
+
+
+@dataclass(frozen=True)
+class RunOnDevnet:
+    """A finished run on the session devnet: its report, its data dir, and what `verify` needs to find it."""
+
+    report: RunReport
+    data_dir: Path
+    rpc_url: str
+
+    @property
+    def market_address(self) -> str:
+        return str(self.report.chain["market_address"])
+
+    def verify_args(self, task_id: int) -> list[str]:
+        """The arguments of `cipherquorum verify` for one of the run's tasks."""
+        return ["verify", "--rpc-url", self.rpc_url, "--market", self.market_address, "--task", str(task_id),
+                "--data-dir", str(self.data_dir), "--from-block", str(self.report.chain["deploy_block"])]
+
+
+@pytest.fixture
+def run_on_devnet(ray_runtime: RayRuntime, devnet: Devnet, tmp_path: Path) -> Callable[[dict], RunOnDevnet]:
+    """``run_on_devnet(document)``: run the scenario on the session devnet, which outlives the run."""
+
+    def run(document: dict) -> RunOnDevnet:
+        scenario = parse_scenario({**document, "chain": {"rpc_url": devnet.url}}, f"{document['run']['name']}.toml")
+        seed = scenario.run.seed
+        accounts = [derive_account(seed, "deployer", 0)]
+        accounts += [derive_account(seed, "node", i) for i in range(scenario.node_count)]
+        accounts += [derive_account(seed, "client", i) for i in range(len(scenario.studies))]
+        devnet.fund_many([account.address for account in accounts], 10**21)
+        data_dir = tmp_path / scenario.run.name
+        return RunOnDevnet(MarketRun(scenario, data_dir=data_dir).run(), data_dir, devnet.url)
+
+    return run
+

@@ -69,6 +69,8 @@ class TaskReport:
     reference: Any
     latency_s: float
     detail: str = ""
+    dissent: tuple[str, ...] = ()
+    """The nodes that revealed another result than the one that won (consensus reached against them)."""
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,10 @@ class RunReport:
         refunds = [t for t in self.tasks if t.status is TaskEnd.NO_CONSENSUS]
         for t in refunds:
             lines.append(f"task {t.id}: no consensus, client refunded {_ether(t.refund_wei)}")
+        for t in self.tasks:
+            if t.dissent:
+                lines.append(f"task {t.id}: consensus with dissent: {', '.join(_short(n) for n in t.dissent)} "
+                             "revealed another result (a colluding quorum would look the same)")
         if self.chain:
             lines.append("chain: " + ", ".join(f"{k}={v}" for k, v in self.chain.items()))
         if self.timings_s:

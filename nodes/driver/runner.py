@@ -318,7 +318,8 @@ class MarketRun:
             exec_status=outcome.status.name if outcome.status is not None else "", result_hash=outcome.result_hash,
             verified=outcome.proof_verified and matches, proof_verified=outcome.proof_verified,
             assigned=tuple(v.node for v in votes), votes=tuple(votes), refund_wei=refunds.get(outcome.task_id, 0),
-            result=result, reference=reference, latency_s=round(outcome.latency_s, 3), detail=outcome.detail)
+            result=result, reference=reference, latency_s=round(outcome.latency_s, 3), detail=outcome.detail,
+            dissent=tuple(v.node for v in votes if v.verdict is Verdict.DISSENT))
 
     @staticmethod
     def _study_report(study: Study, q_index: int, program: str,

@@ -11,20 +11,17 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eth_account.signers.local import LocalAccount
 from eth_hash.auto import keccak
 from web3 import Web3
-from web3.utils.address import get_create_address
 
-from cipherquorum.chain import TaskMarket, derive_account
+from cipherquorum.chain import TaskMarket
 from cipherquorum.cli import main
-from cipherquorum.devnet import Devnet
 from cipherquorum.fhe import KeyNeeds, SecretKeyOwner, execute, program_id
-from cipherquorum.nodes.driver.runner import MarketRun
 from cipherquorum.protocol import Reveal, TaskParams, check_winners, compute_seal, failed_checks
-from cipherquorum.settings.scenario import parse_scenario
 from cipherquorum.storage import FileBlobStore
 from cipherquorum.types import Address, Hash32, TaskId, TaskState, blob_id_to_bytes32
 from cipherquorum.verify import open_run_store, verify_task
@@ -109,11 +106,11 @@ def _verdicts(out: str) -> dict[str, str]:
 
 
 def test_a_finished_task_passes_every_check(finished: Finished, capsys: pytest.CaptureFixture[str]) -> None:
-    """A task three honest nodes agreed on passes state, blobs, program, proof, quorum and seals: exit 0."""
+    """A task three honest nodes agreed on passes state, blobs, program, proof, quorum, seals, dissent: exit 0."""
     assert main(finished.cli("good")) == 0
     verdicts = _verdicts(capsys.readouterr().out)
     assert set(verdicts) == {"state", "manifest blob", "result blob", "program registered", "program id",
-                             "manifest", "result hash", "status", "quorum", "seals"}
+                             "manifest", "result hash", "status", "quorum", "seals", "dissent"}
     assert set(verdicts.values()) == {"PASS"}
 
 
@@ -246,26 +243,15 @@ TINY_RUN = {
 
 
 @pytest.mark.slow
-def test_every_task_of_a_real_run_verifies(ray_runtime: object, devnet: Devnet, tmp_path: Path,
+def test_every_task_of_a_real_run_verifies(run_on_devnet: Callable[[dict], Any],
                                            capsys: pytest.CaptureFixture[str]) -> None:
     """A run on the session devnet (Ray actors, real nodes and clients): each of its tasks verifies, exit 0."""
-    scenario = parse_scenario({**TINY_RUN, "chain": {"rpc_url": devnet.url}}, "verify-run.toml")
-    seed = scenario.run.seed
-    deployer = derive_account(seed, "deployer", 0)
-    devnet.fund_many([deployer.address, *(derive_account(seed, "node", i).address for i in range(3)),
-                      derive_account(seed, "client", 0).address], 10**21)
-    nonce = Web3(Web3.HTTPProvider(devnet.url)).eth.get_transaction_count(deployer.address)
-    data_dir = tmp_path / "run"
-    report = MarketRun(scenario, data_dir=data_dir).run()
-    address = get_create_address(deployer.address, nonce)  # the deployer's first contract of the run
-    assert report.chain.get("market_address", address) == address
-    assert report.tasks
+    run = run_on_devnet(TINY_RUN)
+    assert run.report.tasks
     capsys.readouterr()
-    for task in report.tasks:
-        args = ["verify", "--rpc-url", devnet.url, "--market", address, "--task", str(task.id),
-                "--data-dir", str(data_dir), "--from-block", str(report.chain["deploy_block"])]
-        assert main(args) == 0, capsys.readouterr().out
-    market, store = TaskMarket(devnet.url, address), open_run_store(data_dir)
-    from_block = report.chain["deploy_block"]
-    assert all(check.ok for task in report.tasks
+    for task in run.report.tasks:
+        assert main(run.verify_args(task.id)) == 0, capsys.readouterr().out
+    market, store = TaskMarket(run.rpc_url, run.market_address), open_run_store(run.data_dir)
+    from_block = run.report.chain["deploy_block"]
+    assert all(check.ok for task in run.report.tasks
                for check in verify_task(market, store, TaskId(task.id), from_block))
