@@ -6,6 +6,7 @@ from cipherquorum.settings.load import (
     LoadViolation,
     Threshold,
     load_load_scenario,
+    load_plan,
     parse_load_table,
     parse_threshold,
 )
@@ -14,15 +15,18 @@ from cipherquorum.settings.scenario import (
     FheConfig,
     MarketConfig,
     NodeGroup,
+    PlannedTasks,
     PopulationConfig,
     Question,
     RunConfig,
     Scenario,
     Study,
+    check_plan,
     load_scenario,
     parse_scenario,
+    run_plan,
 )
-from cipherquorum.settings.toml import TableReader, parse_wei, read_toml_file
+from cipherquorum.settings.toml import TableReader, describe_value, parse_wei, read_toml_file
 
 __all__ = [
     "ChainConfig",
@@ -31,6 +35,7 @@ __all__ = [
     "LoadViolation",
     "MarketConfig",
     "NodeGroup",
+    "PlannedTasks",
     "PopulationConfig",
     "Question",
     "RunConfig",
@@ -38,11 +43,15 @@ __all__ = [
     "Study",
     "TableReader",
     "Threshold",
+    "check_plan",
+    "describe_value",
     "load_load_scenario",
+    "load_plan",
     "load_scenario",
     "parse_load_table",
     "parse_scenario",
     "parse_threshold",
     "parse_wei",
     "read_toml_file",
+    "run_plan",
 ]

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cipherquorum.exceptions import ValidationError
-from cipherquorum.settings.scenario import Scenario, parse_scenario
+from cipherquorum.settings.scenario import PlannedTasks, Scenario, check_plan, parse_scenario
 from cipherquorum.settings.toml import TableReader, field_error, read_toml_file
 
 THRESHOLDS: dict[str, str] = {
@@ -17,6 +17,9 @@ THRESHOLDS: dict[str, str] = {
     "min_throughput_per_s": "min",
 }
 """Thresholds a load test can set, and whether each is an upper ("max") or a lower ("min") bound."""
+
+MAX_LOAD_TASKS = 1_000_000
+"""Most tasks a load test runs: it plans every task, inputs and reference, before the first one starts."""
 
 
 class LoadViolation(ValidationError):
@@ -85,6 +88,7 @@ class LoadConfig:
     def __post_init__(self) -> None:
         """Raise LoadViolation naming the setting and its value if one breaks its rule."""
         _check(self.tasks >= 1, "tasks", "must be >= 1", self.tasks)
+        _check(self.tasks <= MAX_LOAD_TASKS, "tasks", f"must be <= {MAX_LOAD_TASKS}", self.tasks)
         if (self.concurrency > 0) == (self.arrival_rate_per_s > 0):
             raise LoadViolation("concurrency", 'set exactly one of "concurrency" and "arrival_rate_per_s" '
                                 f"(got concurrency={self.concurrency}, arrival_rate_per_s={self.arrival_rate_per_s})")
@@ -182,20 +186,32 @@ def load_load_scenario(path: str | Path) -> tuple[Scenario, LoadConfig]:
     """
     document, source = read_toml_file(path)
     config = parse_load_table(document.pop("load", {}), source)
-    scenario = parse_scenario(document, source)
-    limit = scenario.studies[0].respondents or scenario.population.respondents
+    scenario = parse_scenario(document, source, check_run=False)
+    limit = scenario.respondents_of(scenario.studies[0])
     if config.inputs_per_task > limit:
         raise field_error(source, "load.inputs_per_task", f'"inputs_per_task" must be <= the first study\'s '
                           f"respondents (got inputs_per_task={config.inputs_per_task}, respondents={limit})")
+    check_plan(scenario, load_plan(scenario, config))
     return scenario, config
 
 
+def load_plan(scenario: Scenario, config: LoadConfig) -> list[PlannedTasks]:
+    """The tasks a load test creates: ``config.tasks`` in turn over its clients, each over inputs_per_task
+    answers to the first question of the first study, with that question's first program."""
+    program = scenario.studies[0].questions[0].programs[0]
+    return [PlannedTasks(client, 0, 0, program, config.inputs_per_task,
+                         (config.tasks - client + config.clients - 1) // config.clients, "load.inputs_per_task")
+            for client in range(config.clients)]
+
+
 __all__ = [
+    "MAX_LOAD_TASKS",
     "THRESHOLDS",
     "LoadConfig",
     "LoadViolation",
     "Threshold",
     "load_load_scenario",
+    "load_plan",
     "parse_load_table",
     "parse_threshold",
 ]

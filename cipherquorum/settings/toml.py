@@ -1,6 +1,7 @@
 """The one TOML reader of the settings files: a file read into a document, and tables read strictly from it."""
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
@@ -8,6 +9,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from cipherquorum.exceptions import ScenarioError
+from cipherquorum.protocol import UINT256_MAX
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -19,7 +21,14 @@ Document = dict[str, Any]
 """A parsed TOML file: tables as dicts, arrays as lists."""
 
 ETHER_WEI = 10**18
-_WEI_UNITS = {"wei": 1, "gwei": 10**9, "ether": ETHER_WEI, "eth": ETHER_WEI}
+_WEI_DECIMALS = {"wei": 0, "gwei": 9, "ether": 18, "eth": 18}
+"""Each unit an amount may name, as the power of ten of wei it stands for."""
+_UINT256_DIGITS = len(str(UINT256_MAX))
+SHOWN_CHARS = 80
+"""Longest a value is shown in an error message, so that the message stays one short line."""
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
+MAX_NESTING = 32
+"""Most levels of tables and arrays a settings file may nest (a scenario needs six: studies, questions, options)."""
 
 
 def read_toml_file(path: str | Path) -> tuple[Document, str]:
@@ -32,12 +41,48 @@ def read_toml_file(path: str | Path) -> tuple[Document, str]:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ScenarioError(f"{source}: no such scenario file") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: not UTF-8, or a NUL in the path
         raise ScenarioError(f"{source}: cannot read scenario file: {exc}") from None
+    too_deep = ScenarioError(f"{source}: not valid TOML: arrays or tables nested more than {MAX_NESTING} levels deep")
     try:
-        return tomllib.loads(text), source
+        document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
+    except RecursionError:  # how deep tomllib gets depends on the recursion limit; the rule below does not
+        raise too_deep from None
+    except ValueError:  # the one other failure: an integer of more digits than Python converts
+        raise ScenarioError(f"{source}: not valid TOML: an integer too long to read (integers hold at most "
+                            f"{sys.get_int_max_str_digits()} digits)") from None
+    if _nesting(document) > MAX_NESTING:
+        raise too_deep
+    return document, source
+
+
+def _nesting(document: Document) -> int:
+    """How many tables and arrays deep ``document`` goes (itself included), found without recursion."""
+    deepest = 0
+    stack: list[tuple[object, int]] = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        deepest = max(deepest, depth)
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
+
+
+def describe_value(value: object) -> str:
+    """``repr(value)`` cut to SHOWN_CHARS characters; an integer past 256 bits is named by its size instead."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
+        return f"an integer of {value.bit_length()} bits"
+    try:
+        shown = repr(value)
+    except (RecursionError, ValueError):
+        return f"a {type(value).__name__} too large to show"
+    return shown if len(shown) <= SHOWN_CHARS else shown[:SHOWN_CHARS - 3] + "..."
+
+
+def _key_name(key: object) -> str:
+    return key if isinstance(key, str) and _PLAIN_KEY.fullmatch(key) else describe_value(key)
 
 
 def field_error(source: str, field: str, message: str) -> ScenarioError:
@@ -56,7 +101,7 @@ class TableReader:
         self._source = source
         self._path = path
         if not isinstance(table, Mapping):
-            raise self.error(f"must be a table (got {type(table).__name__} {table!r})")
+            raise self.error(f"must be a table (got {type(table).__name__} {describe_value(table)})")
         self._table: Mapping[str, Any] = table
         self._used: set[str] = set()
 
@@ -78,13 +123,18 @@ class TableReader:
         """A string, required when ``default`` is None, and one of ``choices`` when there are any."""
         value: str = self._get(key, str, default)
         if choices and value not in choices:
-            raise self.error(f"must be one of {', '.join(choices)} (got {value!r})", key)
+            raise self.error(f"must be one of {', '.join(choices)} (got {describe_value(value)})", key)
         return value
 
     def integer(self, key: str, default: int | None = None, minimum: int | None = None,
                 maximum: int | None = None) -> int:
-        """An integer (not a boolean), required when ``default`` is None, within ``minimum`` and ``maximum``."""
+        """An integer (not a boolean), required when ``default`` is None, within ``minimum`` and ``maximum``.
+
+        No setting takes more than 256 bits, so a larger integer is refused whatever the bounds.
+        """
         value: int = self._get(key, int, default)
+        if abs(value) > UINT256_MAX:
+            raise self.error(f"must be at most 2**256 - 1 in size (got {describe_value(value)})", key)
         if minimum is not None and value < minimum:
             raise self.error(f"must be >= {minimum} (got {value})", key)
         if maximum is not None and value > maximum:
@@ -93,24 +143,31 @@ class TableReader:
 
     def number(self, key: str, default: float | None = None) -> float:
         """An integer or a float (not a boolean) as a float, required when ``default`` is None."""
-        return float(self._get(key, (int, float), default))
+        value = self._get(key, (int, float), default)
+        try:
+            return float(value)
+        except OverflowError:  # an integer past the largest float
+            raise self.error(f"must be a number a float can hold (got {describe_value(value)})", key) from None
 
-    def wei(self, key: str, default: int) -> int:
-        """An amount of wei: an integer, or a string such as "1.5 ether", "20 gwei" or "12345"."""
+    def wei(self, key: str, default: int, maximum: int = UINT256_MAX) -> int:
+        """An amount of wei: an integer, or a string such as "1.5 ether", "20 gwei" or "12345", at most ``maximum``."""
         self._used.add(key)
         if key not in self._table:
             return default
         try:
-            return parse_wei(self._table[key])
+            value = parse_wei(self._table[key])
         except ValueError as exc:
             raise self.error(str(exc), key) from None
+        if value > maximum:
+            raise self.error(f"must be <= {maximum} wei (got {value})", key)
+        return value
 
     def strings(self, key: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
         """An array of strings as a tuple."""
         value = self._get(key, list, list(default))
         for index, item in enumerate(value):
             if not isinstance(item, str):
-                raise self.error(f"item {index} must be a string (got {item!r})", key)
+                raise self.error(f"item {index} must be a string (got {describe_value(item)})", key)
         return tuple(value)
 
     def table(self, key: str) -> TableReader:
@@ -139,7 +196,8 @@ class TableReader:
         unknown = sorted(set(self._table) - self._used)
         if unknown:
             known = f" (known: {', '.join(sorted(self._used))})" if self._used else ""
-            raise self.error(f"unknown field(s): {', '.join(unknown)}{known}")
+            shown = ", ".join(_key_name(key) for key in unknown[:8]) + (", ..." if len(unknown) > 8 else "")
+            raise self.error(f"unknown field(s): {shown}{known}")
 
     def _get(self, key: str, kind: type | tuple[type, ...], default: Any) -> Any:
         self._used.add(key)
@@ -152,7 +210,7 @@ class TableReader:
         if isinstance(value, bool) and bool not in kinds:
             raise self.error(f"must be {_kind_name(kinds)} (got {value!r})", key)
         if not isinstance(value, kinds):
-            raise self.error(f"must be {_kind_name(kinds)} (got {type(value).__name__} {value!r})", key)
+            raise self.error(f"must be {_kind_name(kinds)} (got {type(value).__name__} {describe_value(value)})", key)
         return value
 
     def _sub(self, key: str) -> str:
@@ -167,26 +225,60 @@ def _kind_name(kinds: tuple[type, ...]) -> str:
 
 
 def parse_wei(value: object) -> int:
-    """Return wei from an int or a string like ``"0.5 ether"``; raises ValueError naming the value."""
+    """Return wei from an int or a string like ``"0.5 ether"``; raises ValueError naming the value.
+
+    An amount is a whole number of wei in [0, 2**256 - 1], what the contract's uint256 holds. It is computed
+    exactly (no rounding, however many digits), and an exponent such as ``1e999999999`` is refused from its
+    size, without building the number.
+    """
     if isinstance(value, bool):
         raise ValueError(f"must be an amount of wei (got {value!r})")
     if isinstance(value, int):
         if value < 0:
-            raise ValueError(f"must be >= 0 wei (got {value})")
+            raise ValueError(f"must be >= 0 wei (got {describe_value(value)})")
+        if value > UINT256_MAX:
+            raise ValueError(f"must be at most 2**256 - 1 wei, what a uint256 holds (got {describe_value(value)})")
         return value
     if not isinstance(value, str):
-        raise ValueError(f"must be an integer or a string like \"0.5 ether\" (got {value!r})")
+        raise ValueError(f"must be an integer or a string like \"0.5 ether\" (got {describe_value(value)})")
     number, _, unit = value.strip().partition(" ")
-    scale = _WEI_UNITS.get(unit.strip().lower() or "wei")
-    if scale is None:
-        raise ValueError(f"unknown unit {unit!r} in {value!r} (known: {', '.join(_WEI_UNITS)})")
+    decimals = _WEI_DECIMALS.get(unit.strip().lower() or "wei")
+    if decimals is None:
+        raise ValueError(f"unknown unit {describe_value(unit)} in {describe_value(value)} "
+                         f"(known: {', '.join(_WEI_DECIMALS)})")
     try:
-        amount = Decimal(number) * scale
+        amount = Decimal(number)
     except InvalidOperation:
-        raise ValueError(f"must be an amount like \"0.5 ether\" (got {value!r})") from None
-    if not amount.is_finite() or amount < 0 or amount != amount.to_integral_value():
-        raise ValueError(f"must be a whole, non-negative number of wei (got {value!r})")
-    return int(amount)
+        raise ValueError(f"must be an amount like \"0.5 ether\" (got {describe_value(value)})") from None
+    if not amount.is_finite() or amount < 0:
+        raise ValueError(f"must be a whole, non-negative number of wei (got {describe_value(value)})")
+    return _whole_wei(amount, decimals, value)
 
 
-__all__ = ["ETHER_WEI", "Document", "TableReader", "field_error", "parse_wei", "read_toml_file"]
+def _whole_wei(amount: Decimal, decimals: int, value: str) -> int:
+    """``amount`` x 10**decimals as an int, exactly; raises ValueError if it is not whole or past uint256."""
+    _, digit_tuple, exponent = amount.as_tuple()
+    assert isinstance(exponent, int)  # a finite Decimal's exponent
+    digits = "".join(map(str, digit_tuple))
+    significant = digits.rstrip("0")
+    if not significant:
+        return 0
+    exponent += decimals + len(digits) - len(significant)
+    if exponent < 0:
+        raise ValueError(f"must be a whole, non-negative number of wei (got {describe_value(value)})")
+    if len(significant) + exponent > _UINT256_DIGITS or int(significant) * 10**exponent > UINT256_MAX:
+        raise ValueError(f"must be at most 2**256 - 1 wei, what a uint256 holds (got {describe_value(value)})")
+    return int(significant) * 10**exponent
+
+
+__all__ = [
+    "ETHER_WEI",
+    "MAX_NESTING",
+    "SHOWN_CHARS",
+    "Document",
+    "TableReader",
+    "describe_value",
+    "field_error",
+    "parse_wei",
+    "read_toml_file",
+]

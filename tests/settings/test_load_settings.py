@@ -12,9 +12,11 @@ from cipherquorum.settings.load import (
     LoadViolation,
     Threshold,
     load_load_scenario,
+    load_plan,
     parse_load_table,
     parse_threshold,
 )
+from cipherquorum.settings.scenario import check_plan, parse_scenario
 
 LOAD_KEYS = ("arrival_rate_per_s, clients, concurrency, inputs_per_task, live_interval_s, ramp_s, sample_interval_s, "
              "tasks, thresholds, timeout_s")
@@ -50,6 +52,9 @@ def test_valid_load_tables_set_the_config(table: dict, config: LoadConfig) -> No
     ({"tasks": 2.5}, "load.tasks: must be an integer (got float 2.5)"),
     ({"ramp_s": True}, "load.ramp_s: must be a number (got True)"),
     ({"tasks": 0}, 'load.tasks: "tasks" must be >= 1 (got tasks=0)'),
+    ({"tasks": 10**7}, 'load.tasks: "tasks" must be <= 1000000 (got tasks=10000000)'),
+    ({"ramp_s": 10**400}, "load.ramp_s: must be a number a float can hold (got an integer of 1329 bits)"),
+    ({"tasks": 16**5000}, "load.tasks: must be at most 2**256 - 1 in size (got an integer of 20001 bits)"),
     ({"clients": 0}, 'load.clients: "clients" must be in 1..64 (got clients=0)'),
     ({"ramp_s": -1}, 'load.ramp_s: "ramp_s" must be a finite number >= 0 (got ramp_s=-1.0)'),
     ({"timeout_s": float("inf")}, 'load.timeout_s: "timeout_s" must be a finite number > 0 (got timeout_s=inf)'),
@@ -90,6 +95,7 @@ def test_thresholds_parse_from_name_equals_limit(text: str, verdict: Threshold |
     (lambda: LoadConfig(tasks=0), "tasks"),
     (lambda: LoadConfig(concurrency=-1, arrival_rate_per_s=1), "concurrency"),
     (lambda: LoadConfig(sample_interval_s=0), "sample_interval_s"),
+    (lambda: LoadConfig(tasks=10**7), "tasks"),
 ])
 def test_load_settings_built_in_code_name_the_setting_they_break(make: Callable[[], object], field: str) -> None:
     """A LoadConfig or Threshold built directly (as the CLI's overrides do) raises LoadViolation naming the field."""
@@ -140,6 +146,9 @@ def test_load_scenarios_read_with_or_without_a_load_table(scenario_file: Callabl
     ("[load]\ntasks = 5\n[bench]\nruns = 2\n",
      "top level: unknown field(s): bench (known: chain, fhe, market, nodes, population, run, studies)"),
     ("[load\n", "not valid TOML: "),
+    ("[load]\ntasks = 1000001\n", 'load.tasks: "tasks" must be <= 1000000 (got tasks=1000001)'),
+    ("[load]\nramp_s = 0x" + "f" * 400 + "\n",
+     "load.ramp_s: must be a number a float can hold (got an integer of 1600 bits)"),
 ])
 def test_invalid_load_scenario_files_name_file_field_and_value(scenario_file: Callable[[str], Path], extra: str,
                                                                message: str) -> None:
@@ -148,3 +157,41 @@ def test_invalid_load_scenario_files_name_file_field_and_value(scenario_file: Ca
     with pytest.raises(ScenarioError) as caught:
         load_load_scenario(path)
     assert str(caught.value).startswith(f"{path}: {message}")
+
+
+SMALL = {
+    "chain": {"fund_wei": "2.02 ether"},
+    "nodes": [{"count": 3}],
+    "studies": [{"id": "s", "questions": [{"text": "q", "kind": "choice", "options": ["a", "b"]}]}],
+}
+COUNTS = {**SMALL, "studies": [{"id": "s", "questions": [
+    {"text": "q", "kind": "number", "max_value": 100_000, "programs": ["mean@1"]}]}]}
+
+
+@pytest.mark.parametrize(("document", "config", "message"), [
+    (SMALL, LoadConfig(tasks=100, clients=1), "chain.fund_wei: must pay client 0's escrow of 100 tasks x replication 3 "
+     "x 10000000000000000 wei = 3000000000000000000 wei and 10000000000000000 wei of gas (got 2020000000000000000)"),
+    (SMALL, LoadConfig(tasks=100, clients=4), None),  # 25 tasks a client: 0.75 ether each
+    (SMALL, LoadConfig(tasks=67, clients=1), None),  # 2.01 ether of escrow, and 0.01 of gas
+    (SMALL, LoadConfig(tasks=68, clients=1), "chain.fund_wei: must pay client 0's escrow of 68 tasks x replication 3 "
+     "x 10000000000000000 wei = 2040000000000000000 wei and 10000000000000000 wei of gas (got 2020000000000000000)"),
+    (COUNTS, LoadConfig(inputs_per_task=50), "studies[0].questions[0].max_value: mean@1 over 50 answers a task "
+     "reaches 5000000 in a result slot, past the plaintext bound 3670016 of fhe.preset 'bfv-2048', where sums wrap "
+     "(got max_value=100000, load.inputs_per_task=50)"),
+    (COUNTS, LoadConfig(inputs_per_task=20), None),  # 2,000,000 fits, though a run's 100 answers a task would not
+])
+def test_a_load_test_checks_the_tasks_it_plans(document: dict, config: LoadConfig, message: str | None) -> None:
+    """A load test's own tasks are checked (each client's escrows, each task's sums), not those of a run."""
+    scenario = parse_scenario(document, "load.toml", check_run=False)
+    if message is None:
+        check_plan(scenario, load_plan(scenario, config))
+    else:
+        with pytest.raises(ScenarioError) as caught:
+            check_plan(scenario, load_plan(scenario, config))
+        assert str(caught.value) == f"load.toml: {message}"
+
+
+def test_a_run_of_the_same_file_checks_the_tasks_of_the_run() -> None:
+    """The question a load test of 20 answers a task can sum is refused for a run, whose tasks take all 100."""
+    with pytest.raises(ScenarioError, match=r"mean@1 over 100 answers a task reaches 10000000"):
+        parse_scenario(COUNTS, "run.toml")

@@ -20,6 +20,16 @@ MINIMAL = {
 TOP_KEYS = "chain, fhe, market, nodes, population, run, studies"
 
 
+UINT96_MAX = 2**96 - 1
+NOT_MATCHED = ("the contract matches only nodes staking at least max(min_stake_wei, slash_wei, 1 wei), so this node "
+               "would never be matched")
+
+
+def _question(**fields: object) -> dict:
+    """MINIMAL with one question of these fields."""
+    return {**MINIMAL, "studies": [{"id": "s", "questions": [{"text": "q", **fields}]}]}
+
+
 def _with(**changes: object) -> dict:
     document = {key: value for key, value in MINIMAL.items()}
     for path, value in changes.items():
@@ -64,6 +74,114 @@ def test_every_protocol_behaviour_can_be_named(behaviour: str) -> None:
 
 
 @pytest.mark.parametrize(("document", "message"), [
+    # amounts past what the contract's uint256 and uint96 slots hold (were accepted, or a decimal.Overflow)
+    (_with(nodes__stake_wei="1e80 ether"),
+     "nodes[0].stake_wei: must be at most 2**256 - 1 wei, what a uint256 holds (got '1e80 ether')"),
+    (_with(nodes__stake_wei="1e400 ether"),
+     "nodes[0].stake_wei: must be at most 2**256 - 1 wei, what a uint256 holds (got '1e400 ether')"),
+    (_with(nodes__stake_wei="1e11 ether"), f"nodes[0].stake_wei: must be <= {UINT96_MAX} wei (got {10**29})"),
+    (_with(nodes__price_wei="1e11 ether", market__reward_per_node_wei="1e12 ether"),
+     f"nodes[0].price_wei: must be <= {UINT96_MAX} wei (got {10**29})"),
+    (_with(chain__fund_wei="1e999999999 ether"),
+     "chain.fund_wei: must be at most 2**256 - 1 wei, what a uint256 holds (got '1e999999999 ether')"),
+    (_with(chain__exit_cooldown_s=2**64), f"chain.exit_cooldown_s: must be <= {2**64 - 1} (got {2**64})"),
+    (_with(nodes__count=16**5000), "nodes[0].count: must be at most 2**256 - 1 in size (got an integer of 20001 bits)"),
+    (_with(market__commit_window_s=10**9), f'market.commit_window_s: "commit_window_s" must be in [1, {MAX_WINDOW_S}] '
+     "(got commit_window_s=1000000000)"),
+    # nodes the contract would refuse, or register and never match
+    (_with(chain__slash_wei="5 ether"), f"nodes[0].stake_wei: must be >= chain.slash_wei=5000000000000000000: "
+     f"{NOT_MATCHED} (got 2000000000000000000)"),
+    (_with(chain__min_stake_wei=0, chain__slash_wei=0, nodes__stake_wei=0),
+     f"nodes[0].stake_wei: must be >= 1 wei: {NOT_MATCHED} (got 0)"),
+    ({**MINIMAL, "nodes": [{"count": 200}, {"count": 57}]},
+     "nodes: the contract registers at most 256 compute nodes (got 257)"),
+    # what the embedded devnet cannot fund
+    (_with(chain__fund_wei="2 ether"), "chain.fund_wei: must pay nodes[0]'s stake of 2000000000000000000 wei and "
+     "10000000000000000 wei of gas (got 2000000000000000000)"),
+    (_with(nodes__stake_wei="1 ether", chain__fund_wei="1.02 ether", studies__inputs_per_task=1),
+     "chain.fund_wei: must pay client 0's escrow of 100 tasks x replication 3 x 10000000000000000 wei = "
+     "3000000000000000000 wei and 10000000000000000 wei of gas (got 1020000000000000000)"),
+    (_with(chain__fund_wei="1e9 ether"), "chain.fund_wei: must be <= 999999999999790000000000000: the embedded "
+     "devnet's 10 funders hold 1000000000000000000000000000 wei each and fund 5 accounts "
+     "(got 1000000000000000000000000000)"),
+    # the chain, the paths and the ids the run would fail on
+    (_with(chain__rpc_url="not a url"), 'chain.rpc_url: must be an http(s) URL with a host, such as '
+     '"http://127.0.0.1:8545", or empty for the embedded chain (got \'not a url\')'),
+    (_with(chain__rpc_url="http://"), 'chain.rpc_url: must be an http(s) URL with a host, such as '
+     '"http://127.0.0.1:8545", or empty for the embedded chain (got \'http://\')'),
+    (_with(chain__rpc_url="http://localhost:99999"), 'chain.rpc_url: must be an http(s) URL with a host, such as '
+     '"http://127.0.0.1:8545", or empty for the embedded chain (got \'http://localhost:99999\')'),
+    (_with(run__data_dir="data\x00dir"),
+     "run.data_dir: must not contain a NUL character, which no path holds (got 'data\\x00dir')"),
+    (_with(run__name="/"), 'run.name: must be a file name without "/": without run.data_dir the run stores its '
+     "data in cq-data/<name> (got '/')"),
+    (_with(studies__id=""), "studies[0].id: must be 1 to 1000 characters (got 0: '')"),
+    # questions whose answers the programs cannot hold, or with fields that would be ignored
+    (_question(kind="choice", options=[f"o{i}" for i in range(5000)]), "studies[0].questions[0].options: "
+     'histogram@1 cannot take 5000 options: "bins" must be an int in [1, 1024] (got bins=5000)'),
+    (_question(kind="choice", options=[f"o{i}" for i in range(1025)], programs=["sum@1"]),
+     'studies[0].questions[0].options: sum@1 cannot take 1025 options: "width" must be an int in [1, 1024] '
+     "(got width=1025)"),
+    (_question(kind="choice", options=["a", "b", "a"]),
+     "studies[0].questions[0].options: must be distinct, one per bin of the answer (got 'a' 2 times)"),
+    (_question(kind="number", max_value=2**62, programs=["sum@1"]),
+     "studies[0].questions[0].max_value: sum@1 over 100 answers a task reaches 461168601842738790400 in a result "
+     "slot, past the plaintext bound 3670016 of fhe.preset 'bfv-2048', where sums wrap "
+     "(got max_value=4611686018427387904, population.respondents=100)"),
+    (_question(kind="number", max_value=36701, programs=["mean@1"]),
+     "studies[0].questions[0].max_value: mean@1 over 100 answers a task reaches 3670100 in a result slot, past the "
+     "plaintext bound 3670016 of fhe.preset 'bfv-2048', where sums wrap (got max_value=36701, "
+     "population.respondents=100)"),
+    ({**_with(fhe__preset="bfv-8192"), **_question(kind="number", max_value=3000, programs=["variance@1"])},
+     "studies[0].questions[0].max_value: variance@1 over 100 answers a task reaches 900000000 in a result slot, past "
+     "the plaintext bound 536846336 of fhe.preset 'bfv-8192', where sums wrap (got max_value=3000, "
+     "population.respondents=100)"),
+    (_question(kind="number", max_value=9, options=["a", "b"]),
+     "studies[0].questions[0].options: a number question takes no options (got ['a', 'b'])"),
+    (_question(kind="choice", options=["a", "b"], min_value=1),
+     "studies[0].questions[0].min_value: a choice question takes no min_value (got 1)"),
+    (_question(kind="choice", options=["a", "b"], max_value=0),
+     "studies[0].questions[0].max_value: a choice question takes no max_value (got 0)"),
+    (_with(studies__inputs_per_task=500),
+     "studies[0].inputs_per_task: must be <= the study's respondents=100 (got 500)"),
+    (_with(studies__inputs_per_task=60, studies__respondents=50),
+     "studies[0].inputs_per_task: must be <= the study's respondents=50 (got 60)"),
+    (_with(population__shards=8, population__respondents=4),
+     "population.shards: must be <= population.respondents=4, or a shard hosts no one (got 8)"),
+    # values shown in a message are cut short, keys that are not plain names are quoted
+    (_with(market__replication="x" * 5000), "market.replication: must be an integer (got str '" + "x" * 76 + "...)"),
+    ({**MINIMAL, "a\nb": 1}, f"top level: unknown field(s): 'a\\nb' (known: {TOP_KEYS})"),
+])
+def test_settings_the_run_would_refuse_are_refused_by_validate(document: dict, message: str) -> None:
+    """What a run would fail on after its start-up (or crash on) is a ScenarioError naming file, field and value."""
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario(document, "broken.toml")
+    assert str(caught.value) == f"broken.toml: {message}"
+
+
+@pytest.mark.parametrize("document", [
+    _with(chain__min_stake_wei=0),  # the contract takes a zero minimum: it then matches stakes >= slash_wei
+    _with(chain__slash_wei="2 ether"),  # a stake equal to the slash is matched
+    _with(chain__fund_wei="2.01 ether"),  # a node's stake and its gas reserve, exactly
+    _with(chain__fund_wei="999999999.99979 ether"),  # the most 10 funders can give 5 accounts
+    _with(chain__rpc_url="https://node.example:8545/rpc"),
+    _with(chain__exit_cooldown_s=2**64 - 1),
+    _with(nodes__stake_wei=UINT96_MAX, chain__fund_wei="1e10 ether", chain__rpc_url="http://127.0.0.1:8545"),
+    _with(population__shards=4, population__respondents=4),
+    _with(studies__inputs_per_task=100),
+    _with(run__name="..x", run__data_dir="/tmp/any/where"),
+    _question(kind="choice", options=[f"o{i}" for i in range(1024)]),
+    _question(kind="number", max_value=36700, programs=["mean@1"]),  # 100 x 36,700 = 3,670,000 <= 3,670,016
+    {**MINIMAL, "studies": [{"id": "s", "inputs_per_task": 50, "questions": [  # 50 answers a task: 1,835,050
+        {"text": "q", "kind": "number", "max_value": 36701, "programs": ["mean@1"]}]}]},
+    {**MINIMAL, "nodes": [{"count": 200}, {"count": 56}]},
+])
+def test_settings_at_the_edge_of_what_the_run_takes_still_load(document: dict) -> None:
+    """Each rule refuses only past its limit: a value at the limit (or a zero the contract takes) loads."""
+    parse_scenario(document, "edge.toml")
+
+
+@pytest.mark.parametrize(("document", "message"), [
     (_with(market__quorum=4), 'market.quorum: "quorum" must be <= replication (got quorum=4, replication=3)'),
     (_with(market__quorum=7, market__replication=3),
      'market.quorum: "quorum" must be <= replication (got quorum=7, replication=3)'),
@@ -105,7 +223,7 @@ def test_every_protocol_behaviour_can_be_named(behaviour: str) -> None:
      "studies[0].questions[0].kind: must be one of choice, number (got 'scale')"),
     (_with(studies__respondents=500), "studies[0].respondents: must be <= population.respondents=100 (got 500)"),
     (_with(population__shards=True), "population.shards: must be an integer (got True)"),
-    (_with(fhe__preset="nope"), "fhe.preset: No FHE preset is named 'nope' (known: bfv-2048, bfv-8192, ckks-8192)"),
+    (_with(fhe__preset="nope"), "fhe.preset: must be one of bfv-2048, bfv-8192, ckks-8192 (got 'nope')"),
     ({"nodes": [{"count": 3}]}, "studies: must be a non-empty array of tables ([[...]])"),
     ({**MINIMAL, "studies": MINIMAL["studies"] * 2}, "studies: study ids must be unique (got ['s', 's'])"),
     ({**MINIMAL, "extra": 1}, f"top level: unknown field(s): extra (known: {TOP_KEYS})"),
@@ -140,3 +258,19 @@ def test_a_missing_file_raises_scenario_error(tmp_path: Path, load: Callable[[Pa
     with pytest.raises(ScenarioError) as caught:
         load(tmp_path / "absent.toml")
     assert str(caught.value) == f"{tmp_path / 'absent.toml'}: no such scenario file"
+
+
+def test_the_devnet_limits_the_settings_check_are_the_devnets_own() -> None:
+    """The funders and balances the fund rule assumes are the embedded devnet's, and the TaskMarket's limits its own."""
+    from cipherquorum.chain.market import GAS_EXTRA, GAS_MARGIN, REVEAL_GAS_FLOOR
+    from cipherquorum.devnet.backend import FUNDER_BALANCE_WEI, FUNDER_COUNT
+    from cipherquorum.settings import scenario
+
+    assert (scenario.DEVNET_FUNDERS, scenario.DEVNET_FUNDER_BALANCE_WEI) == (FUNDER_COUNT, FUNDER_BALANCE_WEI)
+    source = (Path(__file__).parents[2] / "contracts" / "TaskMarket.sol").read_text(encoding="utf-8")
+    assert f"MAX_NODES = {scenario.MAX_NODES};" in source
+    assert "MAX_PRICE_WEI = type(uint96).max;" in source and scenario.MAX_PRICE_WEI == 2**96 - 1
+    assert "stakeWei: _toUint96(msg.value)" in source and scenario.MAX_STAKE_WEI == 2**96 - 1
+    assert "uint64 exitCooldownS_" in source and scenario.MAX_COOLDOWN_S == 2**64 - 1
+    largest_gas = max(int(2_170_000 * GAS_MARGIN) + GAS_EXTRA, REVEAL_GAS_FLOOR)  # ABI-NOTES: createTask, 256 nodes
+    assert largest_gas * 3 * 10**9 <= scenario.TX_GAS_RESERVE_WEI
