@@ -189,6 +189,37 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_FLAGGED if flagged else EXIT_OK
 
 
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from cipherquorum.reports.sweep import render_text, write_sweep_report
+    from cipherquorum.study import load_sweep, parse_override, run_sweep
+
+    overrides = [parse_override(text) for text in args.set or ()]
+    if args.trials is not None:
+        overrides.append(("trials", args.trials))
+    if args.seed:
+        overrides.append(("seeds", list(args.seed)))
+    if args.mode is not None:
+        overrides.append(("mode", args.mode))
+    config = load_sweep(args.sweep, overrides)
+    print(f"sweep {args.sweep}: {config.size} grid points in {len(config.lines)} lines, {config.mode} mode",
+          file=sys.stderr)
+
+    def show(result, done: int, total: int) -> None:
+        if not args.quiet:
+            print(f"[{done}/{total}] {result.point.label}: {result.trials} trials, "
+                  f"{result.trials_per_s:.0f} trials/s", file=sys.stderr, flush=True)
+
+    try:
+        sweep = run_sweep(config, on_point=show)
+    except ValidationError as exc:
+        print(f"cipherquorum: cannot sweep: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(render_text(sweep), end="")
+    for path in write_sweep_report(sweep, args.out):
+        print(f"wrote {path}")
+    return EXIT_OK
+
+
 def _bounded(convert: Callable[[str], Number], low: Number, *, low_allowed: bool,
              what: str) -> Callable[[str], Number]:
     """An argparse type: ``convert(text)`` if finite and above ``low`` (or equal to it when ``low_allowed``),
@@ -270,6 +301,19 @@ def _build_parser() -> argparse.ArgumentParser:
                         help="read the task's votes from block N on (the market's deployment block, "
                              "chain.deploy_block in a run's JSON report; default 0: the whole chain)")
     verify.set_defaults(handler=_cmd_verify)
+
+    sweep = commands.add_parser(
+        "sweep", help="sweep replication, quorum and byzantine share: P(wrong accepted), cost and cheater profit")
+    sweep.add_argument("sweep", help="sweep TOML file with a [sweep] table, e.g. scenarios/poe_sweep.toml")
+    sweep.add_argument("--out", metavar="DIR", default="reports/sweep",
+                       help="folder for sweep.json, points.csv and sweep.html")
+    sweep.add_argument("--trials", type=_positive_int, metavar="N", help="trials per grid point (overrides trials)")
+    sweep.add_argument("--seed", action="append", metavar="SEED", help="a seed to run (repeatable; replaces seeds)")
+    sweep.add_argument("--mode", choices=("contract", "real"), help="overrides mode")
+    sweep.add_argument("--set", action="append", metavar="KEY=VALUE",
+                       help="override a [sweep] key in every grid line, VALUE in TOML ('byzantine_share=[0.2]')")
+    sweep.add_argument("--quiet", action="store_true", help="do not show each point as it finishes")
+    sweep.set_defaults(handler=_cmd_sweep)
 
     programs = commands.add_parser("programs", help="list the registered FHE programs")
     programs.set_defaults(handler=_cmd_programs)

@@ -1,0 +1,300 @@
+"""The sweep report: a CSV row and a JSON object per grid point, a text summary, and an HTML page of SVG plots."""
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from cipherquorum.reports.html import Series, line_chart
+from cipherquorum.study.economics import Economics
+from cipherquorum.study.sweep import PointResult, SweepResult
+from cipherquorum.study.theory import Outcome
+
+ETHER_WEI = 10**18
+JUDGED = (Outcome.WRONG, Outcome.NO_CONSENSUS)
+"""The outcomes whose theory is checked against each point's interval."""
+CSV_FIELDS = (
+    "label", "line", "replication", "quorum", "byzantine_kind", "byzantine_share", "share_by", "stakes", "seed",
+    "nodes", "share_by_count", "share_by_stake", "trials", "theory_wrong", "simulated_wrong", "wilson_wrong_low",
+    "wilson_wrong_high", "theory_no_consensus", "simulated_no_consensus", "wilson_no_consensus_low",
+    "wilson_no_consensus_high", "agrees", "below_quorum_trials", "wrong_below_quorum", "client_gas_per_task",
+    "theory_client_cost_wei", "measured_client_cost_wei", "theory_honest_profit_wei", "measured_honest_profit_wei",
+    "theory_cheater_profit_wei", "measured_cheater_profit_wei", "break_even_slash_ratio", "trials_per_s",
+)
+
+
+def _ratio_text(ratio: float | None) -> str:
+    if ratio is None:
+        return "-"
+    return "never" if math.isinf(ratio) else f"{ratio:.3g}"
+
+
+def _economics_json(economics: Economics) -> dict[str, Any]:
+    ratio = economics.break_even_slash_ratio
+    return {
+        "client_cost_per_task_wei": economics.client_cost_per_task_wei,
+        "honest_profit_per_task_wei": economics.honest_profit_per_task_wei,
+        "cheater_profit_per_task_wei": economics.cheater_profit_per_task_wei,
+        "break_even_slash_ratio": None if ratio is None or math.isinf(ratio) else ratio,
+        "cheating_stops_paying": None if ratio is None else not math.isinf(ratio),
+    }
+
+
+def point_json(result: PointResult) -> dict[str, Any]:
+    """One grid point as a JSON object: its coordinates, theory, counts, intervals and economics."""
+    point = result.point
+    return {
+        "label": point.label, "line": point.line, "replication": point.replication, "quorum": point.quorum,
+        "byzantine_kind": point.kind.value, "byzantine_share": point.byzantine_share, "share_by": point.share_by,
+        "stakes": point.stakes, "seed": point.seed, "nodes": point.registry.size,
+        "stakes_wei": list(point.registry.stakes_wei), "byzantine": list(point.registry.byzantine),
+        "share_by_count": point.registry.share_by_count, "share_by_stake": point.registry.share_by_stake,
+        "trials": result.trials,
+        "theory": {outcome.value: result.theory.of(outcome) for outcome in Outcome},
+        "simulated": {outcome.value: result.simulated(outcome) for outcome in Outcome},
+        "counts": {outcome.value: result.counts.get(outcome, 0) for outcome in Outcome},
+        "wilson_95": {outcome.value: [result.intervals[outcome].low, result.intervals[outcome].high]
+                      for outcome in Outcome},
+        "agrees": {outcome.value: result.agrees(outcome) for outcome in JUDGED},
+        "byzantine_odds": list(result.byzantine_odds), "byzantine_histogram": list(result.byzantine_histogram),
+        "below_quorum_trials": result.below_quorum_trials, "wrong_below_quorum": result.wrong_below_quorum,
+        "gas_per_task": {"client": result.gas.client, "honest_replica": result.gas.honest_replica,
+                         "cheater_replica": result.gas.cheater_replica},
+        "economics": {"theory": _economics_json(result.economics_theory),
+                      "measured": _economics_json(result.economics_measured)},
+        "cheater_profit_by_slash_ratio": [list(pair) for pair in result.cheater_profit_by_ratio],
+        "seconds": result.seconds, "trials_per_s": result.trials_per_s,
+    }
+
+
+def summary_json(sweep: SweepResult) -> dict[str, Any]:
+    """What holds across the sweep: trials, speed, the safety count and the points outside their interval."""
+    disagreements = sweep.disagreements()
+    return {
+        "points": len(sweep.points), "trials": sweep.trials, "seconds": sweep.seconds,
+        "trials_per_s": sweep.trials_per_s, "below_quorum_trials": sweep.below_quorum_trials,
+        "wrong_below_quorum": sweep.wrong_below_quorum, "judged": len(sweep.points) * len(JUDGED),
+        "outside_interval": [{"label": point.point.label, "outcome": outcome.value}
+                             for point, outcome in disagreements],
+    }
+
+
+def sweep_json(sweep: SweepResult) -> dict[str, Any]:
+    """The whole sweep as one JSON document: the configuration, the summary and every point."""
+    config = sweep.config
+    return {
+        "source": config.source, "mode": config.mode,
+        "prices": {"reward_per_node_wei": config.prices.reward_per_node_wei, "slash_wei": config.prices.slash_wei,
+                   "gas_price_wei": config.prices.gas_price_wei, "slash_ratio": config.prices.slash_ratio},
+        "min_stake_wei": config.min_stake_wei, "stake_wei": config.stake_wei,
+        "summary": summary_json(sweep), "points": [point_json(point) for point in sweep.points],
+    }
+
+
+def csv_row(result: PointResult) -> dict[str, Any]:
+    """One grid point as a flat CSV row (the columns of CSV_FIELDS)."""
+    point, theory, measured = result.point, result.economics_theory, result.economics_measured
+    wrong, none = result.intervals[Outcome.WRONG], result.intervals[Outcome.NO_CONSENSUS]
+    return {
+        "label": point.label, "line": point.line, "replication": point.replication, "quorum": point.quorum,
+        "byzantine_kind": point.kind.value, "byzantine_share": point.byzantine_share, "share_by": point.share_by,
+        "stakes": point.stakes, "seed": point.seed, "nodes": point.registry.size,
+        "share_by_count": point.registry.share_by_count, "share_by_stake": point.registry.share_by_stake,
+        "trials": result.trials, "theory_wrong": result.theory.wrong,
+        "simulated_wrong": result.simulated(Outcome.WRONG), "wilson_wrong_low": wrong.low,
+        "wilson_wrong_high": wrong.high, "theory_no_consensus": result.theory.no_consensus,
+        "simulated_no_consensus": result.simulated(Outcome.NO_CONSENSUS), "wilson_no_consensus_low": none.low,
+        "wilson_no_consensus_high": none.high, "agrees": all(result.agrees(outcome) for outcome in JUDGED),
+        "below_quorum_trials": result.below_quorum_trials, "wrong_below_quorum": result.wrong_below_quorum,
+        "client_gas_per_task": result.gas.client, "theory_client_cost_wei": theory.client_cost_per_task_wei,
+        "measured_client_cost_wei": measured.client_cost_per_task_wei,
+        "theory_honest_profit_wei": theory.honest_profit_per_task_wei,
+        "measured_honest_profit_wei": measured.honest_profit_per_task_wei,
+        "theory_cheater_profit_wei": theory.cheater_profit_per_task_wei,
+        "measured_cheater_profit_wei": measured.cheater_profit_per_task_wei,
+        "break_even_slash_ratio": _ratio_text(theory.break_even_slash_ratio), "trials_per_s": result.trials_per_s,
+    }
+
+
+def _ether(wei: float | None) -> str:
+    return "-" if wei is None else f"{wei / ETHER_WEI:.5f}"
+
+
+def render_text(sweep: SweepResult) -> str:
+    """A summary a person reads: one line per grid point, then the safety count, the agreement and the speed."""
+    lines = [f"{'point':52} {'P(wrong) theory':>15} {'simulated [95%]':>26} {'P(none) th':>10} {'sim':>7} "
+             f"{'cost ETH':>9} {'honest':>9} {'cheater':>9} {'stop at':>7}"]
+    for result in sweep.points:
+        interval = result.intervals[Outcome.WRONG]
+        economics = result.economics_theory
+        mark = "" if all(result.agrees(outcome) for outcome in JUDGED) else " *"
+        lines.append(
+            f"{result.point.label:52} {result.theory.wrong:15.5f} "
+            f"{result.simulated(Outcome.WRONG):8.5f} [{interval.low:.5f}, {interval.high:.5f}] "
+            f"{result.theory.no_consensus:10.5f} {result.simulated(Outcome.NO_CONSENSUS):7.4f} "
+            f"{_ether(economics.client_cost_per_task_wei):>9} {_ether(economics.honest_profit_per_task_wei):>9} "
+            f"{_ether(economics.cheater_profit_per_task_wei):>9} {_ratio_text(economics.break_even_slash_ratio):>7}"
+            f"{mark}")
+    outside = sweep.disagreements()
+    judged = len(sweep.points) * len(JUDGED)
+    lines += [
+        "",
+        f"{sweep.trials} trials at {len(sweep.points)} points in {sweep.seconds:.1f} s "
+        f"({sweep.trials_per_s:.0f} trials/s, contract mode, setup and theory included)",
+        f"safety: {sweep.below_quorum_trials} trials had fewer byzantine replicas than the quorum; "
+        f"{sweep.wrong_below_quorum} of them accepted a wrong result",
+        f"theory inside the simulation's Wilson 95% interval: {judged - len(outside)} of {judged} "
+        f"(P(wrong) and P(no consensus) per point; about 5% outside is what chance gives)"
+        + (" -- outside: " + ", ".join(f"{p.point.label} {o.value}" for p, o in outside[:10]) if outside else ""),
+        "cost and profits are theory's expectation per task, in ether, after gas; 'stop at' is the "
+        "slash/reward ratio from which cheating stops paying",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _groups(sweep: SweepResult) -> dict[tuple[str, str, str, str, str], list[PointResult]]:
+    groups: dict[tuple[str, str, str, str, str], list[PointResult]] = defaultdict(list)
+    for result in sweep.points:
+        point = result.point
+        groups[(point.line, point.kind.value, point.share_by, point.stakes, point.seed)].append(result)
+    return groups
+
+
+def _share(result: PointResult) -> float:
+    registry = result.point.registry
+    return registry.share_by_stake if result.point.share_by == "stake" else registry.share_by_count
+
+
+def _by_pair(results: Sequence[PointResult]) -> dict[tuple[int, int], list[PointResult]]:
+    pairs: dict[tuple[int, int], list[PointResult]] = defaultdict(list)
+    for result in results:
+        pairs[(result.point.replication, result.point.quorum)].append(result)
+    for members in pairs.values():
+        members.sort(key=_share)
+    return pairs
+
+
+def _group_charts(results: Sequence[PointResult], ratios_max: float) -> str:
+    share_by = results[0].point.share_by
+    x_label = f"byzantine share by {share_by}"
+    pairs = _by_pair(results)
+    theory: list[Series] = [(f"r={r} q={q}", [_share(p) for p in ps], [p.theory.wrong for p in ps])
+                            for (r, q), ps in pairs.items()]
+    simulated: list[Series] = [(f"r={r} q={q}", [_share(p) for p in ps], [p.simulated(Outcome.WRONG) for p in ps])
+                               for (r, q), ps in pairs.items()]
+    no_consensus: list[Series] = [(f"r={r} q={q}", [_share(p) for p in ps], [p.theory.no_consensus for p in ps])
+                                  for (r, q), ps in pairs.items()]
+    parts = [line_chart("P(wrong accepted): theory, one line per (r, q)", theory, x_label, "probability"),
+             line_chart("P(wrong accepted): simulated", simulated, x_label, "probability"),
+             line_chart("P(no consensus): theory", no_consensus, x_label, "probability")]
+    small = []
+    for (r, q), ps in pairs.items():
+        xs = [_share(p) for p in ps]
+        small.append(line_chart(f"r={r} q={q}: P(wrong accepted), theory and simulated with Wilson 95%", [
+            ("theory", xs, [p.theory.wrong for p in ps]),
+            ("simulated", xs, [p.simulated(Outcome.WRONG) for p in ps]),
+            ("95% low", xs, [p.intervals[Outcome.WRONG].low for p in ps]),
+            ("95% high", xs, [p.intervals[Outcome.WRONG].high for p in ps])], x_label, "probability"))
+    parts.append('<div class="small">' + "".join(small) + "</div>")
+    by_share: dict[float, list[PointResult]] = defaultdict(list)
+    for result in results:
+        if result.point.byzantine_share > 0:
+            by_share[result.point.byzantine_share].append(result)
+    cost: list[Series] = []
+    for share, ps in sorted(by_share.items()):
+        ps.sort(key=lambda p: p.point.replication)
+        cost.append((f"share {share:g}", [p.economics_theory.client_cost_per_task_wei / ETHER_WEI for p in ps],
+                     [p.theory.wrong for p in ps]))
+    if cost:
+        parts.append(line_chart("Cost against safety: each line one byzantine share, its points r = 1, 2, ...",
+                                cost, "client cost per task, ether (rewards + gas)", "P(wrong accepted)", dots=False))
+        worst = max(by_share)
+        curves: list[Series] = []
+        for (r, q), ps in pairs.items():
+            at = next((p for p in ps if p.point.byzantine_share == worst and p.cheater_profit_by_ratio), None)
+            if at is None:
+                continue
+            xs, ys = [], []
+            for ratio, profit in at.cheater_profit_by_ratio:
+                if profit <= 0:
+                    break
+                xs.append(ratio)
+                ys.append(profit / ETHER_WEI)
+            stop = at.economics_theory.break_even_slash_ratio
+            if stop is not None and not math.isinf(stop) and stop <= ratios_max:
+                xs.append(stop)
+                ys.append(0.0)
+            curves.append((f"r={r} q={q}", xs, ys))
+        parts.append(line_chart(f"Cheater profit per task against the slash ratio (share {worst:g}); a line ends "
+                                "where cheating stops paying", curves, "slash / reward", "ether"))
+    return "".join(parts)
+
+
+def render_sweep_html(sweep: SweepResult) -> str:
+    """The sweep as one self-contained HTML page: the summary, and per group of points its plots and table."""
+    summary = summary_json(sweep)
+    config = sweep.config
+    sections = []
+    ratios_max = max(config.slash_ratios, default=0.0)
+    for (line, kind, share_by, stakes, seed), results in _groups(sweep).items():
+        rows = "".join(
+            "<tr>" + "".join(f"<td>{escape(str(cell))}</td>" for cell in (
+                f"r={p.point.replication} q={p.point.quorum}", f"{_share(p):.3f}", p.trials,
+                f"{p.theory.wrong:.5f}", f"{p.simulated(Outcome.WRONG):.5f}",
+                f"[{p.intervals[Outcome.WRONG].low:.5f}, {p.intervals[Outcome.WRONG].high:.5f}]",
+                f"{p.theory.no_consensus:.5f}", f"{p.simulated(Outcome.NO_CONSENSUS):.5f}",
+                _ether(p.economics_theory.client_cost_per_task_wei),
+                _ether(p.economics_measured.honest_profit_per_task_wei),
+                _ether(p.economics_measured.cheater_profit_per_task_wei),
+                _ratio_text(p.economics_theory.break_even_slash_ratio),
+                "yes" if all(p.agrees(o) for o in JUDGED) else "NO")) + "</tr>" for p in results)
+        header = "".join(f"<th>{escape(h)}</th>" for h in (
+            "(r, q)", f"share by {share_by}", "trials", "P(wrong) theory", "simulated", "Wilson 95%",
+            "P(no consensus) theory", "simulated", "client cost ETH", "honest profit ETH", "cheater profit ETH",
+            "cheating stops at slash/reward", "theory inside"))
+        sections.append(f"<h2>{escape(line)}: {escape(kind)} byzantine nodes, share by {escape(share_by)}, "
+                        f"{escape(stakes)} stakes, seed {escape(seed)}</h2>{_group_charts(results, ratios_max)}"
+                        f"<table><tr>{header}</tr>{rows}</table>")
+    prices = config.prices
+    outside = summary["outside_interval"]
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>cipherquorum sweep: {escape(config.source)}</title>
+<style>body{{font-family:sans-serif;margin:24px;max-width:1400px}}table{{border-collapse:collapse;margin:8px 0 18px}}
+td,th{{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:right}}th{{background:#f4f4f4}}
+svg{{display:block;margin:8px 0 18px}}.small{{display:flex;flex-wrap:wrap;gap:8px}}</style></head><body>
+<h1>Proof of execution by consensus: safety and cost</h1>
+<p>{escape(config.source)}, {escape(config.mode)} mode: the TaskMarket's own bytecode decided every trial.
+Reward {prices.reward_per_node_wei / ETHER_WEI:g} ether per replica, slash {prices.slash_wei / ETHER_WEI:g} ether
+(ratio {prices.slash_ratio:g}), gas at {prices.gas_price_wei / 10**9:g} gwei.</p>
+<p>{summary['trials']} trials at {summary['points']} points in {summary['seconds']:.1f} s
+({summary['trials_per_s']:.0f} trials/s). Safety: {summary['below_quorum_trials']} trials had fewer byzantine
+replicas than the quorum and {summary['wrong_below_quorum']} of them accepted a wrong result. Theory lies inside the
+simulation's Wilson 95% interval for {summary['judged'] - len(outside)} of {summary['judged']} figures
+(P(wrong) and P(no consensus) per point; chance alone puts about 5% outside).</p>
+{''.join(sections)}
+</body></html>
+"""
+
+
+def write_sweep_report(sweep: SweepResult, out_dir: str | Path) -> list[Path]:
+    """Write sweep.json, points.csv and sweep.html into ``out_dir`` (made if missing); return their paths."""
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    json_path, csv_path, html_path = folder / "sweep.json", folder / "points.csv", folder / "sweep.html"
+    json_path.write_text(json.dumps(sweep_json(sweep), indent=2) + "\n", encoding="utf-8")
+    with csv_path.open("w", newline="", encoding="utf-8") as stream:
+        writer = csv.DictWriter(stream, fieldnames=CSV_FIELDS)
+        writer.writeheader()
+        for result in sweep.points:
+            writer.writerow(csv_row(result))
+    html_path.write_text(render_sweep_html(sweep), encoding="utf-8")
+    return [json_path, csv_path, html_path]
+
+
+__all__ = ["CSV_FIELDS", "csv_row", "point_json", "render_sweep_html", "render_text", "summary_json", "sweep_json",
+           "write_sweep_report"]

@@ -1,0 +1,148 @@
+"""Run a sweep: for every grid point, theory's odds and economics beside what contract-mode trials measured."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from cipherquorum.exceptions import ValidationError
+from cipherquorum.study.contract import ContractTrials, MarketSetup
+from cipherquorum.study.economics import (
+    Economics,
+    GasPerTask,
+    MoneyTotals,
+    cheater_odds,
+    expected_economics,
+    measured_economics,
+)
+from cipherquorum.study.grid import GridPoint, SweepConfig
+from cipherquorum.study.theory import (
+    Interval,
+    Outcome,
+    OutcomeOdds,
+    byzantine_count_odds,
+    outcome_odds,
+    wilson_interval,
+)
+
+REAL_MODE_PENDING = ('mode = "real" (the full market with FHE per grid point) is not implemented yet; '
+                     'use mode = "contract"')
+
+
+@dataclass(frozen=True)
+class PointResult:
+    """One grid point's figures: theory's odds, the trials' counts and Wilson intervals, and the economics.
+
+    ``cheater_profit_by_ratio`` pairs slash-to-reward ratios with theory's expected cheater profit (wei) at
+    each; it is empty when no byzantine replica is ever drawn.
+    """
+
+    point: GridPoint
+    theory: OutcomeOdds
+    byzantine_odds: tuple[float, ...]
+    counts: Mapping[Outcome, int]
+    intervals: Mapping[Outcome, Interval]
+    byzantine_histogram: tuple[int, ...]
+    below_quorum_trials: int
+    wrong_below_quorum: int
+    money: MoneyTotals
+    gas: GasPerTask
+    economics_theory: Economics
+    economics_measured: Economics
+    cheater_profit_by_ratio: tuple[tuple[float, float], ...]
+    seconds: float
+
+    @property
+    def trials(self) -> int:
+        """How many trials the point ran."""
+        return sum(self.counts.values())
+
+    def simulated(self, outcome: Outcome) -> float:
+        """The share of trials that ended in ``outcome``."""
+        return self.counts.get(outcome, 0) / self.trials
+
+    def agrees(self, outcome: Outcome) -> bool:
+        """Whether theory's probability of ``outcome`` lies in the trials' Wilson 95% interval."""
+        return self.intervals[outcome].contains(self.theory.of(outcome))
+
+    @property
+    def trials_per_s(self) -> float:
+        """Contract-mode trials a second at this point."""
+        return self.trials / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """Every point of a sweep, and what holds across them."""
+
+    config: SweepConfig
+    points: tuple[PointResult, ...]
+    seconds: float
+
+    @property
+    def trials(self) -> int:
+        """Trials over all points."""
+        return sum(point.trials for point in self.points)
+
+    @property
+    def below_quorum_trials(self) -> int:
+        """Trials whose byzantine replicas were fewer than the quorum."""
+        return sum(point.below_quorum_trials for point in self.points)
+
+    @property
+    def wrong_below_quorum(self) -> int:
+        """Of those, the trials that accepted a wrong result (the contract's safety says none)."""
+        return sum(point.wrong_below_quorum for point in self.points)
+
+    def disagreements(self) -> list[tuple[PointResult, Outcome]]:
+        """The (point, outcome) pairs whose theory lies outside the trials' 95% interval."""
+        return [(point, outcome) for point in self.points for outcome in (Outcome.WRONG, Outcome.NO_CONSENSUS)
+                if not point.agrees(outcome)]
+
+    @property
+    def trials_per_s(self) -> float:
+        """Contract-mode trials a second over the whole sweep (setup included)."""
+        return self.trials / self.seconds if self.seconds > 0 else 0.0
+
+
+def run_point(point: GridPoint, config: SweepConfig, ratios: tuple[float, ...]) -> PointResult:
+    """Run one grid point's trials in contract mode and set theory beside them."""
+    setup = MarketSetup(point.seed, point.replication, point.quorum, point.kind, config.prices, config.min_stake_wei)
+    trials = ContractTrials(point.registry, setup)
+    tally = trials.run(point.trials)
+    odds = byzantine_count_odds(point.registry, point.replication)[point.replication]
+    theory = outcome_odds(odds, point.replication, point.quorum, point.kind)
+    counts = {outcome: tally.outcomes.get(outcome, 0) for outcome in Outcome}
+    money = tally.money_totals
+    gas = money.gas_per_task
+    expected = expected_economics(odds, point.replication, point.quorum, point.kind, config.prices, gas)
+    reward = config.prices.reward_per_node_wei
+    cheater = cheater_odds(odds, point.replication, point.quorum, point.kind,
+                           gas.cheater_replica * config.prices.gas_price_wei)
+    curve = () if cheater is None else tuple((ratio, cheater.profit_at(ratio, reward)) for ratio in ratios)
+    return PointResult(
+        point, theory, odds, counts,
+        {outcome: wilson_interval(count, tally.trials) for outcome, count in counts.items()},
+        tuple(tally.byzantine_histogram), tally.below_quorum_trials, tally.wrong_below_quorum, money, gas,
+        expected, measured_economics(money, config.prices, expected.break_even_slash_ratio), curve, tally.seconds)
+
+
+def run_sweep(config: SweepConfig, on_point: Callable[[PointResult, int, int], None] | None = None) -> SweepResult:
+    """Run every grid point of ``config``; ``on_point(result, done, total)`` hears of each as it finishes.
+
+    Raises ValidationError for mode "real", which is not implemented yet.
+    """
+    if config.mode == "real":
+        raise ValidationError(REAL_MODE_PENDING)
+    started = time.perf_counter()
+    results = []
+    total = config.size
+    for point in config.points():
+        result = run_point(point, config, config.slash_ratios)
+        results.append(result)
+        if on_point is not None:
+            on_point(result, len(results), total)
+    return SweepResult(config, tuple(results), time.perf_counter() - started)
+
+
+__all__ = ["REAL_MODE_PENDING", "PointResult", "SweepResult", "run_point", "run_sweep"]
