@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from cipherquorum.exceptions import CipherQuorumError, ScenarioError, ValidationError
+from cipherquorum.exceptions import CipherQuorumError, RoleDied, ScenarioError, ValidationError
 from cipherquorum.settings.scenario import load_scenario
 
 Number = TypeVar("Number", int, float)
@@ -18,6 +18,10 @@ EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_FLAGGED = 3
 """verify: the proof holds, but an advisory check flags it (a consensus reached against a dissenting node)."""
+EXIT_ROLE_DIED = 4
+"""run, load, bench: a role's process died for good (the client pool, the chain, a respondent shard while it
+answered, a storage that was not restarted) and the run ended early; one line on stderr names the role, and
+run's report holds what was known by then. A compute node that dies, or a storage that restarts, is not this."""
 EXIT_THRESHOLDS_FAILED = 99
 """A load test or benchmark ran, but crossed one of its thresholds (k6's code for the same)."""
 EXIT_INTERRUPTED = 130
@@ -62,6 +66,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.report_json:
         path = report.write_json(args.report_json)
         print(f"JSON report written to {path}")
+    if report.fault is not None:
+        print(f"cipherquorum: {report.fault.cause}", file=sys.stderr)
+        return EXIT_ROLE_DIED
     return EXIT_INTERRUPTED if report.interrupted else EXIT_OK
 
 
@@ -335,6 +342,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ncipherquorum: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except RoleDied as exc:  # a load test or benchmark whose role died: no report to print
+        print(f"cipherquorum: {exc.cause} ({exc.call})", file=sys.stderr)
+        return EXIT_ROLE_DIED
     except CipherQuorumError as exc:
         print(f"cipherquorum: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_FAILED

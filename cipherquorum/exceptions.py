@@ -103,6 +103,14 @@ class VersionNotFound(StorageError, KeyError):
     """The index has no version for the given owner, kind and name."""
 
 
+class StorageUnavailable(StorageError):
+    """The storage did not answer: its process died for good, or it was not back before the caller's deadline."""
+
+
+class StorageRestarting(StorageUnavailable):
+    """The storage's process died and is restarting on its data directory: the same call may succeed again."""
+
+
 # --- wire format -------------------------------------------------------------------------------
 
 class WireError(ValidationError):
@@ -133,6 +141,40 @@ class NodeError(CipherQuorumError):
 
 class NodeCrashed(NodeError):
     """A simulated node's process died."""
+
+
+class RoleDied(NodeCrashed):
+    """A role's process died and will not come back.
+
+    ``role`` is the role's actor name ("clients", "chain", "storage", "node-2", "population-0"), ``title`` how a
+    person calls it ("the client pool"), and ``call`` the call that found it dead ("clients.await_tasks").
+    """
+
+    def __init__(self, role: str, title: str, call: str) -> None:
+        super().__init__(f"{title}'s process died (found by {call})")
+        self.role = role
+        self.title = title
+        self.call = call
+
+    def __reduce__(self) -> tuple[type, tuple[str, str, str]]:  # raised in one process, caught in another
+        return type(self), (self.role, self.title, self.call)
+
+    @property
+    def cause(self) -> str:
+        """The one-line cause a report and the command line give: "the client pool's process died"."""
+        return f"{self.title}'s process died"
+
+
+class RoleUnavailable(NodeError):
+    """A role's process died and is being restarted; ``role`` names it. A call may be tried again."""
+
+    def __init__(self, role: str, call: str) -> None:
+        super().__init__(f"{call}: the process of {role} died and is restarting")
+        self.role = role
+        self.call = call
+
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:
+        return type(self), (self.role, self.call)
 
 
 class RunInterrupted(CipherQuorumError):

@@ -11,6 +11,7 @@ from cipherquorum.exceptions import CipherQuorumError, ContractError
 from cipherquorum.fhe import Ciphertext, KeyNeeds, SecretKeyOwner, get_program, program_id, result_hash
 from cipherquorum.measurement.spans import Phase, PhaseSpan, ProcessUsage, SpanRecorder, process_usage
 from cipherquorum.nodes.hosting import ActorHost, PendingCall
+from cipherquorum.nodes.storage_host import STORAGE_RETRY, StorageRetry
 from cipherquorum.protocol import Delivered, Proof, TaskParams, check_proof, failed_checks
 from cipherquorum.settings.scenario import MarketConfig, Study
 from cipherquorum.storage import IndexedStore
@@ -115,15 +116,17 @@ class StudyClient:
     """One logical client: an Ethereum account, an FHE key pair, and the tasks it created."""
 
     def __init__(self, config: ClientConfig, index: int, store: IndexedStore, needs: KeyNeeds,
-                 spans: SpanRecorder | None = None) -> None:
+                 spans: SpanRecorder | None = None, retry: StorageRetry = STORAGE_RETRY) -> None:
         account = derive_account(config.seed, "client", index)
         self.address = Address(account.address)
         self._config = config
         self._store = store
+        self._retry = retry
         self._spans = spans or SpanRecorder(f"client-{index}")
         self._market = TaskMarket(config.rpc_url, Address(config.market_address), account)
         self._keys = SecretKeyOwner.generate(config.preset, needs)
-        self.key_bundle_ref = store.put(self._keys.bundle.to_bytes())
+        bundle = self._keys.bundle.to_bytes()
+        self.key_bundle_ref = retry.call("store the key bundle", lambda: store.put(bundle))
 
     def publish_study(self, study: Study) -> OpenedStudy:
         """Store the study's description, pointing to this client's public key bundle."""
@@ -132,8 +135,9 @@ class StudyClient:
             questions=tuple(WireQuestion(text=q.text, kind=q.kind, options=q.options, min_value=q.min_value,
                                          max_value=q.max_value) for q in study.questions),
             key_bundle_ref=self.key_bundle_ref, preset=self._config.preset, audience={})
-        study_ref = self._store.put(encode(message))
-        self._store.publish_many([(self.address, "study", study.study_id, study_ref)])
+        study_ref = self._retry.call("store the study", lambda: self._store.put(encode(message)))
+        self._retry.call("publish the study",
+                         lambda: self._store.publish_many([(self.address, "study", study.study_id, study_ref)]))
         return OpenedStudy(study.study_id, self.address, self.key_bundle_ref, study_ref)
 
     def create_tasks(self, specs: Sequence[TaskSpec]) -> list[CreatedTask]:
@@ -143,7 +147,7 @@ class StudyClient:
             program=spec.program, preset=self._config.preset, key_bundle_ref=self.key_bundle_ref,
             input_refs=tuple(spec.input_refs), params=dict(spec.params), time_limit_s=float(market.time_limit_s),
             client=self.address, label=spec.label)) for spec in specs]
-        refs = self._store.put_many(manifests)
+        refs = self._retry.call("store the manifests", lambda: self._store.put_many(manifests))
         created = []
         for spec, ref in zip(specs, refs):
             params = TaskParams.for_terms(market, program_id(spec.program), blob_id_to_bytes32(ref))
@@ -184,7 +188,9 @@ class StudyClient:
         download_s = time.time()
         detail, decrypted, verified = "", None, False
         try:
-            result = decode(self._store.get(bytes32_to_blob_id(proof.result_ref)), TaskResult)
+            result_blob = self._retry.call(f"task {task_id}: download the result",
+                                           lambda: self._store.get(bytes32_to_blob_id(proof.result_ref)))
+            result = decode(result_blob, TaskResult)
             decrypt_s = time.time()
             self._spans.add(Phase.DOWNLOAD, task_id, download_s, decrypt_s)
             outputs = [Ciphertext.from_bytes(blob) for blob in result.outputs]
@@ -377,7 +383,7 @@ class ClientPoolHandle:
 
     def __init__(self, config: ClientConfig, store: IndexedStore, *, clients: int) -> None:
         self._host: ActorHost[ClientPool] = ActorHost(ClientPool, config, store, name="clients",
-                                                      max_concurrency=clients + 4)
+                                                      title="the client pool", max_concurrency=clients + 4)
 
     def open_study(self, client_index: int, study: Study, programs: Sequence[str]) -> OpenedStudy:
         """Generate the client's keys and publish the study."""

@@ -15,12 +15,14 @@ from cipherquorum.exceptions import (
     CipherQuorumError,
     ContractError,
     StorageError,
+    StorageUnavailable,
     ValidationError,
 )
 from cipherquorum.fhe import Evaluator, ExecutionOutcome, KeyBundle, execute, program_id
 from cipherquorum.measurement.spans import Phase, PhaseSpan, ProcessUsage, SpanRecorder, process_usage
 from cipherquorum.nodes.behaviours import Behaviour, behaviour_of, tamper_outcome
 from cipherquorum.nodes.hosting import ActorHost, PendingCall, Placement
+from cipherquorum.nodes.storage_host import STORAGE_RETRY, StorageRetry
 from cipherquorum.protocol import effective_time_limit_s, needs_chain_limit, overran, status_for_error
 from cipherquorum.storage import BlobStore
 from cipherquorum.types import (
@@ -39,6 +41,11 @@ log = logging.getLogger(__name__)
 
 DEADLINE_MARGIN_S = 5
 """Within this many seconds of a deadline a node reads the chain's time rather than trusting its own clock."""
+COMPUTE_ROOM_S = 5
+"""Time a node keeps before the commit deadline to run the program and commit: it waits for a restarting
+storage until then, and commits INPUT_UNAVAILABLE if the inputs are not back by then."""
+REVEAL_ROOM_S = 2
+"""Time a node keeps before the reveal deadline to send its reveal after uploading its result."""
 
 
 @dataclass(frozen=True)
@@ -90,10 +97,11 @@ class _Work:
 class ComputeNode:
     """A staked compute node. ``start()`` registers it and starts its loop in a background thread."""
 
-    def __init__(self, config: ComputeNodeConfig, store: BlobStore) -> None:
+    def __init__(self, config: ComputeNodeConfig, store: BlobStore, retry: StorageRetry = STORAGE_RETRY) -> None:
         self._config = config
         self._behaviour: Behaviour = behaviour_of(config.behaviour)
         self._store = store
+        self._retry = retry
         account = derive_account(config.seed, "node", config.index)
         self._market = TaskMarket(config.rpc_url, Address(config.market_address), account)
         self._address = Address(account.address)
@@ -179,7 +187,7 @@ class ComputeNode:
         for work in open_work:
             try:
                 self._advance(work, now)
-            except (RevealNotOpen, ChainUnavailable) as exc:
+            except (RevealNotOpen, ChainUnavailable, StorageUnavailable) as exc:
                 self._note(f"task {work.task_id}: {exc} (will retry)")
             except ContractError as exc:
                 self._note(f"task {work.task_id}: {exc}")
@@ -208,7 +216,8 @@ class ComputeNode:
             seen_s = time.time()
             self._spans.add(Phase.ASSIGNED, task_id, seen_s, seen_s)
             if self._behaviour.computes:  # fetch and compute ahead, while the loop sends other transactions
-                self._computing[task_id] = self._prefetch.submit(self._fetch_and_compute, task_id)
+                self._computing[task_id] = self._prefetch.submit(self._fetch_and_compute, task_id,
+                                                                 args["commitDeadline"])
             return
         work = self._work.get(task_id)
         if work is None:
@@ -240,7 +249,7 @@ class ComputeNode:
         else:
             ahead = self._computing.pop(work.task_id, None)
             outcome, evaluator, work.program = (ahead.result() if ahead is not None
-                                                else self._fetch_and_compute(work.task_id))
+                                                else self._fetch_and_compute(work.task_id, work.commit_deadline))
             if evaluator is not None:
                 entropy = f"{self._config.seed}/node-{self._config.index}/task-{work.task_id}".encode()
                 outcome = tamper_outcome(behaviour, outcome, evaluator, entropy)
@@ -268,7 +277,10 @@ class ComputeNode:
                                 status=int(outcome.status), result_hash=bytes(outcome.result_hash),
                                 outputs=tuple(ct.to_bytes() for ct in outcome.outputs), detail=outcome.detail)
             with self._spans.span(Phase.RESULT_UPLOAD, work.task_id):
-                result_ref = blob_id_to_bytes32(self._store.put(encode(result)))
+                blob = encode(result)
+                result_ref = blob_id_to_bytes32(self._retry.call(
+                    f"task {work.task_id}: upload the result", lambda: self._store.put(blob),
+                    until_s=work.reveal_deadline - REVEAL_ROOM_S))
             result_hash, status, salt = outcome.result_hash, outcome.status, work.salt
         start_s = time.time()
         receipt = self._market.reveal(work.task_id, result_hash, status, salt, result_ref)
@@ -278,23 +290,25 @@ class ComputeNode:
 
     # --- fetching and running the program ------------------------------------------------------
 
-    def _fetch_and_compute(self, task_id: TaskId) -> tuple[ExecutionOutcome, Evaluator | None, str]:
+    def _fetch_and_compute(self, task_id: TaskId,
+                           commit_deadline: int) -> tuple[ExecutionOutcome, Evaluator | None, str]:
         """``_compute``, timed as its "fetch" and "compute" phases."""
         fetch_s = time.time()
-        outcome, evaluator, program, compute_s = self._compute(task_id)
+        outcome, evaluator, program, compute_s = self._compute(task_id, commit_deadline - COMPUTE_ROOM_S)
         end_s = time.time()
         self._spans.add(Phase.FETCH, task_id, fetch_s, compute_s or end_s)
         if compute_s:
             self._spans.add(Phase.COMPUTE, task_id, compute_s, end_s)
         return outcome, evaluator, program
 
-    def _compute(self, task_id: TaskId) -> tuple[ExecutionOutcome, Evaluator | None, str, float]:
+    def _compute(self, task_id: TaskId, fetch_until_s: float) -> tuple[ExecutionOutcome, Evaluator | None, str, float]:
         """Fetch and check the task's manifest, keys and inputs, then run its program.
 
         Returns the outcome, the evaluator it ran on (None when the inputs never got that far), the
         program's name and when the program started (0 if it never did). Input problems become the status
-        the replicas agree on, not an exception. The manifest and program come from the task's TaskCreated
-        event when the node saw it (else from the task's view, with its time limit).
+        the replicas agree on, not an exception; a storage that restarts is waited for until wall-clock
+        ``fetch_until_s``, and is INPUT_UNAVAILABLE after that. The manifest and program come from the task's
+        TaskCreated event when the node saw it (else from the task's view, with its time limit).
         """
         chain_limit_s: float | None = None
         if task_id in self._created:
@@ -304,12 +318,18 @@ class ComputeNode:
             manifest_ref, expected_program, chain_limit_s = task.manifest_ref, task.program_id, task.time_limit_s
         program = ""
         try:
-            manifest = decode(self._store.get(bytes32_to_blob_id(manifest_ref)), TaskManifest)
+            manifest_blob = self._retry.call(f"task {task_id}: fetch the manifest",
+                                             lambda: self._store.get(bytes32_to_blob_id(manifest_ref)),
+                                             until_s=fetch_until_s)
+            manifest = decode(manifest_blob, TaskManifest)
             program = manifest.program
             if program_id(program) != expected_program:
                 raise _InputProblem(ExecStatus.PROGRAM_UNKNOWN, f"the manifest's {program} is not the task's program")
-            evaluator, inputs = self._keys_and_inputs(BlobId(manifest.key_bundle_ref),
-                                                      [BlobId(ref) for ref in manifest.input_refs])
+            evaluator, inputs = self._retry.call(
+                f"task {task_id}: fetch the keys and inputs",
+                lambda: self._keys_and_inputs(BlobId(manifest.key_bundle_ref),
+                                              [BlobId(ref) for ref in manifest.input_refs]),
+                until_s=fetch_until_s)
         except _InputProblem as problem:
             return ExecutionOutcome.failure(problem.status, problem.detail), None, program, 0.0
         except (ValidationError, StorageError) as exc:  # wire, key bundle and blob errors among them
@@ -340,7 +360,8 @@ class ComputeNode:
 
     def _note(self, text: str) -> None:
         log.info("node %s: %s", self._config.index, text)
-        self._notes.append(text)
+        if not self._notes or self._notes[-1] != text:  # a chain that stopped answering says so once
+            self._notes.append(text)
 
 
 class _InputProblem(Exception):
@@ -358,8 +379,8 @@ class ComputeNodeHandle:
     def __init__(self, config: ComputeNodeConfig, store: BlobStore, *, clustered: bool) -> None:
         self._config = config
         self._host: ActorHost[ComputeNode] = ActorHost(
-            ComputeNode, config, store, name=f"node-{config.index}", placement=Placement(spread=clustered),
-            max_concurrency=2)
+            ComputeNode, config, store, name=f"node-{config.index}", title=f"compute node {config.index}",
+            placement=Placement(spread=clustered), max_concurrency=2)
 
     @property
     def config(self) -> ComputeNodeConfig:

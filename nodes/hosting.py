@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
-from cipherquorum.exceptions import CipherQuorumError, DependencyMissing, NodeCrashed, NodeError
+from cipherquorum.exceptions import CipherQuorumError, DependencyMissing, NodeError, RoleDied, RoleUnavailable
 from cipherquorum.measurement.spans import PhaseSpan, ProcessUsage
 
 try:
     import ray
-    from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
+    from ray.exceptions import ActorUnavailableError, GetTimeoutError, RayActorError, RayTaskError
 except ImportError as exc:  # pragma: no cover - ray is a hard dependency
     raise DependencyMissing("Ray is required to host nodes: pip install 'ray[default]'") from exc
 
@@ -112,15 +112,29 @@ def _remote_class(cls: type) -> Any:
     return _REMOTE_CLASSES[cls]
 
 
-def _translate(exc: BaseException, what: str) -> BaseException:
-    """Turn a Ray error into the project's own, keeping project errors raised inside the actor."""
+@dataclass(frozen=True)
+class _Role:
+    """Who an actor hosts, as errors name it: its actor name ("clients") and what a person calls it."""
+
+    name: str
+    title: str
+
+
+def _translate(exc: BaseException, role: _Role, what: str) -> BaseException:
+    """Turn a Ray error into the project's own, keeping project errors raised inside the actor.
+
+    An actor that died and is being restarted gives RoleUnavailable (the call may be tried again); one that
+    died for good gives RoleDied.
+    """
     if isinstance(exc, RayTaskError):
         cause = exc.cause
         if isinstance(cause, CipherQuorumError):
             return cause
         return NodeError(f"{what} failed: {type(cause).__name__}: {cause}")
+    if isinstance(exc, ActorUnavailableError):
+        return RoleUnavailable(role.name, what)
     if isinstance(exc, RayActorError):
-        return NodeCrashed(f"{what}: the actor process died ({exc.__class__.__name__})")
+        return RoleDied(role.name, role.title, what)
     if isinstance(exc, GetTimeoutError):
         return NodeError(f"{what}: no answer in time")
     return exc
@@ -129,16 +143,18 @@ def _translate(exc: BaseException, what: str) -> BaseException:
 class PendingCall(Generic[T]):
     """A method call under way on an actor; ``result()`` waits for it."""
 
-    def __init__(self, ref: Any, what: str) -> None:
+    def __init__(self, ref: Any, role: _Role, method: str) -> None:
         self._ref = ref
-        self._what = what
+        self._role = role
+        self._what = f"{role.name}.{method}"
 
     def result(self, timeout_s: float | None = None) -> T:
-        """Return the call's value; raises the project's error for failures inside the actor."""
+        """Return the call's value; raises the project's error for failures inside the actor (RoleDied when its
+        process died, RoleUnavailable while it restarts)."""
         try:
             return ray.get(self._ref, timeout=timeout_s)
         except (RayTaskError, RayActorError, GetTimeoutError) as exc:
-            raise _translate(exc, self._what) from None
+            raise _translate(exc, self._role, self._what) from None
 
     def done(self) -> bool:
         """True once the call has finished (successfully or not)."""
@@ -156,33 +172,54 @@ def wait_first(calls: Sequence[PendingCall[Any]], timeout_s: float) -> list[int]
     return [i for i, ref in enumerate(refs) if ref in ready_set]
 
 
+def _was_restarted(instance: object) -> bool:
+    """Run inside an actor: whether its process is a restart of one that died."""
+    return bool(ray.get_runtime_context().was_current_actor_reconstructed)
+
+
 class ActorHost(Generic[T]):
     """One instance of a plain class living in its own Ray actor process.
 
     Callers use ``call`` and ``submit`` with method names; typed handles in each role module wrap these so
     that nothing outside this module writes ``.remote()`` or ``ray.get``. The host is picklable and can be
     handed to other actors.
+
+    ``name`` is the actor's name in errors and reports, ``title`` what a person calls the role ("the client
+    pool"; "the NAME" by default). With ``max_restarts`` above 0, Ray starts a process that died again, up to
+    that many times, by calling the class with the same arguments; calls under way when it died fail with
+    RoleUnavailable (none is retried here), and calls made while it restarts wait for it.
     """
 
-    def __init__(self, cls: type[T], *args: Any, name: str, placement: Placement = Placement(),
-                 max_concurrency: int = 1, **kwargs: Any) -> None:
-        options: dict[str, Any] = {"num_cpus": 0, "max_concurrency": max_concurrency, "max_restarts": 0}
+    def __init__(self, cls: type[T], *args: Any, name: str, title: str = "", placement: Placement = Placement(),
+                 max_concurrency: int = 1, max_restarts: int = 0, **kwargs: Any) -> None:
+        options: dict[str, Any] = {"num_cpus": 0, "max_concurrency": max_concurrency, "max_restarts": max_restarts,
+                                   "max_task_retries": 0}
         if placement.resource:
             options["resources"] = {placement.resource: 0.01}
         if placement.spread:
             options["scheduling_strategy"] = "SPREAD"
-        self._name = name
+        self._role = _Role(name, title or f"the {name}")
         self._actor = _remote_class(cls).options(**options).remote(*args, **kwargs)
 
     @property
     def name(self) -> str:
-        """The actor's human name (used in errors and reports)."""
-        return self._name
+        """The actor's name (used in errors and reports)."""
+        return self._role.name
+
+    @property
+    def title(self) -> str:
+        """What a person calls the role: "the client pool", "compute node 2"."""
+        return self._role.title
 
     def submit(self, method: str, *args: Any, **kwargs: Any) -> PendingCall[Any]:
         """Start ``method(*args, **kwargs)`` on the actor and return at once."""
         ref = getattr(self._actor, method).remote(*args, **kwargs)
-        return PendingCall(ref, f"{self._name}.{method}")
+        return PendingCall(ref, self._role, method)
+
+    def restarted(self, timeout_s: float = 30) -> bool:
+        """Whether the actor's process died and was started again; raises RoleDied if it is dead for good."""
+        ref = self._actor.__ray_call__.remote(_was_restarted)
+        return PendingCall[bool](ref, self._role, "restarted").result(timeout_s)
 
     def call(self, method: str, *args: Any, timeout_s: float | None = None, **kwargs: Any) -> Any:
         """Run ``method(*args, **kwargs)`` on the actor and return its value."""

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from cipherquorum.fhe import Encryptor, KeyBundle
 from cipherquorum.measurement.spans import Phase, PhaseSpan, ProcessUsage, SpanRecorder, process_usage
 from cipherquorum.nodes.hosting import ActorHost, PendingCall, Placement
+from cipherquorum.nodes.storage_host import STORAGE_RETRY, StorageRetry
 from cipherquorum.settings.scenario import Question, Study
 from cipherquorum.storage import IndexedStore
 from cipherquorum.types import BlobId
@@ -46,20 +47,24 @@ def respondent_answer(seed: str, study_id: str, respondent: str, question: Quest
 class RespondentShard:
     """Hosts respondents ``first .. first + count - 1``; each answers studies under the study's public key."""
 
-    def __init__(self, seed: str, shard: int, first: int, count: int, store: IndexedStore) -> None:
+    def __init__(self, seed: str, shard: int, first: int, count: int, store: IndexedStore,
+                 retry: StorageRetry = STORAGE_RETRY) -> None:
         self._seed = seed
         self._shard = shard
         self._respondents = tuple(f"respondent-{i:06d}" for i in range(first, first + count))
         self._store = store
+        self._retry = retry
 
     def answer(self, study: Study, key_bundle_ref: BlobId, limit: int) -> ShardAnswers:
         """Encrypt the first ``limit`` respondents' answers to every question, store them and index them.
 
-        Raises StorageError or KeyBundleError if the study's keys cannot be fetched.
+        A restarting storage is waited for (the retry policy's budget); raises StorageError if it is not back
+        in time, and KeyBundleError if the study's keys are not a key bundle.
         """
         respondents = self._respondents[:max(0, limit)]
         spans = SpanRecorder(f"population-{self._shard}")
-        encryptor = Encryptor.from_bundle(KeyBundle.from_bytes(self._store.get(key_bundle_ref)))
+        bundle = self._retry.call("fetch the study's key bundle", lambda: self._store.get(key_bundle_ref))
+        encryptor = Encryptor.from_bundle(KeyBundle.from_bytes(bundle))
         refs: list[tuple[BlobId, ...]] = []
         plain: list[tuple[tuple[int, ...], ...]] = []
         for index, question in enumerate(study.questions):
@@ -73,10 +78,10 @@ class RespondentShard:
                     blobs.append(encryptor.encrypt(list(answer)).to_bytes())
                     spans.add(Phase.ENCRYPT, 0, start_s, time.time())
                 with spans.span(Phase.UPLOAD, items=len(blobs)):
-                    ids.extend(self._store.put_many(blobs))
+                    ids.extend(self._retry.call("store answers", lambda: self._store.put_many(blobs)))
+            rows = [(r, "answer", f"{study.study_id}/q{index}", blob) for r, blob in zip(respondents, ids)]
             with spans.span(Phase.INDEX, items=len(ids)):
-                self._store.publish_many([(r, "answer", f"{study.study_id}/q{index}", blob)
-                                          for r, blob in zip(respondents, ids)])
+                self._retry.call("index answers", lambda: self._store.publish_many(rows))
             refs.append(tuple(ids))
             plain.append(tuple(answers))
         return ShardAnswers(self._shard, respondents, tuple(refs), tuple(plain), spans.spans())
@@ -94,7 +99,7 @@ class RespondentShardHandle:
         self.count = count
         self._host: ActorHost[RespondentShard] = ActorHost(
             RespondentShard, seed, shard, first, count, store, name=f"population-{shard}",
-            placement=Placement(spread=clustered))
+            title=f"respondent shard {shard}", placement=Placement(spread=clustered))
 
     def submit_answer(self, study: Study, key_bundle_ref: BlobId, limit: int) -> PendingCall[ShardAnswers]:
         """Start answering a study; the pending call returns the shard's ShardAnswers."""

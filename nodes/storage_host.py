@@ -1,9 +1,14 @@
-"""The storage role: a content-addressed blob store and its version index in one actor, and a client for it."""
+"""The storage role: a content-addressed blob store and its version index in one actor, a client for it, and
+the policy by which every caller rides out a storage restart."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
+from cipherquorum.exceptions import RoleDied, RoleUnavailable, StorageRestarting, StorageUnavailable
 from cipherquorum.measurement.spans import ProcessUsage, process_usage
 from cipherquorum.nodes.hosting import STORAGE_RESOURCE, ActorHost, Placement
 from cipherquorum.storage import (
@@ -17,8 +22,56 @@ from cipherquorum.storage import (
 )
 from cipherquorum.types import BlobId
 
+T = TypeVar("T")
+
 STORAGE_CONCURRENCY = 8
 """Requests the storage actor serves at once (replicas download the same inputs together)."""
+STORAGE_MAX_RESTARTS = 5
+"""How many times the storage's process is started again after it dies, on the same data directory."""
+
+
+@dataclass(frozen=True)
+class StorageRetry:
+    """How a caller rides out a storage restart: the call is tried again, with exponential backoff, while the
+    storage says it is restarting (StorageRestarting), until a deadline.
+
+    ``until_s`` is a wall-clock time (the chain's deadlines are wall-clock too); a call without one gives up
+    ``budget_s`` after it started. An attempt under way is not cut short: a restarting storage answers it once
+    it is back. ``clock`` and ``sleep`` are the time this policy reads and waits by.
+    """
+
+    first_backoff_s: float = 0.1
+    max_backoff_s: float = 2.0
+    budget_s: float = 60.0
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
+
+    def call(self, what: str, attempt: Callable[[], T], until_s: float | None = None) -> T:
+        """Return ``attempt()``, tried again while the storage restarts and time is left.
+
+        Raises StorageUnavailable naming ``what`` when the deadline passes first, and whatever else the
+        attempt raises (a storage that died for good, a missing blob) at once.
+        """
+        started_s = self.clock()
+        deadline_s = started_s + self.budget_s if until_s is None else until_s
+        backoff_s = self.first_backoff_s
+        tries = 0
+        while True:
+            tries += 1
+            try:
+                return attempt()
+            except StorageRestarting as exc:
+                left_s = deadline_s - self.clock()
+                if left_s <= 0:
+                    raise StorageUnavailable(
+                        f"{what}: the storage was not back before the deadline ({tries} tries in "
+                        f"{self.clock() - started_s:.1f} s): {exc}") from None
+            self.sleep(min(backoff_s, left_s))
+            backoff_s = min(2 * backoff_s, self.max_backoff_s)
+
+
+STORAGE_RETRY = StorageRetry()
+"""The policy roles use unless they are handed another."""
 
 
 def open_blob_store(data_dir: str | Path, max_blob_bytes: int) -> FileBlobStore:
@@ -77,20 +130,34 @@ class StorageHost:
 
 
 class RemoteBlobStore(IndexedStore):
-    """The IndexedStore interface over a StorageHost actor, so roles use storage without knowing where it is."""
+    """The IndexedStore interface over a StorageHost actor, so roles use storage without knowing where it is.
+
+    The actor is started again on its data directory when its process dies (up to STORAGE_MAX_RESTARTS
+    times). A call it was serving then raises StorageRestarting, which callers retry by a StorageRetry; once
+    it will not come back, calls raise StorageUnavailable.
+    """
 
     def __init__(self, data_dir: str, max_blob_bytes: int, *, clustered: bool = False) -> None:
         super().__init__(max_blob_bytes=max_blob_bytes)
         placement = Placement(resource=STORAGE_RESOURCE) if clustered else Placement()
         self._host: ActorHost[StorageHost] = ActorHost(
             StorageHost, data_dir, max_blob_bytes, name="storage", placement=placement,
-            max_concurrency=STORAGE_CONCURRENCY)
+            max_concurrency=STORAGE_CONCURRENCY, max_restarts=STORAGE_MAX_RESTARTS)
+
+    def _call(self, method: str, *args: Any) -> Any:
+        """Call the actor, its death turned into the storage errors callers know."""
+        try:
+            return self._host.call(method, *args)
+        except RoleUnavailable as exc:
+            raise StorageRestarting(f"{exc.call}: the storage's process died and is restarting") from None
+        except RoleDied as exc:
+            raise StorageUnavailable(f"{exc.call}: {exc.cause} and will not be restarted") from None
 
     def put(self, data: bytes) -> BlobId:
         return self.put_many([data])[0]
 
     def put_many(self, blobs: Sequence[bytes]) -> list[BlobId]:
-        return self._host.call("put_many", [self._checked_payload(blob) for blob in blobs])
+        return self._call("put_many", [self._checked_payload(blob) for blob in blobs])
 
     def get(self, blob_id: BlobId) -> bytes:
         return self.get_many([blob_id])[0]
@@ -98,33 +165,37 @@ class RemoteBlobStore(IndexedStore):
     def get_many(self, blob_ids: Iterable[BlobId]) -> list[bytes]:
         """Fetch blobs from the storage actor and check each against its id here, on the reading side."""
         ids = [validate_blob_id(blob_id) for blob_id in blob_ids]
-        blobs = self._host.call("get_many", ids)
+        blobs = self._call("get_many", ids)
         return [self._verified(blob_id, blob) for blob_id, blob in zip(ids, blobs)]
 
     def has(self, blob_id: BlobId) -> bool:
-        return self._host.call("has", blob_id)
+        return self._call("has", blob_id)
 
     def size(self, blob_id: BlobId) -> int:
-        return self._host.call("size", blob_id)
+        return self._call("size", blob_id)
 
     def stats(self) -> StoreStats:
-        return self._host.call("stats")
+        return self._call("stats")
 
     def ids(self) -> Iterator[BlobId]:
         """Every stored blob id, sorted (listed by the actor in one call)."""
-        return iter(self._host.call("ids"))
+        return iter(self._call("ids"))
 
     def publish_many(self, rows: Iterable[Publication | tuple[str, str, str, BlobId]]) -> list[Version]:
         """Record new current versions of (owner, kind, name) rows in the index."""
-        return self._host.call("publish_many", list(rows))
+        return self._call("publish_many", list(rows))
 
     def current(self, owner: str, kind: str, name: str) -> Version:
         """The current version of (owner, kind, name); raises VersionNotFound."""
-        return self._host.call("current", owner, kind, name)
+        return self._call("current", owner, kind, name)
 
     def versions(self, owner: str, kind: str, name: str) -> list[Version]:
         """Every version of (owner, kind, name)."""
-        return self._host.call("versions", owner, kind, name)
+        return self._call("versions", owner, kind, name)
+
+    def restarted(self) -> bool:
+        """Whether the storage's process died and was started again; raises RoleDied if it will not be."""
+        return self._host.restarted()
 
     def usage(self) -> ProcessUsage:
         """The CPU and memory of the storage actor's process."""

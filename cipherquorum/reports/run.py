@@ -102,8 +102,22 @@ class StudyReport:
 
 
 @dataclass(frozen=True)
+class RoleFault:
+    """A role whose process died during the run: ``role`` is its actor name ("clients", "storage", "node-2"),
+    ``cause`` one line a person reads ("the client pool's process died while the tasks ran")."""
+
+    role: str
+    cause: str
+
+
+@dataclass(frozen=True)
 class RunReport:
-    """Everything a run produced, in the order a reader wants it."""
+    """Everything a run produced, in the order a reader wants it.
+
+    ``fault`` is the role whose death ended the run early (None when the run went to its end); ``survived``
+    the roles that died while the run went on (a compute node the market slashed, a storage that restarted).
+    ``interrupted`` is for Ctrl-C alone.
+    """
 
     scenario: str
     seed: str
@@ -114,6 +128,8 @@ class RunReport:
     timings_s: dict[str, float] = field(default_factory=dict)
     actors: int = 0
     interrupted: bool = False
+    fault: RoleFault | None = None
+    survived: tuple[RoleFault, ...] = ()
 
     @property
     def all_verified(self) -> bool:
@@ -134,7 +150,11 @@ class RunReport:
     def render_text(self) -> str:
         """The report as aligned plain-text tables."""
         lines = [f"cipherquorum report: {self.scenario} (seed {self.seed!r})"
-                 + ("  [INTERRUPTED: partial]" if self.interrupted else ""), ""]
+                 + ("  [INTERRUPTED: partial]" if self.interrupted else "")
+                 + (f"  [FAULT: {self.fault.cause}]" if self.fault else ""), ""]
+        if self.fault:
+            lines += [f"fault: {self.fault.cause}; the run ended early, and this report holds what was known then",
+                      ""]
         lines += _section("Tasks", ["task", "label", "program", "status", "exec", "result hash", "verified",
                                     "latency"], [
             [str(t.id), t.label, t.program, t.status, t.exec_status or "-", _short(t.result_hash),
@@ -163,6 +183,8 @@ class RunReport:
             if t.dissent:
                 lines.append(f"task {t.id}: consensus with dissent: {', '.join(_short(n) for n in t.dissent)} "
                              "revealed another result (a colluding quorum would look the same)")
+        for survived in self.survived:
+            lines.append(f"survived: {survived.cause}")
         if self.chain:
             lines.append("chain: " + ", ".join(f"{k}={v}" for k, v in self.chain.items()))
         if self.timings_s:
@@ -203,4 +225,4 @@ def _value(value: Any) -> str:
     return str(value)
 
 
-__all__ = ["NodeReport", "RunReport", "StudyReport", "TaskReport", "VoteReport"]
+__all__ = ["NodeReport", "RoleFault", "RunReport", "StudyReport", "TaskReport", "VoteReport"]

@@ -6,9 +6,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from cipherquorum.chain import ChainEvent, TaskMarket, derive_account
-from cipherquorum.exceptions import NodeError
+from cipherquorum.chain import ChainEvent, TaskMarket, VoteView, derive_account
+from cipherquorum.exceptions import ChainError, ChainUnavailable, NodeError, RoleDied, StorageUnavailable
 from cipherquorum.measurement.spans import PhaseSpan, ProcessUsage
 from cipherquorum.nodes.chain_host import ChainHandle
 from cipherquorum.nodes.client import ClientPoolHandle, TaskOutcome, TaskSpec
@@ -18,9 +19,21 @@ from cipherquorum.nodes.driver.results import combine_results, question_params, 
 from cipherquorum.nodes.driver.stack import MarketStack, answer_study, running_market
 from cipherquorum.nodes.hosting import RoleHandle, SpanSource, wait_first
 from cipherquorum.nodes.population import RespondentShardHandle, ShardAnswers
-from cipherquorum.reports.run import NodeReport, RunReport, StudyReport, TaskReport, Verdict, VoteReport
+from cipherquorum.nodes.storage_host import RemoteBlobStore
+from cipherquorum.reports.run import (
+    NodeReport,
+    RoleFault,
+    RunReport,
+    StudyReport,
+    TaskReport,
+    Verdict,
+    VoteReport,
+)
 from cipherquorum.settings.scenario import Question, Scenario, Study
-from cipherquorum.types import Address, SlashReason, TaskId, TaskState
+from cipherquorum.types import Address, ExecStatus, SlashReason, TaskEnd, TaskId, TaskState, TextEnum
+
+CHAIN_SILENCE_S = 15.0
+"""A chain whose process is alive (or an external one) that has not answered for this long has stopped."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +62,25 @@ class _PlannedTask:
     """The id createTask returned, once the task is created."""
 
 
+@dataclass(frozen=True)
+class _ChainRecord:
+    """What the chain says about the run's tasks at its end, read once for the report."""
+
+    events: tuple[ChainEvent, ...]
+    states: dict[TaskId, TaskState]
+    votes: dict[TaskId, tuple[VoteView, ...]]
+    info: dict[str, Any]
+
+
+class _Phase(TextEnum):
+    """What the run was doing, as the cause of a fault says it."""
+
+    ANSWERS = "while the studies were answered"
+    CREATE = "while the tasks were created"
+    TASKS = "while the tasks ran"
+    END = "as the run ended"
+
+
 @dataclass
 class _Tally:
     """Chain events counted incrementally for the progress line."""
@@ -65,7 +97,10 @@ class MarketRun:
     """Runs one scenario on Ray (local, or a cluster at ``ray_address``) and returns its RunReport.
 
     ``on_progress`` is called about every ``progress_interval_s`` while tasks run. Ctrl-C stops the run
-    cleanly: the report then covers what finished and is marked interrupted.
+    cleanly: the report then covers what finished and is marked interrupted. A role whose process dies for
+    good (the client pool, the chain, a respondent shard while it answers, a storage that is not restarted)
+    ends the run early: the report then names it as its ``fault`` and holds what was known by then, read from
+    the chain while the chain is alive. A compute node that dies, or a storage that restarts, is ``survived``.
     """
 
     def __init__(self, scenario: Scenario, *, ray_address: str = "", data_dir: str | Path | None = None,
@@ -83,6 +118,11 @@ class MarketRun:
         self._chain_rpc: dict = {}
         self._spans: list[PhaseSpan] = []
         self._metrics: RunMetrics | None = None
+        self._phase: _Phase = _Phase.ANSWERS
+        self._chain_alive = True
+        self._chain_silent_since_s: float | None = None
+        self._market_address = ""
+        self._deploy_block = 0
 
     @property
     def metrics(self) -> RunMetrics | None:
@@ -100,20 +140,48 @@ class MarketRun:
 
     def _run(self, stack: MarketStack) -> RunReport:
         self._chain = stack.chain
+        self._market_address, self._deploy_block = stack.market.address, stack.start_block
         market, nodes, clients = stack.market, list(stack.nodes), stack.clients
-        planned = self._answer_studies(clients, stack.shards)
-        self._lap("answers")
-        outcomes, interrupted = self._run_tasks(clients, nodes, planned, market, stack.start_block)
-        self._lap("tasks")
-        statuses = self._stop_nodes(nodes)
-        self._metrics = self._measure(market, outcomes, stack.roles, stack.span_sources)
-        actors = len(stack.roles)
-        return self._report(market, stack.start_block, planned, outcomes, nodes, statuses, actors, interrupted)
-
-    def _answer_studies(self, clients: ClientPoolHandle,
-                        shards: Sequence[RespondentShardHandle]) -> dict[int, list[_PlannedTask]]:
-        """Each study's client publishes it; the population answers; the client's tasks are planned."""
         planned: dict[int, list[_PlannedTask]] = {}
+        outcomes: dict[int, list[TaskOutcome]] = {}
+        interrupted = False
+        fault: RoleFault | None = None
+        try:
+            self._answer_studies(clients, stack.shards, planned)
+            self._lap("answers")
+            outcomes, interrupted, fault = self._run_tasks(clients, nodes, planned, stack)
+        except (RoleDied, StorageUnavailable, ChainError) as exc:
+            fault = self._fault_of(exc, stack)
+        self._lap("tasks")
+        if fault is not None:
+            self._stop_clients(clients)
+        statuses, survived = self._stop_nodes(nodes)
+        fault, storage_survived = self._storage_fault(stack.store, fault)
+        survived += storage_survived
+        self._metrics = self._measure(market, outcomes, stack.roles, stack.span_sources)
+        chain = self._read_chain(market, stack.start_block, planned)
+        if chain is None and fault is None:
+            fault = RoleFault("chain", f"the chain stopped answering {_Phase.END}")
+        return self._report(chain, planned, outcomes, nodes, statuses, len(stack.roles), interrupted, fault,
+                            tuple(survived))
+
+    def _fault_of(self, exc: RoleDied | StorageUnavailable | ChainError, stack: MarketStack) -> RoleFault:
+        """The fault that ``exc``, raised while the run was in ``self._phase``, stands for; re-raises a chain
+        error when the chain still answers (it is then not a dead role but a failed transaction)."""
+        if isinstance(exc, RoleDied):
+            if exc.role == "chain":
+                self._chain_alive = False
+            return RoleFault(exc.role, f"{exc.cause} {self._phase}")
+        if isinstance(exc, StorageUnavailable):
+            return RoleFault("storage", f"the storage did not answer {self._phase}: {exc}")
+        fault = self._chain_fault(stack, silent_for_s=0 if isinstance(exc, ChainUnavailable) else math.inf)
+        if fault is None:
+            raise exc
+        return fault
+
+    def _answer_studies(self, clients: ClientPoolHandle, shards: Sequence[RespondentShardHandle],
+                        planned: dict[int, list[_PlannedTask]]) -> None:
+        """Each study's client publishes it; the population answers; the client's tasks go into ``planned``."""
         for index, study in enumerate(self._scenario.studies):
             programs = sorted({p for q in study.questions for p in q.programs})
             opened = clients.open_study(index, study, programs)
@@ -121,7 +189,6 @@ class MarketRun:
             answers = answer_study(shards, study, opened.key_bundle_ref, limit)
             self._spans.extend(span for shard_answers in answers for span in shard_answers.spans)
             planned[index] = self._plan_tasks(study, answers)
-        return planned
 
     def _plan_tasks(self, study: Study, answers: Sequence[ShardAnswers]) -> list[_PlannedTask]:
         tasks = []
@@ -142,50 +209,107 @@ class MarketRun:
         return tasks
 
     def _run_tasks(self, clients: ClientPoolHandle, nodes: Sequence[ComputeNodeHandle],
-                   planned: dict[int, list[_PlannedTask]], market: TaskMarket,
-                   start_block: int) -> tuple[dict[int, list[TaskOutcome]], bool]:
+                   planned: dict[int, list[_PlannedTask]],
+                   stack: MarketStack) -> tuple[dict[int, list[TaskOutcome]], bool, RoleFault | None]:
         """Create every task, then let the nodes work, and wait for the clients to settle them.
 
-        Each planned task gets the id its createTask returned. Returns each client's outcomes, and whether the
-        run was interrupted.
+        Each planned task gets the id its createTask returned. Returns each client's outcomes, whether the
+        run was interrupted, and the fault that ended it early (the client pool or the chain died), if one did.
+        Raises RoleDied for a role that died while the tasks were created.
 
         Creating all tasks before any node starts makes the matching a function of the seed alone: no task
         finalizes (freeing capacity or slashing stake) between two creations.
         """
+        market = stack.market
         market_cfg = self._scenario.market
         total = sum(len(tasks) for tasks in planned.values())
         capacity = sum(g.count * g.capacity for g in self._scenario.nodes)
         waves = 1 + math.ceil(total * market_cfg.replication / max(1, capacity))
         timeout_s = waves * (market_cfg.commit_window_s + market_cfg.reveal_window_s) + 120
+        self._phase = _Phase.CREATE
         self._tasks_block = market.block_number()
         self._chain_rpc = self._chain.rpc_stats() if self._chain is not None else {}
         started_s = time.monotonic()
         for index, tasks in planned.items():
             for task, task_id in zip(tasks, clients.create_tasks(index, [t.spec for t in tasks])):
                 task.task_id = task_id
+        self._phase = _Phase.TASKS
         for started in [node.submit_start() for node in nodes]:  # all at once: the tasks wait for them
-            started.result()
+            try:
+                started.result()
+            except RoleDied:
+                pass  # a compute node that died is slashed by the market; the run goes on without it
         calls = {index: clients.submit_await_tasks(index, timeout_s) for index in planned}
-        tally = _Tally(next_block=start_block)
+        tally = _Tally(next_block=stack.start_block)
         interrupted = False
+        fault: RoleFault | None = None
         try:
-            while len(wait_first(list(calls.values()), self._progress_interval_s)) < len(calls):
-                self._report_progress(market, tally, total)
+            while fault is None and len(wait_first(list(calls.values()), self._progress_interval_s)) < len(calls):
+                fault = self._watch_progress(stack, tally, total)
         except KeyboardInterrupt:
             interrupted = True
-            clients.stop()
+        if interrupted or fault is not None:
+            self._stop_clients(clients)
         outcomes = {}
         for index, call in calls.items():
             try:
                 outcomes[index] = call.result(timeout_s=30)
-            except (NodeError, KeyboardInterrupt):
+            except KeyboardInterrupt:
                 outcomes[index] = []
                 interrupted = True
+            except RoleDied as exc:
+                outcomes[index] = []
+                fault = fault or self._fault_of(exc, stack)
+            except NodeError as exc:  # the pool did not answer in time, or failed inside
+                outcomes[index] = []
+                fault = fault or RoleFault("clients", f"the client pool failed {self._phase}: {exc}")
         self._tasks_s = time.monotonic() - started_s  # the e2e time: the bookkeeping below is not part of it
-        if self._chain is not None:
-            self._chain_rpc = rpc_delta(self._chain_rpc, self._chain.rpc_stats())
-        self._report_progress(market, tally, total)
-        return outcomes, interrupted
+        if self._chain is not None and self._chain_alive:
+            try:
+                self._chain_rpc = rpc_delta(self._chain_rpc, self._chain.rpc_stats())
+            except NodeError:
+                self._chain_rpc = {}
+        if fault is None:
+            fault = self._watch_progress(stack, tally, total)
+        return outcomes, interrupted, fault
+
+    @staticmethod
+    def _stop_clients(clients: ClientPoolHandle) -> None:
+        """Make the clients' task loops return what has finished (a dead pool has nothing to stop)."""
+        try:
+            clients.stop()
+        except NodeError:
+            pass
+
+    def _watch_progress(self, stack: MarketStack, tally: _Tally, planned: int) -> RoleFault | None:
+        """Report progress; return the chain's fault if it died or stopped answering, None otherwise."""
+        if not self._chain_alive:
+            return None
+        try:
+            self._report_progress(stack.market, tally, planned)
+        except ChainError:
+            return self._chain_fault(stack, silent_for_s=CHAIN_SILENCE_S)
+        self._chain_silent_since_s = None
+        return None
+
+    def _chain_fault(self, stack: MarketStack, *, silent_for_s: float) -> RoleFault | None:
+        """After the chain did not answer: its fault if its process died, or if it has been silent for
+        ``silent_for_s``; None while it may still come back."""
+        now_s = time.monotonic()
+        if stack.chain is not None:
+            try:
+                stack.chain.usage()
+            except RoleDied as exc:
+                self._chain_alive = False
+                return RoleFault(exc.role, f"{exc.cause} {self._phase}")
+            except NodeError:
+                pass
+        if self._chain_silent_since_s is None:
+            self._chain_silent_since_s = now_s
+        if now_s - self._chain_silent_since_s < silent_for_s:
+            return None
+        self._chain_alive = False
+        return RoleFault("chain", f"the chain at {stack.rpc_url} stopped answering {self._phase}")
 
     def _report_progress(self, market: TaskMarket, tally: _Tally, planned: int) -> None:
         latest = market.block_number()
@@ -200,21 +324,46 @@ class MarketRun:
                 finalized=c.get("TaskCompleted", 0) + c.get("TaskFailed", 0), no_consensus=c.get("TaskFailed", 0)))
 
     @staticmethod
-    def _stop_nodes(nodes: Sequence[ComputeNodeHandle]) -> list[NodeStatus | None]:
+    def _stop_nodes(nodes: Sequence[ComputeNodeHandle]) -> tuple[list[NodeStatus | None], list[RoleFault]]:
+        """Each node's final status (None for one whose process died), and the deaths the run survived."""
         statuses: list[NodeStatus | None] = []
+        survived: list[RoleFault] = []
         for node in nodes:
             try:
                 statuses.append(node.stop())
+            except RoleDied as exc:
+                statuses.append(None)
+                survived.append(RoleFault(exc.role, f"{exc.cause}; the market slashes it and the run went on"))
             except NodeError:
-                statuses.append(None)  # the node's process died
-        return statuses
+                statuses.append(None)  # its process did not answer
+        return statuses, survived
+
+    def _storage_fault(self, store: RemoteBlobStore,
+                       fault: RoleFault | None) -> tuple[RoleFault | None, list[RoleFault]]:
+        """The run's fault, and the storage's restart if it survived one: a storage that is dead for good is the
+        run's fault when it has none yet."""
+        try:
+            restarted = store.restarted()
+        except RoleDied as exc:
+            dead = RoleFault(exc.role, f"{exc.cause} and was not restarted {_Phase.END}")
+            return fault or dead, []
+        except NodeError:
+            return fault, []
+        if not restarted:
+            return fault, []
+        return fault, [RoleFault("storage", "the storage's process died and restarted on its data directory; "
+                                            "every caller retried, and the run went on")]
 
     def _measure(self, market: TaskMarket, outcomes: dict[int, list[TaskOutcome]], roles: Sequence[RoleHandle],
                  span_sources: Sequence[SpanSource]) -> RunMetrics:
         """Collect what the run measured: tasks, transactions, the roles' spans and each process's usage."""
         tasks = tuple(TaskMetrics(o.task_id, index, o.manifest_ref, o.state, o.latency_s)
                       for index, client_outcomes in outcomes.items() for o in client_outcomes)
-        transactions = tuple(market.transactions(self._tasks_block + 1, market.block_number()))
+        try:
+            transactions = tuple(market.transactions(self._tasks_block + 1, market.block_number())
+                                 if self._chain_alive and self._tasks_block else ())
+        except ChainError:
+            transactions = ()
         spans = list(self._spans)
         for source in span_sources:
             try:
@@ -236,10 +385,39 @@ class MarketRun:
 
     # --- the report ------------------------------------------------------------------------------
 
-    def _report(self, market: TaskMarket, start_block: int, planned: dict[int, list[_PlannedTask]],
+    def _read_chain(self, market: TaskMarket, start_block: int,
+                    planned: dict[int, list[_PlannedTask]]) -> _ChainRecord | None:
+        """Read the run's events, and each created task's state and votes; None when the chain is gone.
+
+        A task whose createTask was mined but whose client died before it returned gets its id here: a
+        client's TaskCreated events come in the order of its planned tasks.
+        """
+        if not self._chain_alive:
+            return None
+        try:
+            events = tuple(market.events(start_block, market.block_number()))
+            for index, tasks in planned.items():
+                client = derive_account(self._scenario.run.seed, "client", index).address
+                created = [e for e in events if e.name == "TaskCreated" and e.args["client"] == client]
+                for task, event in zip(tasks, created):
+                    task.task_id = task.task_id or TaskId(event.args["taskId"])
+            ids = [task.task_id for tasks in planned.values() for task in tasks if task.task_id is not None]
+            info = {"market_address": market.address, "deploy_block": start_block,
+                    "blocks": market.block_number() - start_block, "contract_balance_wei": market.balance_wei(),
+                    "liabilities_wei": market.liabilities_wei()}
+            return _ChainRecord(events, {i: market.task(i).state for i in ids}, {i: market.votes(i) for i in ids},
+                                info)
+        except ChainError:
+            self._chain_alive = False
+            return None
+
+    def _report(self, chain: _ChainRecord | None, planned: dict[int, list[_PlannedTask]],
                 outcomes: dict[int, list[TaskOutcome]], nodes: Sequence[ComputeNodeHandle],
-                statuses: Sequence[NodeStatus | None], actors: int, interrupted: bool) -> RunReport:
-        events = market.events(start_block, market.block_number())
+                statuses: Sequence[NodeStatus | None], actors: int, interrupted: bool, fault: RoleFault | None,
+                survived: tuple[RoleFault, ...]) -> RunReport:
+        """The report of every created task, node and study question; without the chain (``chain`` None) the
+        tasks are what the clients saw, and nobody's rewards or slashes are known."""
+        events = chain.events if chain is not None else ()
         behaviour_of: dict[Address, str] = {}
         for node in nodes:
             behaviour_of[Address(derive_account(self._scenario.run.seed, "node", node.config.index).address)] = \
@@ -248,6 +426,7 @@ class MarketRun:
         slashes: dict[str, int] = {}
         reasons: dict[str, list[str]] = {}
         refunds: dict[int, int] = {}
+        settled: dict[int, ChainEvent] = {}
         for event in events:
             args = event.args
             if event.name == "Rewarded":
@@ -257,6 +436,8 @@ class MarketRun:
                 reasons.setdefault(args["node"], []).append(SlashReason(args["reason"]).name.lower())
             elif event.name == "TaskFailed":
                 refunds[args["taskId"]] = args["refundWei"]
+            if event.name in ("TaskCompleted", "TaskFailed"):
+                settled[args["taskId"]] = event
 
         task_reports: list[TaskReport] = []
         study_reports: list[StudyReport] = []
@@ -267,9 +448,11 @@ class MarketRun:
             for task in tasks:
                 outcome = outcome_of.get(task.task_id) if task.task_id is not None else None
                 per_question.setdefault((task.question_index, task.spec.program), []).append((task, outcome))
-                if outcome is None:
+                if task.task_id is None:
                     continue
-                report = self._task_report(market, task, outcome, behaviour_of, refunds)
+                if outcome is None:  # its client died before it saw the task settle
+                    outcome = self._outcome_on_chain(task, task.task_id, chain, settled.get(task.task_id), fault)
+                report = self._task_report(task, outcome, chain, behaviour_of, refunds)
                 for assigned in report.assigned:
                     assigned_count[assigned] = assigned_count.get(assigned, 0) + 1
                 task_reports.append(report)
@@ -286,16 +469,28 @@ class MarketRun:
                 assigned=assigned_count.get(address, 0), rewarded_wei=rewards.get(address, 0),
                 slashed_wei=slashes.get(address, 0), slash_reasons=tuple(reasons.get(address, [])),
                 alive=status is not None, notes=status.notes if status else ("its process died",)))
-        chain_info = {"market_address": market.address, "deploy_block": start_block,
-                      "blocks": market.block_number() - start_block,
-                      "contract_balance_wei": market.balance_wei(),
-                      "liabilities_wei": market.liabilities_wei()}
+        chain_info = chain.info if chain is not None else {
+            "market_address": self._market_address, "deploy_block": self._deploy_block}
         task_reports.sort(key=lambda t: t.id)
         return RunReport(scenario=self._scenario.run.name, seed=self._scenario.run.seed, tasks=tuple(task_reports),
                          nodes=tuple(node_reports), studies=tuple(study_reports), chain=chain_info,
-                         timings_s=dict(self._timings), actors=actors, interrupted=interrupted)
+                         timings_s=dict(self._timings), actors=actors, interrupted=interrupted, fault=fault,
+                         survived=survived)
 
-    def _task_report(self, market: TaskMarket, task: _PlannedTask, outcome: TaskOutcome,
+    @staticmethod
+    def _outcome_on_chain(task: _PlannedTask, task_id: TaskId, chain: _ChainRecord | None,
+                          settled: ChainEvent | None, fault: RoleFault | None) -> TaskOutcome:
+        """A task's outcome as the chain alone tells it: how it ended and the agreed hash, nothing verified."""
+        state = chain.states.get(task_id, TaskState.ACTIVE) if chain is not None else TaskState.ACTIVE
+        status, result_hash = None, ""
+        if settled is not None and settled.name == "TaskCompleted":
+            status, result_hash = ExecStatus(settled.args["status"]), "0x" + bytes(settled.args["resultHash"]).hex()
+        why = fault.cause if fault is not None else "the run ended"
+        detail = f"no client outcome ({why}): " + ("read from the chain" if chain is not None else "the chain is gone")
+        return TaskOutcome(task_id, task.spec.label, task.spec.program, TaskEnd.of_state(state), status, result_hash,
+                           False, detail, None, 0.0)
+
+    def _task_report(self, task: _PlannedTask, outcome: TaskOutcome, chain: _ChainRecord | None,
                      behaviour_of: dict[Address, str], refunds: dict[int, int]) -> TaskReport:
         question = task.study.questions[task.question_index]
         reference_vectors, reference = task_reference(task.spec.program, question, task.plain_inputs)
@@ -305,8 +500,8 @@ class MarketRun:
             result = combine_results(task.spec.program, question, [outcome.decrypted])
             matches = _vectors_match(outcome.decrypted, reference_vectors)
         votes = []
-        consensus = market.task(outcome.task_id).state is TaskState.COMPLETED
-        for vote in market.votes(outcome.task_id):
+        consensus = (chain.states.get(outcome.task_id) if chain is not None else None) is TaskState.COMPLETED
+        for vote in chain.votes.get(outcome.task_id, ()) if chain is not None else ():
             agreed = vote.revealed and "0x" + bytes(vote.result_hash).hex() == outcome.result_hash
             verdict = Verdict.of_vote(vote.committed, vote.revealed, agreed, consensus)
             votes.append(VoteReport(
