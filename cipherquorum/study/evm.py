@@ -111,6 +111,11 @@ class InProcessMarket:
         return self._block_number
 
     @property
+    def journal_length(self) -> int:
+        """How many entries pyrevm's open transaction holds: it grows with every call until the market is rebuilt."""
+        return int(self._evm.journal_len)
+
+    @property
     def deploy_gas(self) -> int:
         """Gas the deployment used."""
         return self._deploy_gas

@@ -11,6 +11,7 @@ from cipherquorum.study import (
     Outcome,
     Registry,
     byzantine_count_odds,
+    contract,
     outcome_odds,
     wilson_interval,
 )
@@ -129,3 +130,20 @@ def test_points_the_contract_could_never_match_are_refused(prices, overrides, me
                         COLLUDING, prices, 10**18)
     with pytest.raises(ValidationError, match=message):
         ContractTrials(registry, setup)
+
+
+def test_rebuilding_the_market_bounds_the_evm_journal_and_changes_no_trial(equal_registry, trials_for,
+                                                                           monkeypatch) -> None:
+    """A market rebuilt every 40 trials continues the task ids, so its trials equal an unrebuilt market's, and the
+    EVM's journal stops growing with the trials."""
+    registry = equal_registry(10, 4)
+    monkeypatch.setattr(contract, "REBUILD_TRIALS", 10**9)
+    kept = trials_for(registry, 5, 3, COLLUDING)
+    unrebuilt = _trials(kept, 130)
+    monkeypatch.setattr(contract, "REBUILD_TRIALS", 40)
+    rebuilt_runner = trials_for(registry, 5, 3, COLLUDING)
+    rebuilt = _trials(rebuilt_runner, 130)
+    assert [t.task_id for t in rebuilt] == list(range(1, 131))
+    assert [(t.assigned, t.outcome, t.credited_wei, t.slashed_wei) for t in rebuilt] == \
+        [(t.assigned, t.outcome, t.credited_wei, t.slashed_wei) for t in unrebuilt]
+    assert rebuilt_runner.market.journal_length < kept.market.journal_length / 2
