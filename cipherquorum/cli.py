@@ -113,7 +113,8 @@ def _cmd_load(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from cipherquorum.reports.load import build_load_report, write_load_report
-    from cipherquorum.settings.load import load_load_scenario, parse_threshold
+    from cipherquorum.settings.load import load_load_scenario, load_plan, parse_threshold
+    from cipherquorum.settings.scenario import check_plan
 
     scenario, config = load_load_scenario(args.scenario)
     try:
@@ -129,6 +130,7 @@ def _cmd_load(args: argparse.Namespace) -> int:
         if args.threshold:
             overrides["thresholds"] = tuple(parse_threshold(text) for text in args.threshold)
         config = replace(config, **overrides)
+        check_plan(scenario, load_plan(scenario, config))  # what the overrides ask for must be payable too
     except ValidationError as exc:
         print(f"cipherquorum: invalid load option: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

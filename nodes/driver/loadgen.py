@@ -13,7 +13,7 @@ from cipherquorum.measurement.spans import PhaseSpan, ProcessUsage
 from cipherquorum.measurement.stats import percentile
 from cipherquorum.nodes.client import TaskOutcome, TaskSpec
 from cipherquorum.nodes.driver.metrics import rpc_delta
-from cipherquorum.nodes.driver.results import combine_results, question_params, task_reference
+from cipherquorum.nodes.driver.results import combine_results, task_reference
 from cipherquorum.nodes.driver.stack import MarketStack, answer_study, running_market
 from cipherquorum.nodes.hosting import PendingCall
 from cipherquorum.reports.load import ChainTx, LoadMeasurements, LoadTask, LoadTaskState
@@ -135,7 +135,7 @@ class LoadRun:
             results = answer_study(stack.shards, copy, opened.key_bundle_ref, limit)
             self._spans.extend(span for result in results for span in result.spans)
             answers.append(([ref for r in results for ref in r.refs[0]], [v for r in results for v in r.plain[0]]))
-        params = question_params(program, question)
+        params = question.program_params(program)
         planned = []
         for index in range(config.tasks):
             client = index % config.clients

@@ -7,21 +7,14 @@ from cipherquorum.fhe import get_program
 from cipherquorum.fhe.programs.base import PlainVector
 from cipherquorum.settings.scenario import STUDY_PROGRAMS, Question
 
-__all__ = ["STUDY_PROGRAMS", "combine_results", "question_params", "task_reference"]
-
-
-def question_params(program: str, question: Question) -> dict:
-    """The params of ``program`` run over the answers to ``question`` (one-hot choices or a single number)."""
-    if program == "histogram@1":
-        return {"bins": len(question.options)}
-    return {"width": question.bins}
+__all__ = ["STUDY_PROGRAMS", "combine_results", "task_reference"]
 
 
 def task_reference(program: str, question: Question,
                    plain_inputs: Sequence[Sequence[int]]) -> tuple[list[PlainVector], object]:
     """The vectors a task's result must decrypt to, and the human result they decode to."""
     prog = get_program(program)
-    params = question_params(program, question)
+    params = question.program_params(program)
     vectors = prog.reference(plain_inputs, params)
     return vectors, prog.decode(vectors, params)
 
@@ -34,7 +27,7 @@ def combine_results(program: str, question: Question,
     answers is the slot-wise sum of the results over disjoint chunks of them.
     """
     prog = get_program(program)
-    params = question_params(program, question)
+    params = question.program_params(program)
     total: list[list[float]] = []
     for task_vectors in decrypted:
         for index, vector in enumerate(task_vectors):

@@ -15,7 +15,7 @@ from cipherquorum.nodes.chain_host import ChainHandle
 from cipherquorum.nodes.client import ClientPoolHandle, TaskOutcome, TaskSpec
 from cipherquorum.nodes.compute import ComputeNodeHandle, NodeStatus
 from cipherquorum.nodes.driver.metrics import RunMetrics, TaskMetrics, rpc_delta
-from cipherquorum.nodes.driver.results import combine_results, question_params, task_reference
+from cipherquorum.nodes.driver.results import combine_results, task_reference
 from cipherquorum.nodes.driver.stack import MarketStack, answer_study, running_market
 from cipherquorum.nodes.hosting import RoleHandle, SpanSource, wait_first
 from cipherquorum.nodes.population import RespondentShardHandle, ShardAnswers
@@ -198,7 +198,7 @@ class MarketRun:
             size = study.inputs_per_task or len(refs)
             chunks = max(1, math.ceil(len(refs) / size))
             for program in question.programs:
-                params = question_params(program, question)
+                params = question.program_params(program)
                 for chunk in range(chunks):
                     part = slice(chunk * size, (chunk + 1) * size)
                     label = f"{study.study_id}/q{q_index}" + (f"#{chunk + 1}" if chunks > 1 else "")

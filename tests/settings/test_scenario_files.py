@@ -10,6 +10,7 @@ from cipherquorum.exceptions import ScenarioError
 from cipherquorum.protocol import BEHAVIOUR_NAMES, MAX_WINDOW_S
 from cipherquorum.settings.load import load_load_scenario
 from cipherquorum.settings.scenario import load_scenario, parse_scenario
+from cipherquorum.study.grid import load_sweep
 
 SCENARIOS = sorted((Path(__file__).parents[2] / "scenarios").glob("*.toml"))
 
@@ -41,11 +42,21 @@ def _with(**changes: object) -> dict:
     return document
 
 
-@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.name)
+SWEEPS = [path for path in SCENARIOS if "\n[sweep]" in "\n" + path.read_text()]
+"""Files for `cipherquorum sweep` (a [sweep] table), not for `run`."""
+
+
+@pytest.mark.parametrize("path", [p for p in SCENARIOS if p not in SWEEPS], ids=lambda p: p.name)
 def test_every_shipped_scenario_is_valid(path: Path) -> None:
     """Every scenario in scenarios/ loads without error."""
     scenario = load_scenario(path)
     assert scenario.node_count >= scenario.market.replication
+
+
+@pytest.mark.parametrize("path", SWEEPS, ids=lambda p: p.name)
+def test_every_shipped_sweep_file_is_valid(path: Path) -> None:
+    """Every sweep file in scenarios/ (a [sweep] table, for `cipherquorum sweep`) loads without error."""
+    assert load_sweep(path).lines
 
 
 def test_quickstart_has_one_byzantine_node_among_at_least_five() -> None:
