@@ -179,6 +179,16 @@ def _by_pair(results: Sequence[PointResult]) -> dict[tuple[int, int], list[Point
     return pairs
 
 
+def _telling_share(by_share: dict[float, list[PointResult]]) -> float:
+    """The largest byzantine share at which some (r, q) has a finite break-even slash ratio above 0 (where the
+    slash decides whether cheating pays), or the largest share when there is none."""
+    for share in sorted(by_share, reverse=True):
+        ratios = [p.economics_theory.break_even_slash_ratio for p in by_share[share]]
+        if any(ratio is not None and 0 < ratio < math.inf for ratio in ratios):
+            return share
+    return max(by_share)
+
+
 def _group_charts(results: Sequence[PointResult], ratios_max: float) -> str:
     share_by = results[0].point.share_by
     x_label = f"byzantine share by {share_by}"
@@ -211,9 +221,9 @@ def _group_charts(results: Sequence[PointResult], ratios_max: float) -> str:
         cost.append((f"share {share:g}", [p.economics_theory.client_cost_per_task_wei / ETHER_WEI for p in ps],
                      [p.theory.wrong for p in ps]))
     if cost:
-        parts.append(line_chart("Cost against safety: each line one byzantine share, its points r = 1, 2, ...",
-                                cost, "client cost per task, ether (rewards + gas)", "P(wrong accepted)", dots=False))
-        worst = max(by_share)
+        parts.append(line_chart("Cost against safety: one colour per byzantine share, a dot per (r, q)",
+                                cost, "client cost per task, ether (rewards + gas)", "P(wrong accepted)", dots=True))
+        worst = _telling_share(by_share)
         curves: list[Series] = []
         for (r, q), ps in pairs.items():
             at = next((p for p in ps if p.point.byzantine_share == worst and p.cheater_profit_by_ratio), None)
@@ -230,8 +240,8 @@ def _group_charts(results: Sequence[PointResult], ratios_max: float) -> str:
                 xs.append(stop)
                 ys.append(0.0)
             curves.append((f"r={r} q={q}", xs, ys))
-        parts.append(line_chart(f"Cheater profit per task against the slash ratio (share {worst:g}); a line ends "
-                                "where cheating stops paying", curves, "slash / reward", "ether"))
+        parts.append(line_chart(f"Cheater profit per task, byzantine share {worst:g}", curves,
+                                "slash / reward (a line ends where cheating stops paying)", "ether"))
     return "".join(parts)
 
 

@@ -209,7 +209,7 @@ def _read_sweep(reader: TableReader, table: Mapping[str, Any], source: str) -> S
     if reward == 0:
         raise reader.error("must be > 0: the contract refuses an empty escrow (got 0)", "reward_per_node_wei")
     prices = MarketPrices(reward, slash, reader.wei("gas_price_wei", 10**9))
-    ratios = tuple(_array(reader, "sweep", table, "slash_ratios", [0, 1, 2, 5, 10, 20, 50, 100],
+    ratios = tuple(_array(reader, "sweep", table, "slash_ratios", [0, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 20],
                           lambda item, key: _fraction(item, key, 0.0, 1e6)))
     defaults = {key: table.get(key, default) for key, default in _LINE_DEFAULTS.items()}
     for key in LINE_KEYS:
