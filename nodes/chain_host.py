@@ -9,9 +9,11 @@ from cipherquorum.nodes.hosting import CHAIN_RESOURCE, ActorHost, Placement, nod
 
 
 class ChainHost:
-    """Runs an eth-tester devnet and serves it over JSON-RPC on this machine's cluster address."""
+    """Runs an eth-tester devnet and serves it over JSON-RPC: on loopback only, unless ``bind_all`` asks for this
+    machine's cluster address (the run spans machines). Its admin methods stay disabled: the roles sign their
+    own transactions and never move time."""
 
-    def __init__(self, bind_all: bool, seed: str) -> None:
+    def __init__(self, bind_all: bool = False, seed: str | None = None) -> None:
         host = node_ip_address() if bind_all else "127.0.0.1"
         self._devnet = Devnet(host=host, port=0, seed=seed)
         self._url = self._devnet.start()

@@ -6,7 +6,8 @@
 - ``busy_market``: a devnet of its own where four nodes registered and a client created three tasks.
 - ``run_on_devnet``: ``run_on_devnet(document)`` runs a scenario (a TOML document as a dict) on Ray against the
   session devnet, its seed's accounts funded first, and returns the report, data dir and market address.
-- ``advance_time``: ``advance_time(seconds)`` moves block time forward via ``evm_increaseTime``.
+- ``advance_time``: ``advance_time(seconds)`` moves block time forward via ``evm_increaseTime`` (through the
+  devnet's admin URL: the public one does not serve it).
 """
 from __future__ import annotations
 
@@ -71,13 +72,14 @@ def accounts(devnet: Devnet) -> Callable[[str, int], LocalAccount]:
 
 
 @pytest.fixture(scope="session")
-def advance_time(rpc_url: str) -> Callable[[int], int]:
+def advance_time(devnet: Devnet) -> Callable[[int], int]:
     """``advance_time(seconds)``: make the next block ``seconds`` later (evm_increaseTime); returns its time."""
     session = requests.Session()
 
     def advance(seconds: int) -> int:
         body = {"jsonrpc": "2.0", "id": 1, "method": "evm_increaseTime", "params": [seconds]}
-        reply = session.post(rpc_url, json=body, timeout=10).json()
+        reply = session.post(devnet.admin_url, json=body, timeout=10).json()
+        assert "result" in reply, f"evm_increaseTime({seconds}) failed: {reply}"
         return int(reply["result"], 16)
 
     return advance

@@ -1,9 +1,10 @@
 """The eth-tester backend a devnet runs: Prague with same-second blocks, a seeded prevrandao, fast gas estimates."""
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from eth.abc import BlockAPI
+from eth.abc import BlockAPI, BlockHeaderAPI
 from eth.chains.base import MiningChain
 from eth.estimators.gas import binary_gas_search_intrinsic_tolerance
 from eth.vm.forks import PragueVM
@@ -65,30 +66,40 @@ class WallClockPragueVM(PragueVM):
 
 
 class _DevnetChain(MiningChain):
-    """What a devnet's chain adds to eth-tester's: the two-run gas estimator and, when seeded, a fixed prevrandao.
+    """What a devnet's chain adds to eth-tester's: the two-run gas estimator and the prevrandao its transactions see.
 
     Mixed in before the chain class eth-tester builds, in a subclass made for one backend (see
     ``DevnetBackend``), so no other chain in the process changes.
+
+    The pending block's header is where executed transactions read PREVRANDAO, so it gets the value when it is
+    created from its parent (py-evm would leave zeros there), and the mined block records the same value
+    (eth-tester would draw a fresh random one at mining, which no transaction saw).
     """
 
     gas_estimator = staticmethod(estimate_gas_in_two_runs)
     prevrandao: bytes | None = None
-    """The ``mix_hash`` each mined block carries instead of eth-tester's random one; None keeps eth-tester's."""
+    """Every block's ``mix_hash``; None draws a random one per block, as eth-tester does."""
+
+    def create_header_from_parent(self, parent_header: BlockHeaderAPI, **header_params: Any) -> BlockHeaderAPI:
+        """The next pending header, carrying the prevrandao its transactions will see."""
+        header_params.setdefault("mix_hash", self.prevrandao if self.prevrandao is not None else os.urandom(32))
+        return super().create_header_from_parent(parent_header, **header_params)
 
     def mine_block(self, *args: Any, **kwargs: Any) -> BlockAPI:
-        """Mine the pending block; eth-tester asks for a ``mix_hash`` post-merge, which becomes ``prevrandao``."""
-        if self.prevrandao is not None and "mix_hash" in kwargs:
-            kwargs["mix_hash"] = self.prevrandao
+        """Mine the pending block; the ``mix_hash`` eth-tester asks for post-merge becomes the one its
+        transactions saw."""
+        if "mix_hash" in kwargs:
+            kwargs["mix_hash"] = self.header.mix_hash
         return super().mine_block(*args, **kwargs)
 
 
 class DevnetBackend(PyEVMBackend):
     """eth-tester's py-evm backend whose chain is of a class of its own, built over the one eth-tester made.
 
-    With a ``prevrandao`` every mined block's ``mix_hash`` is that value (eth-tester draws it from
-    os.urandom); the contract mixes it with the task id, so the same seed and the same transactions give the
-    same assignments. Every chain eth-tester builds for this backend (at genesis, on a reset, on a revert to
-    the genesis snapshot) is of that class.
+    With a ``prevrandao`` every block's ``mix_hash``, and the PREVRANDAO its transactions read, is that value
+    (eth-tester draws it from os.urandom); the contract mixes it with the task id, so the same seed and the
+    same transactions give the same assignments. Every chain eth-tester builds for this backend (at genesis, on
+    a reset, on a revert to the genesis snapshot) is of that class.
     """
 
     chain: MiningChain

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import logging
+import math
+import secrets
 import threading
 from collections.abc import Iterable
 from types import TracebackType
@@ -11,9 +13,15 @@ from eth_tester import EthereumTester
 from eth_utils import is_address, to_checksum_address
 
 from cipherquorum.devnet.backend import build_backend
-from cipherquorum.devnet.dispatcher import ChainDispatcher, RpcMethodStats
+from cipherquorum.devnet.dispatcher import DEFAULT_CALL_TIMEOUT_S, ChainDispatcher, RpcMethodStats
 from cipherquorum.devnet.rpc import RpcError
-from cipherquorum.devnet.server import DEFAULT_MAX_BATCH, DEFAULT_MAX_BODY_BYTES, JsonRpcEndpoint, RpcHttpServer
+from cipherquorum.devnet.server import (
+    DEFAULT_BATCH_TIMEOUT_S,
+    DEFAULT_MAX_BATCH,
+    DEFAULT_MAX_BODY_BYTES,
+    JsonRpcEndpoint,
+    RpcHttpServer,
+)
 from cipherquorum.exceptions import ChainError, TransactionFailed, ValidationError
 from cipherquorum.types import Address, Wei
 
@@ -30,15 +38,28 @@ def _validated_int(name: str, value: Any, low: int, high: int | None = None) -> 
     return value
 
 
+def _validated_seconds(name: str, value: Any) -> float:
+    """Return ``value`` as seconds if it is a finite number > 0 (not a bool); raises ValidationError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ValidationError(f'"{name}" must be a number of seconds > 0 (got {name}={value!r})')
+    return float(value)
+
+
 class Devnet:
     """An in-process py-evm chain served over JSON-RPC, with block time that follows the wall clock.
 
     ``Devnet(host="127.0.0.1", port=0)`` builds the chain; ``start()`` serves it and returns the URL that
-    ``Web3(Web3.HTTPProvider(url))`` connects to from any process. Port 0 picks a free port. Besides the
-    ``eth_*``/``net_*``/``web3_*`` methods it serves ``evm_increaseTime(seconds)`` and ``evm_mine([timestamp])``.
-    Each transaction is mined at once into its own block, stamped with the wall-clock time (blocks may share a
-    timestamp, see WallClockPragueVM), so deadlines in block time mean what they say whatever the load. With
-    a ``seed``, every block's prevrandao derives from it, so a run's pseudo-random matching is reproducible.
+    ``Web3(Web3.HTTPProvider(url))`` connects to from any process. Port 0 picks a free port; the default host
+    is loopback only. The URL serves reads, calls and signed transactions to anyone. The methods that change
+    state without a signature (``eth_sendTransaction`` from the unlocked funders, ``evm_increaseTime(seconds)``,
+    ``evm_mine([timestamp])``, snapshots, filters: see ``access.ADMIN_METHODS``) are served only at
+    ``admin_url``, the URL plus a token drawn for this devnet, or to everyone with ``admin_methods=True``.
+    An eth_call or eth_estimateGas runs for at most ``call_timeout_s`` and with at most the block gas limit;
+    a batch's requests together hold the chain for at most ``batch_timeout_s``. Each transaction is mined at
+    once into its own block, stamped with the wall-clock time (blocks may share a timestamp, see
+    WallClockPragueVM), so deadlines in block time mean what they say whatever the load. With a ``seed``, the
+    prevrandao every transaction sees (and every block records) derives from it, so a run's pseudo-random
+    matching is reproducible.
     Every public method raises only cipherquorum's errors (ValidationError, ChainError and their subclasses).
     """
 
@@ -50,15 +71,24 @@ class Devnet:
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         max_batch: int = DEFAULT_MAX_BATCH,
         seed: str | None = None,
+        admin_methods: bool = False,
+        call_timeout_s: float = DEFAULT_CALL_TIMEOUT_S,
+        batch_timeout_s: float = DEFAULT_BATCH_TIMEOUT_S,
     ) -> None:
         """Build the chain; raises ValidationError for a bad argument (the message names it)."""
         if not isinstance(host, str) or not host:
             raise ValidationError(f'"host" must be a non-empty string (got host={host!r})')
+        if not isinstance(admin_methods, bool):
+            raise ValidationError(f'"admin_methods" must be a bool (got admin_methods={admin_methods!r})')
         self._host = host
         self._port = _validated_int("port", port, 0, 65535)
         self._max_body_bytes = _validated_int("max_body_bytes", max_body_bytes, 1024)
-        self._dispatcher = ChainDispatcher(EthereumTester(backend=build_backend(seed)))
-        self._endpoint = JsonRpcEndpoint(self._dispatcher, _validated_int("max_batch", max_batch, 1))
+        self._admin_methods = admin_methods
+        self._admin_path = "/" + secrets.token_urlsafe(24)
+        self._dispatcher = ChainDispatcher(EthereumTester(backend=build_backend(seed)),
+                                           _validated_seconds("call_timeout_s", call_timeout_s))
+        self._endpoint = JsonRpcEndpoint(self._dispatcher, _validated_int("max_batch", max_batch, 1),
+                                         _validated_seconds("batch_timeout_s", batch_timeout_s))
         self._funders = tuple(Address(account) for account in self._dispatcher.accounts)
         self._chain_id = int(self._dispatcher.call("eth_chainId", []), 16)
         self._server: RpcHttpServer | None = None
@@ -73,7 +103,8 @@ class Devnet:
         if self._server is not None and self._url is not None:
             return self._url
         try:
-            server = RpcHttpServer((self._host, self._port), self._endpoint, self._max_body_bytes)
+            server = RpcHttpServer((self._host, self._port), self._endpoint, self._max_body_bytes,
+                                   admin_path=self._admin_path, admin_everywhere=self._admin_methods)
         except OSError as exc:
             raise ChainError(f"cannot serve JSON-RPC on {self._host}:{self._port}: {exc}") from None
         self._server = server
@@ -108,6 +139,12 @@ class Devnet:
         if self._url is None:
             raise ChainError("the devnet is not serving: call start() first")
         return self._url
+
+    @property
+    def admin_url(self) -> str:
+        """The URL that also serves the admin methods: hand it only to the run's own tools (a replay, a test that
+        moves time). Raises ChainError if the devnet is not serving."""
+        return self.url + self._admin_path
 
     @property
     def chain_id(self) -> int:

@@ -2,33 +2,39 @@
 from __future__ import annotations
 
 import json
-import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from eth_tester import EthereumTester
 from eth_tester.exceptions import TransactionFailed as TesterTransactionFailed
-from eth_tester.exceptions import ValidationError as TesterValidationError
-from eth_utils.exceptions import ValidationError as EvmValidationError
 from web3 import Web3
-from web3.exceptions import ContractLogicError, Web3Exception
 from web3.providers.eth_tester import EthereumTesterProvider
 from web3.providers.eth_tester.defaults import API_ENDPOINTS
 
+from cipherquorum.devnet.access import check_allowed
 from cipherquorum.devnet.codec import quantity_of, revert_data_of, to_json
+from cipherquorum.devnet.deadline import TimeBudget, Watchdog
 from cipherquorum.devnet.logindex import BlockLogIndex
-from cipherquorum.devnet.rpc import EXECUTION_REVERTED, INTERNAL_ERROR, INVALID_PARAMS, SERVER_ERROR, RpcError
-
-logger = logging.getLogger(__name__)
+from cipherquorum.devnet.params import (
+    CALL_GAS_CAP,
+    block_is_known,
+    check_chain_id,
+    raw_transaction_of,
+    with_call_gas_capped,
+)
+from cipherquorum.devnet.rpc import EXECUTION_REVERTED, INVALID_PARAMS, SERVER_ERROR, RpcError
+from cipherquorum.devnet.translate import answered_as_rpc_errors
 
 _CLOCKED_METHODS = frozenset({"eth_sendRawTransaction", "eth_sendTransaction", "eth_call", "eth_estimateGas"})
 """Methods that run code in the pending block, whose timestamp is set to the wall clock first."""
 _JSON_READY_METHODS = frozenset({"eth_call", "eth_getLogs"})
 """Methods whose local handlers already return JSON-RPC form (cached answers are not converted again)."""
+DEFAULT_CALL_TIMEOUT_S = 1.0
+"""The longest an eth_call or eth_estimateGas may run (geth bounds them at 5 s; py-evm is far slower per gas,
+and the calls the TaskMarket binding makes take milliseconds)."""
 
 
 @dataclass(frozen=True)
@@ -59,35 +65,24 @@ def _build_endpoints() -> dict[str, dict[str, Any]]:
     return endpoints
 
 
-@contextmanager
-def _answered_as_rpc_errors(method: str) -> Iterator[None]:
-    """Turn whatever running ``method`` raises into the RpcError a JSON-RPC client is answered with."""
-    try:
-        yield
-    except RpcError:
-        raise
-    except ContractLogicError as exc:
-        data = exc.data if isinstance(exc.data, str) else None
-        raise RpcError(EXECUTION_REVERTED, "execution reverted", data) from None
-    except (TesterValidationError, EvmValidationError, TesterTransactionFailed, Web3Exception) as exc:
-        raise RpcError(SERVER_ERROR, f"{method}: {exc}") from None
-    except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
-        raise RpcError(INVALID_PARAMS, f"invalid params for {method}: {exc!r}") from None
-    except Exception as exc:  # the server must keep serving whatever one request does
-        logger.warning("JSON-RPC %s failed", method, exc_info=True)
-        raise RpcError(INTERNAL_ERROR, f"{method} failed: {exc!r}") from None
-
-
 class ChainDispatcher:
     """Runs JSON-RPC methods against one EthereumTester, one call at a time (eth-tester is not thread-safe).
 
     eth_getLogs is answered from a per-block log cache; an eth_call asked again before the chain moves on
     (same head block, same pending timestamp) gets the answer it got the first time. Each method's calls and
     busy time are counted ("eth_call (cached)" counts the repeated calls).
+
+    Admin methods (see ``access``) are served only to calls made with ``admin=True``. Block parameters are
+    checked against the head, raw transactions against the chain id, and an eth_call's gas against the cap
+    before eth-tester sees them; eth_call and eth_estimateGas run under ``call_timeout_s`` of wall time.
     """
 
-    def __init__(self, tester: EthereumTester) -> None:
+    def __init__(self, tester: EthereumTester, call_timeout_s: float = DEFAULT_CALL_TIMEOUT_S) -> None:
         self._tester = tester
+        self._call_timeout_s = call_timeout_s
+        self._chain_id = int(tester.backend.chain.chain_id)
+        self._watchdog = Watchdog()
+        self._limit_s = call_timeout_s  # the time limit of the call in progress (set and read under ``lock``)
         self._lock = threading.Lock()
         provider = EthereumTesterProvider(tester, api_endpoints=_build_endpoints())
         web3 = Web3(provider, middleware=[])
@@ -99,6 +94,8 @@ class ChainDispatcher:
         self._stats: dict[str, list[float]] = {}
         self._local_methods: dict[str, Callable[[list[Any]], Any]] = {
             "eth_call": self._eth_call,
+            "eth_estimateGas": self._estimate_gas,
+            "eth_sendRawTransaction": self._send_raw_transaction,
             "eth_getLogs": self._get_logs,
             "evm_increaseTime": self._increase_time,
             "evm_mine": self._mine,
@@ -114,18 +111,33 @@ class ChainDispatcher:
         """eth-tester's unlocked accounts, which ``send_transaction`` may send from."""
         return tuple(self._tester.get_accounts())
 
-    def call(self, method: str, params: list[Any]) -> Any:
-        """Run ``method`` with ``params`` and return its JSON-ready result; raises RpcError on any error."""
+    def call(self, method: str, params: list[Any], *, admin: bool = False, budget: TimeBudget | None = None) -> Any:
+        """Run ``method`` with ``params`` and return its JSON-ready result; raises RpcError on any error.
+
+        ``admin`` serves admin methods. A ``budget`` (a batch's) bounds this call's execution by what is left
+        of it, and the seconds this call held the chain are spent from it.
+        """
+        check_allowed(method, admin)
+        limit_s = self._call_timeout_s if budget is None else min(self._call_timeout_s, budget.left_s)
+        if limit_s <= 0:
+            raise RpcError(SERVER_ERROR, f"{method} was not run: its batch has used up its chain time")
         local = self._local_methods.get(method)
-        with _answered_as_rpc_errors(method), self._lock:
+        with answered_as_rpc_errors(method), self._lock:
             started_s = time.perf_counter()
             try:
+                self._limit_s = limit_s
+                head = int(self._tester.backend.chain.get_canonical_head().block_number)
+                if not block_is_known(method, params, head):
+                    return None
                 result = local(params) if local is not None else self.forward(method, params)
+                return result if method in _JSON_READY_METHODS else to_json(result)
             finally:
+                busy_s = time.perf_counter() - started_s
                 stat = self._stats.setdefault(method, [0, 0.0])
                 stat[0] += 1
-                stat[1] += time.perf_counter() - started_s
-        return result if method in _JSON_READY_METHODS else to_json(result)
+                stat[1] += busy_s
+                if budget is not None:
+                    budget.spend(busy_s)
 
     def send_transaction(self, transaction: Mapping[str, Any]) -> tuple[str, bool]:
         """Send ``transaction`` (eth-tester's form) from an unlocked account, mined at once at the wall-clock time.
@@ -133,7 +145,7 @@ class ChainDispatcher:
         Hold ``lock``. Returns the transaction hash and whether it succeeded (a mined transaction can still
         fail, status 0). Not counted in ``stats``. Raises RpcError if the chain refuses the transaction.
         """
-        with _answered_as_rpc_errors("eth_sendTransaction"):
+        with answered_as_rpc_errors("eth_sendTransaction"):
             self._set_pending_timestamp_to_now()
             tx_hash = self._tester.send_transaction(dict(transaction))
             succeeded = self._tester.get_transaction_receipt(tx_hash)["status"] == 1
@@ -187,9 +199,19 @@ class ChainDispatcher:
             stat = self._stats.setdefault("eth_call (cached)", [0, 0.0])
             stat[0] += 1
             return self._call_results[key]
-        result = to_json(self.forward("eth_call", params))
+        capped = with_call_gas_capped(params, min(CALL_GAS_CAP, int(chain.header.gas_limit)))
+        result = to_json(self._watchdog.run(lambda: self.forward("eth_call", capped), self._limit_s, "eth_call"))
         self._call_results[key] = result
         return result
+
+    def _estimate_gas(self, params: list[Any]) -> Any:
+        """eth_estimateGas under the call time limit (eth-tester runs it with at most the block gas limit)."""
+        return self._watchdog.run(lambda: self.forward("eth_estimateGas", params), self._limit_s, "eth_estimateGas")
+
+    def _send_raw_transaction(self, params: list[Any]) -> Any:
+        """eth_sendRawTransaction of a transaction signed for this chain (EIP-155); others are refused unrun."""
+        check_chain_id(raw_transaction_of(params), self._chain_id)
+        return self.forward("eth_sendRawTransaction", params)
 
     def _block_logs(self, number: int) -> list[dict[str, Any]]:
         """Every log of block ``number`` as eth-tester answers them (hold ``lock``)."""

@@ -11,8 +11,10 @@ METHOD_NOT_FOUND = -32601
 INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
 SERVER_ERROR = -32000
+RESOURCE_NOT_FOUND = -32001
 EXECUTION_REVERTED = 3
-"""JSON-RPC error codes; 3 carries revert data, as geth and anvil answer eth_call and eth_estimateGas."""
+"""JSON-RPC error codes; -32001 is EIP-1474's "resource not found" (a block, transaction, snapshot or filter);
+3 carries revert data, as geth and anvil answer eth_call and eth_estimateGas."""
 
 
 class RpcError(ChainError):
@@ -39,6 +41,7 @@ __all__ = [
     "INVALID_REQUEST",
     "METHOD_NOT_FOUND",
     "PARSE_ERROR",
+    "RESOURCE_NOT_FOUND",
     "SERVER_ERROR",
     "RpcError",
 ]

@@ -1,6 +1,8 @@
-"""JSON-RPC over HTTP for the devnet: decodes bodies and batches, enforces size limits, encodes replies."""
+"""JSON-RPC over HTTP for the devnet: decodes bodies and batches, enforces size and time limits, serves admin
+methods on the admin path only, encodes replies."""
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import socket
@@ -8,13 +10,17 @@ import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from cipherquorum.devnet.bodies import decode_json_body
+from cipherquorum.devnet.deadline import TimeBudget
 from cipherquorum.devnet.dispatcher import ChainDispatcher
-from cipherquorum.devnet.rpc import INVALID_PARAMS, INVALID_REQUEST, PARSE_ERROR, RpcError
+from cipherquorum.devnet.rpc import INVALID_PARAMS, INVALID_REQUEST, RpcError
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
 DEFAULT_MAX_BATCH = 1000
+DEFAULT_BATCH_TIMEOUT_S = 2.0
+"""The chain time all requests of one batch may use together; the requests after it get an error unrun."""
 _DRAIN_FACTOR = 16
 """A body up to this many times the limit is read and dropped, so the connection can stay open."""
 
@@ -24,18 +30,24 @@ def _error_reply(request_id: Any, code: int, message: str) -> dict[str, Any]:
 
 
 class JsonRpcEndpoint:
-    """Decodes JSON-RPC bodies (single or batch), dispatches each request and encodes the reply."""
+    """Decodes JSON-RPC bodies (single or batch), dispatches each request and encodes the reply.
 
-    def __init__(self, dispatcher: ChainDispatcher, max_batch: int) -> None:
+    A batch's requests share ``batch_timeout_s`` of chain time; once it is spent the rest are answered with an
+    error without running.
+    """
+
+    def __init__(self, dispatcher: ChainDispatcher, max_batch: int,
+                 batch_timeout_s: float = DEFAULT_BATCH_TIMEOUT_S) -> None:
         self._dispatcher = dispatcher
         self._max_batch = max_batch
+        self._batch_timeout_s = batch_timeout_s
 
-    def handle_body(self, body: bytes) -> bytes:
-        """Return the JSON reply to a request body; never raises."""
+    def handle_body(self, body: bytes, *, admin: bool = False) -> bytes:
+        """Return the JSON reply to a request body (``admin``: it came through the admin path); never raises."""
         try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            reply: Any = _error_reply(None, PARSE_ERROR, f"parse error: {exc}")
+            payload = decode_json_body(body)
+        except RpcError as failure:
+            reply: Any = _error_reply(None, failure.code, failure.message)
         else:
             if isinstance(payload, list):
                 if not payload:
@@ -45,12 +57,13 @@ class JsonRpcEndpoint:
                         None, INVALID_REQUEST, f"a batch must hold <= {self._max_batch} requests (got {len(payload)})"
                     )
                 else:
-                    reply = [self._handle_one(request) for request in payload]
+                    budget = TimeBudget(self._batch_timeout_s)
+                    reply = [self._handle_one(request, admin, budget) for request in payload]
             else:
-                reply = self._handle_one(payload)
+                reply = self._handle_one(payload, admin, None)
         return json.dumps(reply).encode()
 
-    def _handle_one(self, request: Any) -> dict[str, Any]:
+    def _handle_one(self, request: Any, admin: bool, budget: TimeBudget | None) -> dict[str, Any]:
         if not isinstance(request, dict):
             return _error_reply(None, INVALID_REQUEST, f"a request must be an object (got {type(request).__name__})")
         request_id = request.get("id")
@@ -65,22 +78,33 @@ class JsonRpcEndpoint:
         if not isinstance(params, list):
             return _error_reply(request_id, INVALID_PARAMS, f'"params" must be an array (got {type(params).__name__})')
         try:
-            result = self._dispatcher.call(method, params)
+            result = self._dispatcher.call(method, params, admin=admin, budget=budget)
         except RpcError as failure:
             return {"jsonrpc": "2.0", "id": request_id, "error": failure.as_error()}
         return {"jsonrpc": "2.0", "id": request_id, "result": result}
 
 
 class RpcHttpServer(ThreadingHTTPServer):
-    """A threading HTTP server that carries the JSON-RPC endpoint and the body size limit."""
+    """A threading HTTP server that carries the JSON-RPC endpoint, the body size limit and the admin path.
+
+    POSTs to ``/`` are served as anyone's, to ``admin_path`` as the admin's (every request is, with
+    ``admin_everywhere``); any other path gets 404.
+    """
 
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], endpoint: JsonRpcEndpoint, max_body_bytes: int) -> None:
+    def __init__(self, address: tuple[str, int], endpoint: JsonRpcEndpoint, max_body_bytes: int, *,
+                 admin_path: str, admin_everywhere: bool = False) -> None:
         super().__init__(address, _RpcRequestHandler)
         self.endpoint = endpoint
         self.max_body_bytes = max_body_bytes
+        self.admin_path = admin_path
+        self.admin_everywhere = admin_everywhere
+
+    def is_admin_path(self, path: str) -> bool:
+        """Whether ``path`` is the admin path (compared in constant time)."""
+        return hmac.compare_digest(path.encode(), self.admin_path.encode())
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that hangs up mid-reply is routine (a node stopped); anything else is logged."""
@@ -115,7 +139,13 @@ class _RpcRequestHandler(BaseHTTPRequestHandler):
             self._reply(413, _error_reply(None, INVALID_REQUEST, message), close=not drained)
             return
         body = self.rfile.read(length)
-        self._send(200, self.server.endpoint.handle_body(body), close=False)
+        admin = self.server.is_admin_path(self.path)
+        if not admin and self.path not in ("/", ""):
+            self._reply(404, _error_reply(None, INVALID_REQUEST, "JSON-RPC is served at / (no such path)"),
+                        close=False)
+            return
+        reply = self.server.endpoint.handle_body(body, admin=admin or self.server.admin_everywhere)
+        self._send(200, reply, close=False)
 
     def do_GET(self) -> None:
         """Refuse: JSON-RPC is served by POST only."""
@@ -148,4 +178,5 @@ class _RpcRequestHandler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-__all__ = ["DEFAULT_MAX_BATCH", "DEFAULT_MAX_BODY_BYTES", "JsonRpcEndpoint", "RpcHttpServer"]
+__all__ = ["DEFAULT_BATCH_TIMEOUT_S", "DEFAULT_MAX_BATCH", "DEFAULT_MAX_BODY_BYTES", "JsonRpcEndpoint",
+           "RpcHttpServer"]

@@ -74,11 +74,11 @@ class _Replayed:
 
 
 def _serve_devnet(seed: str, addresses: Sequence[str], fund_wei: int, pipe: Connection) -> None:
-    """Child process: run a devnet, fund ``addresses``, send back its URL; answer "stats" with its JSON-RPC
-    work per method, and serve until told to stop."""
+    """Child process: run a devnet, fund ``addresses``, send back its URL and admin URL; answer "stats" with its
+    JSON-RPC work per method, and serve until told to stop."""
     with Devnet(seed=seed) as devnet:
         devnet.fund_many(list(addresses), fund_wei)
-        pipe.send(devnet.url)
+        pipe.send((devnet.url, devnet.admin_url))
         while pipe.recv() == "stats":
             pipe.send({method: (stats.calls, stats.busy_s) for method, stats in devnet.rpc_stats().items()})
 
@@ -133,7 +133,7 @@ def replay_chain(scenario: Scenario, tasks: Sequence[ReplayTask], *, timeout_s: 
             if not server.is_alive() or time.monotonic() - started_s > DEVNET_START_TIMEOUT_S:
                 raise ChainError(f"the replay devnet did not start (process alive: {server.is_alive()}, "
                                  f"waited {time.monotonic() - started_s:.0f} s of {DEVNET_START_TIMEOUT_S} s)")
-        url = parent.recv()
+        url, admin_url = parent.recv()
         market = TaskMarket.deploy(url, deployer, min_stake_wei=scenario.chain.min_stake_wei,
                                    slash_wei=scenario.chain.slash_wei, exit_cooldown_s=scenario.chain.exit_cooldown_s)
         offers = [group for group in scenario.nodes for _ in range(group.count)]
@@ -141,7 +141,7 @@ def replay_chain(scenario: Scenario, tasks: Sequence[ReplayTask], *, timeout_s: 
             market.with_account(account).register(group.capacity, group.price_wei, group.stake_wei)
         parent.send("stats")
         before = parent.recv()
-        cost = _Replay(market, url, scenario, node_accounts, client_accounts).run(tasks, timeout_s)
+        cost = _Replay(market, admin_url, scenario, node_accounts, client_accounts).run(tasks, timeout_s)
         parent.send("stats")
         after = parent.recv()
         rpc = {method: (calls - before.get(method, (0, 0.0))[0], busy_s - before.get(method, (0, 0.0))[1])
@@ -157,10 +157,10 @@ def replay_chain(scenario: Scenario, tasks: Sequence[ReplayTask], *, timeout_s: 
 class _Replay:
     """Sends a replay's transactions stage by stage, one thread per sender."""
 
-    def __init__(self, market: TaskMarket, url: str, scenario: Scenario, nodes: Sequence[LocalAccount],
+    def __init__(self, market: TaskMarket, admin_url: str, scenario: Scenario, nodes: Sequence[LocalAccount],
                  clients: Sequence[LocalAccount]) -> None:
         self._market = market
-        self._url = url
+        self._admin_url = admin_url
         self._scenario = scenario
         self._nodes = {Address(a.address): market.with_account(a) for a in nodes}
         self._clients = [market.with_account(a) for a in clients]
@@ -267,14 +267,19 @@ class _Replay:
         _in_threads({sender: partial(_call_in_turn, calls) for sender, calls in work.items()})
 
     def _advance_past(self, deadline: int) -> None:
-        """Move block time past ``deadline`` with evm_increaseTime (the replay does not wait out windows)."""
+        """Move block time past ``deadline`` with evm_increaseTime through the devnet's admin URL (the replay does
+        not wait out windows)."""
         seconds = deadline - self._market.block_timestamp() + 1
         if seconds > 0:
             body: dict[str, Any] = {"jsonrpc": "2.0", "id": 1, "method": "evm_increaseTime", "params": [seconds]}
             try:
-                requests.post(self._url, json=body, timeout=30).raise_for_status()
-            except requests.RequestException as exc:
-                raise ChainError(f"evm_increaseTime({seconds}) failed on {self._url}: {exc}") from None
+                response = requests.post(self._admin_url, json=body, timeout=30)
+                response.raise_for_status()
+                reply = response.json()
+            except (requests.RequestException, ValueError) as exc:
+                raise ChainError(f"evm_increaseTime({seconds}) failed on the replay devnet: {exc}") from None
+            if "error" in reply:
+                raise ChainError(f"evm_increaseTime({seconds}) failed on the replay devnet: {reply['error']}")
 
 
 def _call_in_turn(calls: Sequence[Callable[[], None]]) -> None:

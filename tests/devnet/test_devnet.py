@@ -80,8 +80,6 @@ def test_batch_requests_are_answered_one_reply_per_request(devnet: Devnet) -> No
         (b'{"jsonrpc": "2.0", "id": 1, "method": "nonamespace", "params": []}', -32601),
         (b'{"jsonrpc": "2.0", "id": 1, "method": "eth_getBalance", "params": {"a": 1}}', -32602),
         (b'{"jsonrpc": "2.0", "id": 1, "method": "eth_getBalance", "params": [1]}', -32602),
-        (b'{"jsonrpc": "2.0", "id": 1, "method": "evm_increaseTime", "params": ["soon"]}', -32602),
-        (b'{"jsonrpc": "2.0", "id": 1, "method": "evm_increaseTime", "params": [-5]}', -32602),
     ],
 )
 def test_malformed_requests_get_json_rpc_errors_and_the_server_keeps_serving(
@@ -91,6 +89,15 @@ def test_malformed_requests_get_json_rpc_errors_and_the_server_keeps_serving(
     good request still works."""
     reply = post(devnet.url, body).json()
     assert reply["error"]["code"] == code
+    assert_still_serving(devnet.url)
+
+
+@pytest.mark.parametrize(("method", "params"), [("evm_increaseTime", ["soon"]), ("evm_increaseTime", [-5]),
+                                                ("evm_increaseTime", []), ("evm_mine", [1, 2])])
+def test_bad_admin_params_get_invalid_params(devnet: Devnet, method: str, params: list) -> None:
+    """evm_increaseTime and evm_mine through the admin URL check their params: -32602, and the server serves on."""
+    body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+    assert post(devnet.admin_url, json.dumps(body).encode()).json()["error"]["code"] == -32602
     assert_still_serving(devnet.url)
 
 
@@ -136,7 +143,7 @@ def test_get_is_refused_with_405(devnet: Devnet) -> None:
 
 def test_evm_increase_time_moves_the_next_block_forward(devnet: Devnet, advance_time: Callable[[int], int]) -> None:
     """After evm_increaseTime(s) the next block is s seconds later than it would have been."""
-    web3 = Web3(Web3.HTTPProvider(devnet.url))
+    web3 = Web3(Web3.HTTPProvider(devnet.admin_url))
     before_s = web3.eth.get_block("latest")["timestamp"]
     next_s = advance_time(1000)
     assert next_s >= before_s + 1000
@@ -146,7 +153,7 @@ def test_evm_increase_time_moves_the_next_block_forward(devnet: Devnet, advance_
 
 def test_evm_mine_with_a_timestamp_mines_a_block_at_that_time(devnet: Devnet) -> None:
     """evm_mine([t]) mines one block whose timestamp is t."""
-    web3 = Web3(Web3.HTTPProvider(devnet.url))
+    web3 = Web3(Web3.HTTPProvider(devnet.admin_url))
     target_s = web3.eth.get_block("latest")["timestamp"] + 500
     reply = web3.provider.make_request("evm_mine", [target_s])
     assert reply["result"] == "0x0"

@@ -30,6 +30,14 @@ REVERTING_CONTRACT_INITCODE = "0x6460006000fd6000526005601bf3"
         ({"max_body_bytes": 100}, "max_body_bytes"),
         ({"max_batch": "10"}, "max_batch"),
         ({"max_batch": 0}, "max_batch"),
+        ({"admin_methods": "yes"}, "admin_methods"),
+        ({"admin_methods": 1}, "admin_methods"),
+        ({"call_timeout_s": 0}, "call_timeout_s"),
+        ({"call_timeout_s": float("nan")}, "call_timeout_s"),
+        ({"call_timeout_s": True}, "call_timeout_s"),
+        ({"batch_timeout_s": "2"}, "batch_timeout_s"),
+        ({"batch_timeout_s": -1.0}, "batch_timeout_s"),
+        ({"batch_timeout_s": float("inf")}, "batch_timeout_s"),
     ],
 )
 def test_bad_constructor_arguments_raise_validation_error_naming_them(arguments: dict[str, Any], name: str) -> None:
@@ -47,7 +55,7 @@ def test_funding_more_than_a_funder_holds_raises_chain_error(devnet: Devnet) -> 
 
 def test_funding_a_contract_that_refuses_the_transfer_raises_transaction_failed(devnet: Devnet) -> None:
     """A transfer mined with status 0 (the recipient's code cannot run on 21000 gas) is TransactionFailed."""
-    web3 = Web3(Web3.HTTPProvider(devnet.url))
+    web3 = Web3(Web3.HTTPProvider(devnet.admin_url))
     deployment = web3.eth.send_transaction(
         {"from": devnet.funders[0], "data": REVERTING_CONTRACT_INITCODE, "gas": 100_000}
     )
