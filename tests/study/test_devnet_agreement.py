@@ -57,9 +57,6 @@ def test_contract_mode_plays_as_the_devnet_given_the_prevrandao_its_transactions
         assert 0.8 * played.create_gas <= trial.create_gas <= played.create_gas
 
 
-@pytest.mark.xfail(reason="the embedded devnet's executed transactions read PREVRANDAO = 0 whatever the seed "
-                          "until the fix under way in cipherquorum/devnet/ is committed; contract mode uses the "
-                          "seed's prevrandao_of, so the two agree once it is", strict=False)
 @pytest.mark.parametrize("seed", ["agreement-a", "agreement-b"])
 def test_contract_mode_gives_the_devnets_assignments_for_the_same_seed(prices, seed) -> None:
     """For the same seed, contract mode's own prevrandao gives the devnet's assignments and outcomes."""
