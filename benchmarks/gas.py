@@ -69,7 +69,7 @@ class Recorder:
 
 def _serve_devnet(addresses: Sequence[str], pipe: Connection) -> None:
     """Child process: run a devnet, fund ``addresses``, send back its URL, serve until told to stop."""
-    with Devnet(seed=SEED) as devnet:
+    with Devnet(seed=SEED, admin_methods=True) as devnet:
         devnet.fund_many(list(addresses), FUND_WEI)
         pipe.send(devnet.url)
         pipe.recv()
@@ -126,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     node_accounts = [derive_account(SEED, "node", i) for i in range(args.nodes)]
     addresses = [account.address for account in (deployer, client_account, *node_accounts)]
     if args.in_process:
-        devnet = Devnet(seed=SEED)
+        devnet = Devnet(seed=SEED, admin_methods=True)
         url = devnet.start()
         devnet.fund_many(addresses, FUND_WEI)
         stop: Callable[[], None] = devnet.stop

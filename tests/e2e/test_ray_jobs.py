@@ -20,6 +20,8 @@ from cipherquorum.nodes.hosting import CHAIN_RESOURCE, STORAGE_RESOURCE
 BIN = Path(sys.executable).parent
 HEAD_START_TIMEOUT_S = 90
 JOB_TIMEOUT_S = 300
+AGENT_WAIT_S = 60
+"""How long a submit may be refused because the head's job agent is not up yet."""
 
 
 def _free_port() -> int:
@@ -76,11 +78,16 @@ def test_a_scenario_submitted_as_a_ray_job_joins_the_cluster_and_completes(
     """`ray job submit -- cipherquorum run FILE --address auto` runs on the head and writes a verified report."""
     dashboard, env = ray_head
     report_path = tmp_path / "report.json"
-    submitted = subprocess.run(
-        [str(BIN / "ray"), "job", "submit", "--address", dashboard, "--",
-         str(BIN / "cipherquorum"), "run", str(scenario_path("small")), "--address", "auto", "--quiet",
-         "--report-json", str(report_path), "--data-dir", str(tmp_path / "data")],
-        env=env, capture_output=True, text=True, timeout=JOB_TIMEOUT_S)
+    command = [str(BIN / "ray"), "job", "submit", "--address", dashboard, "--",
+               str(BIN / "cipherquorum"), "run", str(scenario_path("small")), "--address", "auto", "--quiet",
+               "--report-json", str(report_path), "--data-dir", str(tmp_path / "data")]
+    deadline_s = time.monotonic() + AGENT_WAIT_S
+    while True:
+        submitted = subprocess.run(command, env=env, capture_output=True, text=True, timeout=JOB_TIMEOUT_S)
+        agent_missing = "No available agent to submit job" in submitted.stdout + submitted.stderr
+        if not agent_missing or time.monotonic() > deadline_s:
+            break
+        time.sleep(2)  # the dashboard answers before its job agent has registered
     assert submitted.returncode == 0, submitted.stdout[-3000:] + submitted.stderr[-3000:]
     assert "succeeded" in submitted.stdout + submitted.stderr
     report = json.loads(report_path.read_text())
