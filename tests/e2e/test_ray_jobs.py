@@ -44,7 +44,12 @@ def ray_head(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     head = subprocess.Popen(
         [str(BIN / "ray"), "start", "--head", "--block", f"--port={_free_port()}", "--num-cpus=2",
          "--include-dashboard=true", "--dashboard-host=127.0.0.1", f"--dashboard-port={dashboard.rsplit(':', 1)[1]}",
-         f"--resources={resources}"], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+         f"--resources={resources}",
+         # ports of its own: the suite's local Ray holds the default agent ports (52365 and the like), and a
+         # head whose job agent cannot bind refuses every submission ("No available agent")
+         f"--dashboard-agent-listen-port={_free_port()}", f"--dashboard-agent-grpc-port={_free_port()}",
+         f"--runtime-env-agent-port={_free_port()}", f"--metrics-export-port={_free_port()}"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline_s = time.monotonic() + HEAD_START_TIMEOUT_S
         while True:
