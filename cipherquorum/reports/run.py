@@ -179,10 +179,14 @@ class RunReport:
         refunds = [t for t in self.tasks if t.status is TaskEnd.NO_CONSENSUS]
         for t in refunds:
             lines.append(f"task {t.id}: no consensus, client refunded {_ether(t.refund_wei)}")
+        dissented: dict[tuple[str, ...], list[str]] = {}
         for t in self.tasks:
             if t.dissent:
-                lines.append(f"task {t.id}: consensus with dissent: {', '.join(_short(n) for n in t.dissent)} "
-                             "revealed another result (a colluding quorum would look the same)")
+                dissented.setdefault(t.dissent, []).append(str(t.id))
+        for nodes, ids in dissented.items():
+            lines.append(f"task{'s' if len(ids) > 1 else ''} {', '.join(ids)}: consensus with dissent: "
+                         f"{', '.join(_short(n) for n in nodes)} revealed another result "
+                         "(a colluding quorum would look the same)")
         for survived in self.survived:
             lines.append(f"survived: {survived.cause}")
         if self.chain:
