@@ -9,7 +9,10 @@ from eth.chains.base import MiningChain
 from eth.estimators.gas import binary_gas_search_intrinsic_tolerance
 from eth.vm.forks import PragueVM
 from eth.vm.spoof import SpoofTransaction
+from eth.exceptions import TransactionNotFound as ChainTransactionNotFound
 from eth_tester import PyEVMBackend
+from eth_tester.backends.pyevm.serializers import serialize_transaction, serialize_transaction_receipt
+from eth_tester.exceptions import TransactionNotFound
 from eth_utils import keccak
 
 from cipherquorum.types import Wei
@@ -115,6 +118,38 @@ class DevnetBackend(PyEVMBackend):
             "DevnetChain", (_DevnetChain, type(self.chain)), {"prevrandao": self._prevrandao, "__module__": __name__}
         )
         self.chain = chain_class(self.chain.chaindb.db)
+
+    def get_transaction_by_hash(self, transaction_hash: bytes) -> Any:
+        """The transaction with this hash, found through the chain's hash index (see ``_located``)."""
+        block, transaction, index = self._located(transaction_hash)
+        return serialize_transaction(block, transaction, index, block.number == self.chain.get_block().number)
+
+    def get_transaction_receipt(self, transaction_hash: bytes) -> Any:
+        """The receipt of the transaction with this hash, found through the chain's hash index."""
+        block, transaction, index = self._located(transaction_hash)
+        pending = block.number == self.chain.get_block().number
+        return serialize_transaction_receipt(block, block.get_receipts(self.chain.chaindb), transaction, index,
+                                             pending, self.chain.get_vm())
+
+    def _located(self, transaction_hash: bytes) -> tuple[BlockAPI, Any, int]:
+        """The block, transaction and index of a pending or mined transaction; raises TransactionNotFound.
+
+        eth-tester walks every block back from the head to find a hash, so the cost of a receipt grows with the
+        chain (reading a run's receipts in chain order grows with its square). py-evm indexes each mined
+        transaction's hash when it is added to the canonical chain; that index answers in one look-up.
+        """
+        pending = self.chain.get_block()
+        for index, transaction in enumerate(pending.transactions):
+            if transaction.hash == transaction_hash:
+                return pending, transaction, index
+        try:
+            number, index = self.chain.chaindb.get_transaction_index(transaction_hash)
+        except ChainTransactionNotFound:
+            number, index = -1, -1
+        block = self.chain.get_canonical_block_by_number(number) if number >= 0 else pending
+        if 0 <= index < len(block.transactions) and block.transactions[index].hash == transaction_hash:
+            return block, block.transactions[index], index
+        raise TransactionNotFound(f"No transaction found for transaction hash: 0x{transaction_hash.hex()}")
 
 
 def build_backend(seed: str | None = None) -> DevnetBackend:

@@ -71,3 +71,53 @@ def test_different_seeds_give_different_prevrandaos() -> None:
     """The seed decides the prevrandao: two seeds, two values."""
     assert prevrandao_of("a") != prevrandao_of("b")
     assert len(prevrandao_of("a")) == 32
+
+
+def _sent(tester: EthereumTester, count: int, value: int = 1) -> list[str]:
+    accounts = tester.get_accounts()
+    return [tester.send_transaction({"from": accounts[0], "to": accounts[1], "value": value, "gas": 21000})
+            for _ in range(count)]
+
+
+def test_receipts_and_transactions_by_hash_match_eth_testers_walk_over_the_blocks() -> None:
+    """The hash index answers exactly what eth-tester's block walk answers, for every mined transaction."""
+    from eth_tester.backends.pyevm.main import _get_transaction_by_hash
+    from eth_tester.backends.pyevm.serializers import serialize_transaction_receipt
+
+    tester = EthereumTester(backend=build_backend(seed="receipts"))
+    backend = tester.backend
+    for tx_hash in _sent(tester, 6):
+        raw_hash = bytes.fromhex(tx_hash[2:])
+        block, transaction, index = _get_transaction_by_hash(backend.chain, raw_hash)
+        walked = serialize_transaction_receipt(block, block.get_receipts(backend.chain.chaindb), transaction,
+                                               index, False, backend.chain.get_vm())
+        assert backend.get_transaction_receipt(raw_hash) == walked
+        assert tester.get_transaction_by_hash(tx_hash)["hash"] == tx_hash
+
+
+def test_a_receipt_costs_one_block_read_however_long_the_chain() -> None:
+    """Looking up the first transaction after 60 more blocks reads one block, where eth-tester's walk reads 60."""
+    tester = EthereumTester(backend=build_backend())
+    first = _sent(tester, 1)[0]
+    _sent(tester, 60)
+    chain = tester.backend.chain
+    reads = []
+    original = chain.get_canonical_block_by_number
+    chain.get_canonical_block_by_number = lambda number: reads.append(number) or original(number)  # type: ignore[method-assign]
+    assert tester.get_transaction_receipt(first)["status"] == 1
+    assert reads == [1]
+
+
+def test_an_unknown_or_reverted_transaction_is_not_found() -> None:
+    """A hash never sent, and one whose block a snapshot revert took away, both raise eth-tester's not-found."""
+    from eth_tester.exceptions import TransactionNotFound
+
+    tester = EthereumTester(backend=build_backend())
+    _sent(tester, 1)
+    snapshot = tester.take_snapshot()
+    undone = _sent(tester, 1)[0]
+    tester.revert_to_snapshot(snapshot)
+    _sent(tester, 1, value=2)  # another transaction at the undone one's height and index
+    for tx_hash in (undone, "0x" + "ab" * 32):
+        with pytest.raises(TransactionNotFound):
+            tester.get_transaction_receipt(tx_hash)
