@@ -39,10 +39,13 @@ and the calls the TaskMarket binding makes take milliseconds)."""
 
 @dataclass(frozen=True)
 class RpcMethodStats:
-    """How often the devnet served a JSON-RPC method, and the seconds those calls held the chain."""
+    """How often the devnet served a JSON-RPC method, the seconds those calls held the chain, and the CPU seconds
+    the holding thread used meanwhile (busy_s - cpu_s is time it held the chain without running: it waited for
+    the GIL, held by the devnet's other threads, or for a CPU, taken by other processes)."""
 
     calls: int
     busy_s: float
+    cpu_s: float = 0.0
 
 
 def _reverts_with_data(endpoint: Callable[[EthereumTester, Any], Any]) -> Callable[[EthereumTester, Any], Any]:
@@ -123,7 +126,7 @@ class ChainDispatcher:
             raise RpcError(SERVER_ERROR, f"{method} was not run: its batch has used up its chain time")
         local = self._local_methods.get(method)
         with answered_as_rpc_errors(method), self._lock:
-            started_s = time.perf_counter()
+            started_s, started_cpu_s = time.perf_counter(), time.thread_time()
             try:
                 self._limit_s = limit_s
                 head = int(self._tester.backend.chain.get_canonical_head().block_number)
@@ -133,9 +136,10 @@ class ChainDispatcher:
                 return result if method in _JSON_READY_METHODS else to_json(result)
             finally:
                 busy_s = time.perf_counter() - started_s
-                stat = self._stats.setdefault(method, [0, 0.0])
+                stat = self._stats.setdefault(method, [0, 0.0, 0.0])
                 stat[0] += 1
                 stat[1] += busy_s
+                stat[2] += time.thread_time() - started_cpu_s
                 if budget is not None:
                     budget.spend(busy_s)
 
@@ -152,9 +156,10 @@ class ChainDispatcher:
         return str(tx_hash), succeeded
 
     def stats(self) -> dict[str, RpcMethodStats]:
-        """Calls and busy seconds per JSON-RPC method served so far."""
+        """Calls, busy seconds and the holder's CPU seconds per JSON-RPC method served so far."""
         with self._lock:
-            return {method: RpcMethodStats(int(calls), busy_s) for method, (calls, busy_s) in self._stats.items()}
+            return {method: RpcMethodStats(int(calls), busy_s, cpu_s)
+                    for method, (calls, busy_s, cpu_s) in self._stats.items()}
 
     def forward(self, method: str, params: list[Any]) -> Any:
         """Run ``method`` on eth-tester itself, past the caches (hold ``lock``); raises RpcError for its error."""
@@ -196,7 +201,7 @@ class ChainDispatcher:
             self._calls_at, self._call_results = state, {}
         key = json.dumps(params, sort_keys=True)
         if key in self._call_results:
-            stat = self._stats.setdefault("eth_call (cached)", [0, 0.0])
+            stat = self._stats.setdefault("eth_call (cached)", [0, 0.0, 0.0])
             stat[0] += 1
             return self._call_results[key]
         capped = with_call_gas_capped(params, min(CALL_GAS_CAP, int(chain.header.gas_limit)))
