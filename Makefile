@@ -10,11 +10,18 @@ SCENARIO ?= scenarios/quickstart.toml
 
 install: $(STAMP)
 
+# contracts/node_modules (npm, where it exists): anvil for [chain] backend = "anvil", and the pinned solc-js.
 $(STAMP): pyproject.toml constraints.txt seal-offline.cmake
 	@command -v c++ >/dev/null 2>&1 || command -v g++ >/dev/null 2>&1 || $(MAKE) --no-print-directory cxx
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip -c constraints.txt setuptools wheel
 	CMAKE_TOOLCHAIN_FILE=$(CURDIR)/seal-offline.cmake $(BIN)/python -m pip install -c constraints.txt -e '.[dev]'
+	@if command -v npm >/dev/null 2>&1; then \
+		(cd contracts && npm ci --ignore-scripts --no-audit --no-fund) || \
+			echo 'npm ci failed in contracts/: [chain] backend = "anvil" needs it (the rest works without)'; \
+	else \
+		echo 'npm not found: skipping contracts/node_modules (anvil for [chain] backend = "anvil", solc-js)'; \
+	fi
 	touch $(STAMP)
 
 # Pyfhel compiles Microsoft SEAL and needs a C++17 compiler (its CMake comes from PyPI).

@@ -150,3 +150,16 @@ def run_on_devnet(ray_runtime: RayRuntime, devnet: Devnet, tmp_path: Path) -> Ca
 
     return run
 
+
+
+@pytest.fixture(scope="session")
+def anvil_binary() -> Path:
+    """The anvil binary the managed chain runs (``find_anvil``); the test is skipped, saying how to install
+    anvil, when there is none."""
+    from cipherquorum.chain.anvil import find_anvil
+    from cipherquorum.exceptions import DependencyMissing
+
+    try:
+        return find_anvil()
+    except DependencyMissing as exc:
+        pytest.skip(str(exc))

@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import math
+import os
+import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from cipherquorum.exceptions import ValidationError
+from cipherquorum.exceptions import ScenarioError, ValidationError
 from cipherquorum.protocol import BEHAVIOUR_NAMES, UINT256_MAX, TermsViolation, check_task_terms
 from cipherquorum.settings.toml import ETHER_WEI, TableReader, describe_value, field_error, read_toml_file
 from cipherquorum.storage.index import MAX_KEY_CHARS
@@ -43,6 +46,15 @@ DEVNET_FUNDERS = 10
 not imported from there: importing py-evm raises the interpreter's recursion limit to 100,000)."""
 DEVNET_FUNDER_BALANCE_WEI = 10**9 * ETHER_WEI
 """What each of them starts with (devnet.backend.FUNDER_BALANCE_WEI)."""
+DEVNET_CHAIN_ID = 131277322940537
+"""The embedded devnet's chain id (eth-tester's, which the devnet keeps; not imported from there either)."""
+MAX_CHAIN_ID = 2**64 - 1
+"""Largest chain id a scenario may assert or give anvil (anvil takes a u64)."""
+CHAIN_BACKENDS = ("devnet", "anvil")
+"""The chains a run can start itself (chain.backend); a chain.rpc_url names one it joins instead."""
+NODE_FUNDER = "node"
+"""chain.funder's one value: the node's own unlocked accounts (eth_accounts) pay for the run's accounts."""
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 MAX_STUDY_ID_CHARS = MAX_KEY_CHARS - 24
 """Longest study id: the storage index takes names of up to MAX_KEY_CHARS characters, and a run names answers
 "<id>/q<question>" and a load test's copies "<id>-c<client>"."""
@@ -58,20 +70,56 @@ class RunConfig:
     ray_address: str = ""
 
 
+class ChainKind(Enum):
+    """Which chain a run uses: one it starts (the embedded devnet or anvil), or an external one it joins."""
+
+    DEVNET = "devnet"
+    ANVIL = "anvil"
+    EXTERNAL = "external"
+
+    @property
+    def managed(self) -> bool:
+        """True for a chain the run starts, funds its accounts on, and stops."""
+        return self is not ChainKind.EXTERNAL
+
+
 @dataclass(frozen=True)
 class ChainConfig:
-    """Which chain to use and the TaskMarket's economic constants."""
+    """Which chain to use, who funds the run's accounts on it, and the TaskMarket's economic constants.
+
+    ``backend`` names the chain the run starts ("devnet" or "anvil", at ``anvil_path`` if given); an ``rpc_url``
+    names an external chain instead, whose accounts a funder can pay for: ``funder = "node"`` (its unlocked
+    accounts), the private key ``funder_key`` or the one in the environment variable ``funder_key_env``.
+    ``chain_id`` (0: any) is the id the chain must have (anvil is started with it). ``funder_key`` never shows
+    in a repr or an error message.
+    """
 
     rpc_url: str = ""
     min_stake_wei: int = ETHER_WEI
     slash_wei: int = ETHER_WEI // 2
     exit_cooldown_s: int = 60
     fund_wei: int = 1000 * ETHER_WEI
+    backend: str = "devnet"
+    anvil_path: str = ""
+    chain_id: int = 0
+    funder: str = ""
+    funder_key: str = field(default="", repr=False)
+    funder_key_env: str = ""
+
+    @property
+    def kind(self) -> ChainKind:
+        """The chain the run uses: EXTERNAL with an ``rpc_url``, otherwise the ``backend`` it starts."""
+        return ChainKind.EXTERNAL if self.rpc_url else ChainKind(self.backend)
 
     @property
     def embedded(self) -> bool:
-        """True when the run starts its own devnet instead of joining ``rpc_url``."""
-        return not self.rpc_url
+        """True when the run starts the embedded devnet (neither anvil nor an external ``rpc_url``)."""
+        return self.kind is ChainKind.DEVNET
+
+    @property
+    def funded_by_run(self) -> bool:
+        """True when the run funds its accounts itself: on a chain it starts, or through a named funder."""
+        return self.kind.managed or bool(self.funder or self.funder_key or self.funder_key_env)
 
 
 @dataclass(frozen=True)
@@ -308,7 +356,7 @@ def _read_run(reader: TableReader, source: str) -> RunConfig:
     return run
 
 
-def _read_chain(reader: TableReader) -> ChainConfig:
+def _read_chain(reader: TableReader, environ: Mapping[str, str]) -> ChainConfig:
     chain = ChainConfig(
         rpc_url=reader.string("rpc_url", ""),
         min_stake_wei=reader.wei("min_stake_wei", ChainConfig.min_stake_wei),
@@ -316,11 +364,70 @@ def _read_chain(reader: TableReader) -> ChainConfig:
         exit_cooldown_s=reader.integer("exit_cooldown_s", ChainConfig.exit_cooldown_s, minimum=0,
                                        maximum=MAX_COOLDOWN_S),
         fund_wei=reader.wei("fund_wei", ChainConfig.fund_wei),
+        backend=reader.string("backend", ChainConfig.backend, choices=CHAIN_BACKENDS),
+        anvil_path=reader.string("anvil_path", ""),
+        chain_id=reader.integer("chain_id", minimum=1, maximum=MAX_CHAIN_ID) if reader.has("chain_id") else 0,
+        funder=reader.string("funder", ""),
+        funder_key=_read_secret(reader, "funder_key"),
+        funder_key_env=reader.string("funder_key_env", ""),
     )
     if chain.rpc_url and not _is_http_url(chain.rpc_url):
         raise reader.error('must be an http(s) URL with a host, such as "http://127.0.0.1:8545", or empty for '
                            f"the embedded chain (got {describe_value(chain.rpc_url)})", "rpc_url")
+    if chain.rpc_url and reader.has("backend"):
+        raise reader.error(f"names a chain the run starts, and rpc_url={describe_value(chain.rpc_url)} one it joins: "
+                           f"set one of them (got backend={describe_value(chain.backend)})", "backend")
+    if chain.anvil_path and chain.kind is not ChainKind.ANVIL:
+        raise reader.error(f'is read only with backend = "anvil" (got {describe_value(chain.anvil_path)} for the '
+                           f"{chain.kind.value} chain)", "anvil_path")
+    if "\x00" in chain.anvil_path:
+        raise reader.error(f"must not contain a NUL character, which no path holds (got "
+                           f"{describe_value(chain.anvil_path)})", "anvil_path")
+    if chain.chain_id and chain.kind is ChainKind.DEVNET and chain.chain_id != DEVNET_CHAIN_ID:
+        raise reader.error(f"the embedded devnet's chain id is {DEVNET_CHAIN_ID}: leave chain_id out, or choose "
+                           f'backend = "anvil", which takes any (got {chain.chain_id})', "chain_id")
+    _check_funder(reader, chain, environ)
     return chain
+
+
+def _read_secret(reader: TableReader, key: str) -> str:
+    """A string that must never be shown: an error about its type names the type alone."""
+    try:
+        return reader.string(key, "")
+    except ScenarioError:
+        raise reader.error("must be a string of 64 hex digits (got a value of another type; not shown)",
+                           key) from None
+
+
+def _check_funder(reader: TableReader, chain: ChainConfig, environ: Mapping[str, str]) -> None:
+    """At most one funder, only for an external chain, and a key funder's key well formed (never shown)."""
+    from cipherquorum.chain.accounts import private_key_problem
+
+    named = [key for key in ("funder", "funder_key", "funder_key_env") if getattr(chain, key)]
+    if len(named) > 1:
+        raise reader.error(f"name one funder: funder, funder_key or funder_key_env (got {', '.join(named)})",
+                           named[1])
+    if named and chain.kind.managed:
+        raise reader.error(f"needs chain.rpc_url: the {chain.kind.value} chain that the run starts funds the run's "
+                           "accounts itself", named[0])
+    if chain.funder and chain.funder != NODE_FUNDER:
+        raise reader.error(f'must be "{NODE_FUNDER}" (the node\'s unlocked accounts pay), or left out for '
+                           f"funder_key, funder_key_env or no funder (got {describe_value(chain.funder)})", "funder")
+    if chain.funder_key:
+        problem = private_key_problem(chain.funder_key)
+        if problem is not None:
+            raise reader.error(problem, "funder_key")
+    if chain.funder_key_env:
+        name = chain.funder_key_env
+        if not _ENV_NAME.fullmatch(name):
+            raise reader.error(f"must be an environment variable's name: letters, digits and _, not starting with "
+                               f"a digit (got {describe_value(name)})", "funder_key_env")
+        if name not in environ:
+            raise reader.error(f"the environment variable {name} is not set: it must hold the funder's private key "
+                               "(64 hex digits)", "funder_key_env")
+        problem = private_key_problem(environ[name])
+        if problem is not None:
+            raise reader.error(f"the environment variable {name} {problem}", "funder_key_env")
 
 
 def _is_http_url(text: str) -> bool:
@@ -334,15 +441,18 @@ def _is_http_url(text: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
-def parse_scenario(document: Mapping[str, Any], source: str = "<scenario>", *, check_run: bool = True) -> Scenario:
+def parse_scenario(document: Mapping[str, Any], source: str = "<scenario>", *, check_run: bool = True,
+                   environ: Mapping[str, str] | None = None) -> Scenario:
     """Build a Scenario from a parsed TOML document; raises ScenarioError naming ``source`` and the field.
 
     With ``check_run`` the tasks ``cipherquorum run`` would create are checked too (``check_plan`` of
-    ``run_plan``); a load test checks its own plan instead.
+    ``run_plan``); a load test checks its own plan instead. ``environ`` (default: this process's environment)
+    holds the variable a chain.funder_key_env names.
     """
+    environment = os.environ if environ is None else environ
     top = TableReader(source, "", document)
     run = top.section("run", lambda r: _read_run(r, source))
-    chain = top.section("chain", _read_chain)
+    chain = top.section("chain", lambda r: _read_chain(r, environment))
     # The market's ranges are the protocol's rules, applied with the others in _check_consistency.
     market = top.section("market", lambda r: MarketConfig(
         replication=r.integer("replication", MarketConfig.replication),
@@ -414,7 +524,7 @@ def _check_nodes(scenario: Scenario, top: TableReader) -> None:
         if group.price_wei > market.reward_per_node_wei:
             raise top.error(f"must be <= market.reward_per_node_wei={market.reward_per_node_wei}, or the "
                             f"node is never matched (got {group.price_wei})", f"nodes[{index}].price_wei")
-        if chain.embedded and chain.fund_wei < group.stake_wei + TX_GAS_RESERVE_WEI:
+        if chain.funded_by_run and chain.fund_wei < group.stake_wei + TX_GAS_RESERVE_WEI:
             raise top.error(f"must pay nodes[{index}]'s stake of {group.stake_wei} wei and {TX_GAS_RESERVE_WEI} "
                             f"wei of gas (got {chain.fund_wei})", "chain.fund_wei")
 
@@ -440,7 +550,8 @@ def _check_programs(scenario: Scenario, top: TableReader) -> None:
 
 def check_plan(scenario: Scenario, plan: Sequence[PlannedTasks]) -> None:
     """Raise ScenarioError if a run of ``plan`` would fail: a task's sums wrap past the preset's plaintext
-    modulus, or (on the embedded chain) a client cannot pay its escrows or the devnet cannot fund every account.
+    modulus, or (when the run funds its accounts) a client cannot pay its escrows or the embedded devnet cannot
+    fund every account.
     """
     from cipherquorum.fhe import get_preset
 
@@ -458,12 +569,13 @@ def check_plan(scenario: Scenario, plan: Sequence[PlannedTasks]) -> None:
                               f"{tasks.program} over {tasks.inputs} answers a task reaches {largest} in a result "
                               f"slot, past the plaintext bound {bound} of fhe.preset {preset.name!r}, where sums "
                               f"wrap (got {got})")
-    if scenario.chain.embedded:
+    if scenario.chain.funded_by_run:
         _check_funding(scenario, plan)
 
 
 def _check_funding(scenario: Scenario, plan: Sequence[PlannedTasks]) -> None:
-    """Each client pays its escrows and some gas; the devnet's funders pay every account its fund."""
+    """Each client pays its escrows and some gas; on the embedded devnet, its funders pay every account its fund
+    (anvil sets balances; an external funder's balance is checked when the run starts)."""
     market, fund_wei = scenario.market, scenario.chain.fund_wei
     clients = sorted({tasks.client for tasks in plan})
     for client in clients:
@@ -474,6 +586,8 @@ def _check_funding(scenario: Scenario, plan: Sequence[PlannedTasks]) -> None:
                               f"must pay client {client}'s escrow of {count} tasks x replication "
                               f"{market.replication} x {market.reward_per_node_wei} wei = {escrow_wei} wei and "
                               f"{TX_GAS_RESERVE_WEI} wei of gas (got {fund_wei})")
+    if not scenario.chain.embedded:
+        return
     accounts = 1 + scenario.node_count + len(clients)  # the deployer, the nodes, the clients
     per_funder = math.ceil(accounts / DEVNET_FUNDERS)
     most_wei = DEVNET_FUNDER_BALANCE_WEI // per_funder - FUND_TX_FEE_WEI
@@ -483,25 +597,32 @@ def _check_funding(scenario: Scenario, plan: Sequence[PlannedTasks]) -> None:
                           f"{DEVNET_FUNDER_BALANCE_WEI} wei each and fund {accounts} accounts (got {fund_wei})")
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario file; raises ScenarioError naming the file, the field and the value."""
-    return parse_scenario(*read_toml_file(path))
+def load_scenario(path: str | Path, environ: Mapping[str, str] | None = None) -> Scenario:
+    """Read and validate a scenario file; raises ScenarioError naming the file, the field and the value.
+
+    ``environ`` (default: this process's environment) holds the variable a chain.funder_key_env names."""
+    return parse_scenario(*read_toml_file(path), environ=environ)
 
 
 __all__ = [
     "BEHAVIOURS",
+    "CHAIN_BACKENDS",
+    "DEVNET_CHAIN_ID",
     "DEVNET_FUNDERS",
     "DEVNET_FUNDER_BALANCE_WEI",
     "FUND_TX_FEE_WEI",
+    "MAX_CHAIN_ID",
     "MAX_COOLDOWN_S",
     "MAX_NODES",
     "MAX_PRICE_WEI",
     "MAX_RESPONDENTS",
     "MAX_STAKE_WEI",
     "MAX_STUDY_ID_CHARS",
+    "NODE_FUNDER",
     "STUDY_PROGRAMS",
     "TX_GAS_RESERVE_WEI",
     "ChainConfig",
+    "ChainKind",
     "FheConfig",
     "MarketConfig",
     "NodeGroup",

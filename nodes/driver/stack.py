@@ -2,20 +2,24 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from cipherquorum.chain import TaskMarket, derive_account
-from cipherquorum.exceptions import CipherQuorumError
-from cipherquorum.nodes.chain_host import ChainHandle
+from cipherquorum.chain.accounts import parse_private_key, run_addresses
+from cipherquorum.chain.anvil import find_anvil
+from cipherquorum.chain.funding import ExternalChain, Funder, FundingPlan, KeyFunder, NodeFunder
+from cipherquorum.exceptions import CipherQuorumError, ValidationError
+from cipherquorum.nodes.chain_host import ChainHandle, ChainSpec
 from cipherquorum.nodes.client import ClientConfig, ClientPoolHandle
 from cipherquorum.nodes.compute import ComputeNodeConfig, ComputeNodeHandle
 from cipherquorum.nodes.hosting import PendingCall, RayRuntime, RoleHandle, SpanSource
 from cipherquorum.nodes.population import RespondentShardHandle, ShardAnswers
 from cipherquorum.nodes.storage_host import RemoteBlobStore
-from cipherquorum.settings.scenario import Scenario, Study
+from cipherquorum.settings.scenario import NODE_FUNDER, ChainConfig, ChainKind, Scenario, Study
 from cipherquorum.types import BlobId
 
 MAX_BLOB_BYTES = 64 * 2**20
@@ -73,41 +77,91 @@ def answer_study(shards: Sequence[RespondentShardHandle], study: Study, key_bund
 @contextmanager
 def running_market(scenario: Scenario, data_dir: Path, *, ray_address: str, clients: int,
                    lap: Callable[[str], None] = lambda name: None) -> Iterator[MarketStack]:
-    """Start Ray (``lap("ray_start")``) and every role of ``scenario``; on leaving, stop them all and Ray.
+    """Check the chain (``check_chain``), start Ray (``lap("ray_start")``) and every role of ``scenario``; on
+    leaving, stop them all and Ray.
 
-    Raises NodeError if Ray or a role cannot be started, and ChainError if the chain cannot be reached.
+    Raises what ``check_chain`` raises before anything starts, NodeError if Ray or a role cannot be started,
+    and ChainError if the chain cannot be reached.
     """
     runtime = RayRuntime(ray_address)
+    funding = check_chain(scenario, clients, clustered=runtime.clustered)
     runtime.start()
     lap("ray_start")
     handles: list[RoleHandle] = []
     try:
-        yield start_stack(scenario, data_dir, clustered=runtime.clustered, handles=handles, clients=clients, lap=lap)
+        yield start_stack(scenario, data_dir, clustered=runtime.clustered, handles=handles, clients=clients, lap=lap,
+                          funding=funding)
     finally:
         stop_handles(handles)
         runtime.shutdown()
 
 
+def check_chain(scenario: Scenario, clients: int, *, clustered: bool,
+                environ: Mapping[str, str] | None = None) -> FundingPlan | None:
+    """Check, before any role starts, that the run's chain can be used; return what an external chain's funder
+    will send (None when there is nothing to send: a chain the run starts, or no funder).
+
+    Raises DependencyMissing when anvil is not installed (checked here for a local run; on a cluster the chain's
+    own machine looks), ChainUnavailable when an external rpc_url does not answer, ChainError when its chain id is
+    not chain.chain_id or the funder cannot pay for the run (both figures in the message), and ValidationError
+    for a funder key that is not one (never shown).
+    """
+    config = scenario.chain
+    if config.kind is ChainKind.ANVIL and not clustered:
+        find_anvil(config.anvil_path, environ)
+    if config.kind is not ChainKind.EXTERNAL:
+        return None
+    external = ExternalChain(config.rpc_url, expected_chain_id=config.chain_id)
+    external.check()
+    funder = chain_funder(config, environ)
+    if funder is None:
+        return None
+    addresses = run_addresses(scenario.run.seed, scenario.node_count, clients)
+    return external.plan_funding(funder, addresses, config.fund_wei)
+
+
+def chain_funder(config: ChainConfig, environ: Mapping[str, str] | None = None) -> Funder | None:
+    """The funder ``config`` names (its key read from ``environ``, this process's environment by default), or None.
+
+    Raises ValidationError for a key that is not one, or an environment variable that is not set (never showing
+    the key).
+    """
+    environ = os.environ if environ is None else environ
+    if config.funder == NODE_FUNDER:
+        return NodeFunder()
+    if config.funder_key:
+        return KeyFunder(parse_private_key(config.funder_key, "chain.funder_key"), "chain.funder_key")
+    if config.funder_key_env:
+        name = config.funder_key_env
+        if name not in environ:
+            raise ValidationError(f'"chain.funder_key_env": the environment variable {name} is not set')
+        return KeyFunder(parse_private_key(environ[name], f"${name}"), f"the key in ${name}")
+    return None
+
+
 def start_stack(scenario: Scenario, data_dir: Path, *, clustered: bool, handles: list[RoleHandle], clients: int,
-                lap: Callable[[str], None] = lambda name: None) -> MarketStack:
+                lap: Callable[[str], None] = lambda name: None, funding: FundingPlan | None = None) -> MarketStack:
     """Start every role of ``scenario`` with ``clients`` logical clients and register the nodes; return them.
 
-    Each started role is appended to ``handles`` at once, so the caller can stop what did start if a later
-    step fails. ``lap("chain")`` and ``lap("actors")`` mark the two stages. Raises NodeError and ChainError.
+    The chain comes first: one the run starts funds every account; on an external chain ``funding`` (from
+    ``check_chain``), when given, is sent. Each started role is appended to ``handles`` at once, so the caller
+    can stop what did start if a later step fails. ``lap("chain")`` and ``lap("actors")`` mark the two stages.
+    Raises NodeError, ChainError, and DependencyMissing for a missing anvil.
     """
     seed = scenario.run.seed
-    rpc_url = scenario.chain.rpc_url
+    config = scenario.chain
+    rpc_url = config.rpc_url
     chain = None
-    if scenario.chain.embedded:
-        chain = ChainHandle(seed=seed, clustered=clustered)
+    addresses = run_addresses(seed, scenario.node_count, clients)
+    if config.kind.managed:
+        chain = ChainHandle(seed=seed, clustered=clustered,
+                            spec=ChainSpec(config.kind, seed, config.anvil_path, config.chain_id))
         handles.append(chain)
         rpc_url = chain.url
+        chain.fund(addresses, config.fund_wei)
+    elif funding is not None:
+        ExternalChain(rpc_url, expected_chain_id=config.chain_id).fund(funding)
     deployer = derive_account(seed, "deployer", 0)
-    if chain is not None:
-        accounts = [deployer.address]
-        accounts += [derive_account(seed, "node", i).address for i in range(scenario.node_count)]
-        accounts += [derive_account(seed, "client", i).address for i in range(clients)]
-        chain.fund(accounts, scenario.chain.fund_wei)
     market = TaskMarket.deploy(rpc_url, deployer, min_stake_wei=scenario.chain.min_stake_wei,
                                slash_wei=scenario.chain.slash_wei, exit_cooldown_s=scenario.chain.exit_cooldown_s)
     start_block = market.block_number()
@@ -155,4 +209,4 @@ def _start_shards(scenario: Scenario, store: RemoteBlobStore, clustered: bool,
     return shards
 
 
-__all__ = ["MAX_BLOB_BYTES", "MarketStack", "start_stack"]
+__all__ = ["MAX_BLOB_BYTES", "MarketStack", "chain_funder", "check_chain", "start_stack"]
