@@ -22,6 +22,8 @@ from cipherquorum.types import Address, ExecStatus, Hash32, TaskId, TextEnum
 
 MAX_REPLICATION = 16
 """Most nodes a task can be replicated on (the contract's MAX_REPLICATION)."""
+MAX_BATCH = 64
+"""Most items one batch call (createTasks, commitMany, revealMany) may carry (the contract's MAX_BATCH)."""
 MAX_WINDOW_S = 365 * 24 * 3600
 """Longest commit or reveal window, in seconds (the contract's MAX_WINDOW_S)."""
 MIN_TIME_LIMIT_S = 1
@@ -353,6 +355,7 @@ def behaviour_named(name: str) -> BehaviourName:
 
 __all__ = [
     "BEHAVIOUR_NAMES",
+    "MAX_BATCH",
     "MAX_REPLICATION",
     "MAX_WINDOW_S",
     "MIN_TIME_LIMIT_S",

@@ -27,6 +27,8 @@ contract TaskMarket {
     uint64 public constant MAX_WINDOW_S = 365 days;
     /// @notice Queued tasks the contract tries to match after a finalize, a registration or added stake.
     uint256 public constant AUTO_MATCH_TASKS = 2;
+    /// @notice Most items one createTasks, commitMany or revealMany call may carry (bounds the batch loop).
+    uint256 public constant MAX_BATCH = 64;
 
     uint8 private constant SLASH_DISSENT = 1;
     uint8 private constant SLASH_NO_COMMIT = 2;
@@ -84,6 +86,27 @@ contract TaskMarket {
         bytes32 seal;
         bytes32 resultHash;
         uint8 status;
+        bytes32 resultRef;
+    }
+
+    /// @notice One task of a createTasks batch: createTask's arguments and the escrow it takes from msg.value.
+    struct TaskSpec {
+        bytes32 programId;
+        bytes32 manifestRef;
+        uint8 replication;
+        uint8 quorum;
+        uint64 commitWindowS;
+        uint64 revealWindowS;
+        uint64 timeLimitS;
+        uint256 escrowWei;
+    }
+
+    /// @notice One reveal of a revealMany batch: reveal's arguments.
+    struct RevealItem {
+        uint256 taskId;
+        bytes32 resultHash;
+        uint8 status;
+        bytes32 salt;
         bytes32 resultRef;
     }
 
@@ -223,6 +246,10 @@ contract TaskMarket {
     event TaskCompleted(uint256 indexed taskId, bytes32 resultHash, uint8 status, bytes32 resultRef, address[] winners);
     /// @notice The task ended without consensus; the client was credited `refundWei`.
     event TaskFailed(uint256 indexed taskId, uint256 refundWei);
+    /// @notice Item `index` of a batch (for task `taskId`; 0 for a task a createTasks item did not create) was
+    ///         skipped, changing nothing: `reason` is the error the single call would have reverted with. A
+    ///         skipped createTasks item's escrow is credited to the caller's withdrawable balance.
+    event BatchItemSkipped(uint256 indexed taskId, uint256 index, bytes reason);
 
     // ------------------------------------------------------------------------------------------------------------
     // Errors
@@ -288,6 +315,10 @@ contract TaskMarket {
     error TransferFailed(address account, uint256 amountWei);
     /// @notice The call re-entered a function guarded against reentrancy.
     error ReentrantCall();
+    /// @notice A batch must carry 1..`maxLength` items, and its arrays the same number (`length` is the first's).
+    error InvalidBatch(uint256 length, uint256 maxLength);
+    /// @notice The escrows of a createTasks batch sum to `totalWei`, not the `valueWei` sent.
+    error BatchEscrowMismatch(uint256 totalWei, uint256 valueWei);
 
     modifier nonReentrant() {
         if (_lock != 1) revert ReentrantCall();
@@ -407,33 +438,37 @@ contract TaskMarket {
         uint64 revealWindowS,
         uint64 timeLimitS
     ) external payable returns (uint256 taskId) {
-        if (replication == 0 || replication > MAX_REPLICATION) revert InvalidReplication(replication);
-        if (quorum > replication || 2 * uint256(quorum) <= replication) revert InvalidQuorum(quorum, replication);
-        if (msg.value == 0 || msg.value % replication != 0) revert InvalidEscrow(msg.value, replication);
-        if (
-            commitWindowS == 0 || revealWindowS == 0 || timeLimitS == 0 || timeLimitS > commitWindowS
-                || commitWindowS > MAX_WINDOW_S || revealWindowS > MAX_WINDOW_S
-        ) revert InvalidWindow(commitWindowS, revealWindowS, timeLimitS);
+        TaskSpec memory spec = TaskSpec(
+            programId, manifestRef, replication, quorum, commitWindowS, revealWindowS, timeLimitS, msg.value
+        );
+        bytes memory reason = _specError(spec);
+        if (reason.length != 0) _revertWith(reason);
+        return _createTask(spec);
+    }
 
-        taskId = ++_taskCount;
-        Task storage task = _tasks[taskId];
-        task.client = msg.sender;
-        task.replication = replication;
-        task.quorum = quorum;
-        task.createdAt = uint64(block.timestamp);
-        task.commitWindowS = commitWindowS;
-        task.revealWindowS = revealWindowS;
-        task.timeLimitS = timeLimitS;
-        task.rewardPerNodeWei = msg.value / replication;
-        task.programId = programId;
-        task.manifestRef = manifestRef;
-        totalEscrowWei += msg.value;
-        emit TaskCreated(taskId, msg.sender, programId, manifestRef, replication, quorum, msg.value / replication);
-
-        if (!_tryMatch(taskId, task)) {
-            task.state = TaskState.PENDING;
-            _queue[_queueTail++] = taskId;
-            emit TaskQueued(taskId);
+    /// @notice Creates one task per spec in one transaction, each escrowing its `escrowWei` (they sum to
+    ///         msg.value). A spec createTask would refuse is skipped (BatchItemSkipped, its escrow credited to
+    ///         the caller's withdrawable balance); the others are created in order.
+    /// @return taskIds each spec's new task id, 0 for a skipped spec
+    function createTasks(TaskSpec[] calldata specs) external payable returns (uint256[] memory taskIds) {
+        uint256 count = specs.length;
+        if (count == 0 || count > MAX_BATCH) revert InvalidBatch(count, MAX_BATCH);
+        uint256 totalWei;
+        for (uint256 i; i < count; ++i) {
+            totalWei += specs[i].escrowWei;
+        }
+        if (totalWei != msg.value) revert BatchEscrowMismatch(totalWei, msg.value);
+        taskIds = new uint256[](count);
+        for (uint256 i; i < count; ++i) {
+            TaskSpec memory spec = specs[i];
+            bytes memory reason = _specError(spec);
+            if (reason.length == 0) {
+                taskIds[i] = _createTask(spec);
+            } else {
+                _withdrawableWei[msg.sender] += spec.escrowWei;
+                totalWithdrawableWei += spec.escrowWei;
+                emit BatchItemSkipped(0, i, reason);
+            }
         }
     }
 
@@ -485,6 +520,32 @@ contract TaskMarket {
         task.revealCount = revealCount;
         emit Revealed(taskId, msg.sender, resultHash, status, resultRef);
         if (revealCount == task.replication) _finalize(taskId, task);
+    }
+
+    /// @notice Commits several seals in one transaction, as `commit` would one by one. An item `commit` would
+    ///         refuse is skipped (BatchItemSkipped with its error); the others take effect.
+    /// @return committed how many items took effect
+    function commitMany(uint256[] calldata taskIds, bytes32[] calldata seals) external returns (uint256 committed) {
+        uint256 count = taskIds.length;
+        if (count == 0 || count > MAX_BATCH || seals.length != count) revert InvalidBatch(count, MAX_BATCH);
+        for (uint256 i; i < count; ++i) {
+            if (_selfCall(abi.encodeCall(this.commit, (taskIds[i], seals[i])), taskIds[i], i)) ++committed;
+        }
+    }
+
+    /// @notice Reveals several seals in one transaction, as `reveal` would one by one (a task's last reveal
+    ///         finalizes it). An item `reveal` would refuse is skipped (BatchItemSkipped with its error).
+    /// @return revealed how many items took effect
+    function revealMany(RevealItem[] calldata items) external returns (uint256 revealed) {
+        uint256 count = items.length;
+        if (count == 0 || count > MAX_BATCH) revert InvalidBatch(count, MAX_BATCH);
+        for (uint256 i; i < count; ++i) {
+            RevealItem calldata item = items[i];
+            bytes memory call = abi.encodeCall(
+                this.reveal, (item.taskId, item.resultHash, item.status, item.salt, item.resultRef)
+            );
+            if (_selfCall(call, item.taskId, i)) ++revealed;
+        }
     }
 
     /// @notice Settles an ACTIVE task: pays the winners or refunds the client, slashes, frees the nodes.
@@ -858,6 +919,70 @@ contract TaskMarket {
     // ------------------------------------------------------------------------------------------------------------
     // Lookups
     // ------------------------------------------------------------------------------------------------------------
+
+    /// @dev The error createTask reverts with for `spec`, ABI-encoded; empty when the spec is valid.
+    function _specError(TaskSpec memory spec) private pure returns (bytes memory) {
+        uint8 replication = spec.replication;
+        if (replication == 0 || replication > MAX_REPLICATION) {
+            return abi.encodeWithSelector(InvalidReplication.selector, replication);
+        }
+        if (spec.quorum > replication || 2 * uint256(spec.quorum) <= replication) {
+            return abi.encodeWithSelector(InvalidQuorum.selector, spec.quorum, replication);
+        }
+        if (spec.escrowWei == 0 || spec.escrowWei % replication != 0) {
+            return abi.encodeWithSelector(InvalidEscrow.selector, spec.escrowWei, replication);
+        }
+        (uint64 commitWindowS, uint64 revealWindowS, uint64 timeLimitS) =
+            (spec.commitWindowS, spec.revealWindowS, spec.timeLimitS);
+        if (
+            commitWindowS == 0 || revealWindowS == 0 || timeLimitS == 0 || timeLimitS > commitWindowS
+                || commitWindowS > MAX_WINDOW_S || revealWindowS > MAX_WINDOW_S
+        ) return abi.encodeWithSelector(InvalidWindow.selector, commitWindowS, revealWindowS, timeLimitS);
+        return "";
+    }
+
+    /// @dev Records a valid task escrowing `spec.escrowWei` from the caller, then matches or queues it.
+    function _createTask(TaskSpec memory spec) private returns (uint256 taskId) {
+        taskId = ++_taskCount;
+        Task storage task = _tasks[taskId];
+        uint256 rewardPerNodeWei = spec.escrowWei / spec.replication;
+        task.client = msg.sender;
+        task.replication = spec.replication;
+        task.quorum = spec.quorum;
+        task.createdAt = uint64(block.timestamp);
+        task.commitWindowS = spec.commitWindowS;
+        task.revealWindowS = spec.revealWindowS;
+        task.timeLimitS = spec.timeLimitS;
+        task.rewardPerNodeWei = rewardPerNodeWei;
+        task.programId = spec.programId;
+        task.manifestRef = spec.manifestRef;
+        totalEscrowWei += spec.escrowWei;
+        emit TaskCreated(
+            taskId, msg.sender, spec.programId, spec.manifestRef, spec.replication, spec.quorum, rewardPerNodeWei
+        );
+
+        if (!_tryMatch(taskId, task)) {
+            task.state = TaskState.PENDING;
+            _queue[_queueTail++] = taskId;
+            emit TaskQueued(taskId);
+        }
+    }
+
+    /// @dev Runs one batch item as the single call it encodes, in this contract's context with the caller as
+    ///      msg.sender (a delegatecall to this contract's own code, of `commit` or `reveal` only, which take no
+    ///      ether). A revert undoes that item alone and is reported as BatchItemSkipped; returns whether it ran.
+    function _selfCall(bytes memory call, uint256 taskId, uint256 index) private returns (bool ok) {
+        bytes memory reason;
+        (ok, reason) = address(this).delegatecall(call);
+        if (!ok) emit BatchItemSkipped(taskId, index, reason);
+    }
+
+    /// @dev Reverts with `reason`, an ABI-encoded error.
+    function _revertWith(bytes memory reason) private pure {
+        assembly ("memory-safe") {
+            revert(add(reason, 32), mload(reason))
+        }
+    }
 
     function _knownTask(uint256 taskId) private view returns (Task storage task) {
         if (taskId == 0 || taskId > _taskCount) revert UnknownTask(taskId);

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from cipherquorum.chain import ChainEvent, TaskMarket, derive_account
-from cipherquorum.exceptions import CipherQuorumError, ContractError
+from cipherquorum.exceptions import ChainError, CipherQuorumError, ContractError
 from cipherquorum.fhe import Ciphertext, KeyNeeds, SecretKeyOwner, get_program, program_id, result_hash
 from cipherquorum.measurement.spans import Phase, PhaseSpan, ProcessUsage, SpanRecorder, process_usage
 from cipherquorum.nodes.hosting import ActorHost, PendingCall
 from cipherquorum.nodes.storage_host import STORAGE_RETRY, StorageRetry
-from cipherquorum.protocol import Delivered, Proof, TaskParams, check_proof, failed_checks
+from cipherquorum.protocol import MAX_BATCH, Delivered, Proof, TaskParams, check_proof, failed_checks
 from cipherquorum.settings.scenario import MarketConfig, Study
 from cipherquorum.storage import IndexedStore
 from cipherquorum.types import (
@@ -148,17 +148,37 @@ class StudyClient:
             input_refs=tuple(spec.input_refs), params=dict(spec.params), time_limit_s=float(market.time_limit_s),
             client=self.address, label=spec.label)) for spec in specs]
         refs = self._retry.call("store the manifests", lambda: self._store.put_many(manifests))
+        tasks = [TaskParams.for_terms(market, program_id(spec.program), blob_id_to_bytes32(ref))
+                 for spec, ref in zip(specs, refs)]
+        created: list[CreatedTask] = []
+        for first in range(0, len(tasks), MAX_BATCH):  # one transaction per MAX_BATCH tasks
+            created.extend(self._create_on_chain(tasks[first:first + MAX_BATCH], refs[first:first + MAX_BATCH]))
+        return created
+
+    def _create_on_chain(self, tasks: Sequence[TaskParams], refs: Sequence[BlobId]) -> list[CreatedTask]:
+        """Create the tasks in one transaction (createTask for one, createTasks for more); raises the error of
+        the first task the contract skipped."""
+        start_s = time.time()
+        if len(tasks) == 1:
+            task_id, receipt = self._market.create_task(tasks[0])
+            ids: list[TaskId | None] = [task_id]
+        else:
+            ids, receipt = self._market.create_tasks(tasks)
+        end_s = time.time()
+        if receipt.skipped:  # the binding checked every task first, so the contract and the binding disagree
+            index, error = min(receipt.skipped.items())
+            raise ChainError(f"createTasks skipped task {index} of {len(tasks)} ({error}); the others were created "
+                             f"in transaction {receipt.tx_hash} and are not followed")
+        recorded = {event.args["taskId"]: event.args for event in receipt.named("TaskCreated")}
+        matched = {event.args["taskId"]: event.args for event in receipt.named("TaskMatched")}
         created = []
-        for spec, ref in zip(specs, refs):
-            params = TaskParams.for_terms(market, program_id(spec.program), blob_id_to_bytes32(ref))
-            start_s = time.time()
-            task_id, receipt = self._market.create_task(params)
-            self._spans.add(Phase.CREATE, task_id, start_s, time.time(), gas_used=receipt.gas_used)
-            recorded = receipt.named("TaskCreated")[0].args
-            matched = receipt.named("TaskMatched")
-            deadlines = (matched[0].args["commitDeadline"], matched[0].args["revealDeadline"]) if matched else (0, 0)
-            created.append(CreatedTask(task_id, ref, time.monotonic(), Hash32(recorded["programId"]),
-                                       Hash32(recorded["manifestRef"]), *deadlines))
+        for task_id, ref in zip(ids, refs):
+            assert task_id is not None  # no item was skipped
+            self._spans.add(Phase.CREATE, task_id, start_s, end_s, gas_used=receipt.gas_used // len(tasks))
+            match = matched.get(task_id)
+            deadlines = (match["commitDeadline"], match["revealDeadline"]) if match else (0, 0)
+            created.append(CreatedTask(task_id, ref, time.monotonic(), Hash32(recorded[task_id]["programId"]),
+                                       Hash32(recorded[task_id]["manifestRef"]), *deadlines))
         return created
 
     def settle(self, task_id: TaskId) -> TaskState:
@@ -172,7 +192,7 @@ class StudyClient:
         if ready:
             start_s = time.time()
             try:
-                receipt = self._market.finalize(task_id)
+                receipt = self._market.finalize(task_id, replication=view.replication)
             except ContractError:
                 return view.state
             self._spans.add(Phase.FINALIZE_TX, task_id, start_s, time.time(), gas_used=receipt.gas_used)

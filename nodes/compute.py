@@ -5,10 +5,12 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TypeVar
 
-from cipherquorum.chain import ChainEvent, TaskMarket, derive_account
+from cipherquorum.chain import ChainEvent, Queued, TaskMarket, TxReceipt, derive_account
 from cipherquorum.chain.errors import RevealNotOpen
 from cipherquorum.exceptions import (
     ChainUnavailable,
@@ -23,7 +25,7 @@ from cipherquorum.measurement.spans import Phase, PhaseSpan, ProcessUsage, SpanR
 from cipherquorum.nodes.behaviours import Behaviour, behaviour_of, tamper_outcome
 from cipherquorum.nodes.hosting import ActorHost, PendingCall, Placement
 from cipherquorum.nodes.storage_host import STORAGE_RETRY, StorageRetry
-from cipherquorum.protocol import effective_time_limit_s, needs_chain_limit, overran, status_for_error
+from cipherquorum.protocol import MAX_BATCH, effective_time_limit_s, needs_chain_limit, overran, status_for_error
 from cipherquorum.storage import BlobStore
 from cipherquorum.types import (
     Address,
@@ -89,9 +91,20 @@ class _Work:
     outcome: ExecutionOutcome | None = None
     program: str = ""
     salt: bytes = b""
+    result_ref: bytes = b""
     peer_seals: list[bytes] = field(default_factory=list)
     peer_reveals: list[tuple[Hash32, ExecStatus, Hash32]] = field(default_factory=list)
     all_committed: bool = False
+
+
+T = TypeVar("T")
+RevealArgs = tuple[TaskId, Hash32, ExecStatus, bytes, bytes]
+"""What a node reveals for a task: task id, result hash, status, salt and result reference."""
+
+
+def _chunks(items: list[T]) -> list[list[T]]:
+    """``items`` in consecutive chunks of at most MAX_BATCH (one transaction each)."""
+    return [items[first:first + MAX_BATCH] for first in range(0, len(items), MAX_BATCH)]
 
 
 class ComputeNode:
@@ -114,6 +127,9 @@ class ComputeNode:
         self._prefetch = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"node-{config.index}-fetch")
         self._computing: dict[TaskId, Future] = {}
         self._created: dict[TaskId, tuple[bytes, bytes]] = {}  # manifest ref and program id, from TaskCreated
+        self._queued: dict[TaskId, int] = {}  # the queued tasks (TaskQueued, not yet TaskMatched) by replication
+        self._replications: dict[TaskId, int] = {}  # of created tasks not yet matched, from TaskCreated
+        self._widest = 1  # the largest replication of any task seen
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -181,17 +197,18 @@ class ComputeNode:
         if events:  # blocks after the last event are read again next time (cheap: they had no market events)
             self._next_block = events[-1].block_number + 1
         open_work = [w for w in self._work.values() if w.stage.open]
-        if not open_work:
-            return
-        now = self._now(open_work)
-        for work in open_work:
-            try:
-                self._advance(work, now)
-            except (RevealNotOpen, ChainUnavailable, StorageUnavailable) as exc:
-                self._note(f"task {work.task_id}: {exc} (will retry)")
-            except ContractError as exc:
-                self._note(f"task {work.task_id}: {exc}")
-                work.stage = TaskStage.FAILED
+        if open_work:
+            now = self._now(open_work)
+            self._commit([(w, seal) for w in open_work if w.stage is TaskStage.ASSIGNED
+                          for seal in self._guarded(w, lambda w=w: self._seal_to_commit(w, now)) if seal])
+            self._reveal([(w, item) for w in open_work if w.stage is TaskStage.COMMITTED
+                          and (w.all_committed or now > w.commit_deadline)
+                          for item in self._guarded(w, lambda w=w: self._reveal_item(w)) if item])
+            for work in open_work:
+                if work.stage in (TaskStage.ASSIGNED, TaskStage.COMMITTED) and now > work.reveal_deadline:
+                    self._note(f"task {work.task_id}: reveal deadline passed at stage {work.stage}")
+                    work.stage = TaskStage.FAILED
+        self._forget_settled()
 
     def _now(self, open_work: list[_Work]) -> float:
         """The next block's time, asked of the chain only when a deadline is near (the wall clock otherwise)."""
@@ -208,7 +225,17 @@ class ComputeNode:
         task_id = TaskId(args["taskId"])
         if event.name == "TaskCreated":
             self._created[task_id] = (args["manifestRef"], args["programId"])
+            self._replications[task_id] = args["replication"]
+            self._widest = max(self._widest, args["replication"])
             return
+        if event.name == "TaskQueued":
+            self._queued[task_id] = self._replications.get(task_id, self._widest)
+            return
+        if event.name == "TaskMatched":
+            self._queued.pop(task_id, None)
+            self._replications.pop(task_id, None)
+            if self._address not in args["nodes"]:
+                self._created.pop(task_id, None)  # another node's task
         if event.name == "TaskMatched" and self._address in args["nodes"]:
             self._work[task_id] = _Work(task_id, len(args["nodes"]), args["commitDeadline"],
                                         args["revealDeadline"])
@@ -231,22 +258,20 @@ class ComputeNode:
         elif event.name in ("TaskCompleted", "TaskFailed") and work.stage is not TaskStage.FAILED:
             work.stage = TaskStage.DONE
 
-    def _advance(self, work: _Work, now: float) -> None:
-        if work.stage is TaskStage.ASSIGNED:
-            self._compute_and_commit(work, now)
-        elif work.stage is TaskStage.COMMITTED and (work.all_committed or now > work.commit_deadline):
-            self._reveal(work)
-        if work.stage in (TaskStage.ASSIGNED, TaskStage.COMMITTED) and now > work.reveal_deadline:
-            self._note(f"task {work.task_id}: reveal deadline passed at stage {work.stage}")
-            work.stage = TaskStage.FAILED
+    def _guarded(self, work: _Work, prepare: Callable[[], T]) -> tuple[T, ...]:
+        """``(prepare(),)``, or () after noting a failure (a storage that is down is retried next step)."""
+        try:
+            return (prepare(),)
+        except (ChainUnavailable, StorageUnavailable) as exc:
+            self._note(f"task {work.task_id}: {exc} (will retry)")
+        return ()
 
-    def _compute_and_commit(self, work: _Work, now: float) -> None:
+    def _seal_to_commit(self, work: _Work, now: float) -> bytes | None:
+        """The seal the node commits for ``work``, once it has one (computed, or copied by a lazy node)."""
         behaviour = self._behaviour
         if not behaviour.computes:
-            if not work.peer_seals:
-                return  # a lazy node waits for someone else's work
-            seal = work.peer_seals[0]
-        else:
+            return work.peer_seals[0] if work.peer_seals else None  # a lazy node waits for someone else's work
+        if work.outcome is None:
             ahead = self._computing.pop(work.task_id, None)
             outcome, evaluator, work.program = (ahead.result() if ahead is not None
                                                 else self._fetch_and_compute(work.task_id, work.commit_deadline))
@@ -254,39 +279,94 @@ class ComputeNode:
                 entropy = f"{self._config.seed}/node-{self._config.index}/task-{work.task_id}".encode()
                 outcome = tamper_outcome(behaviour, outcome, evaluator, entropy)
             if behaviour.late and self._stop.wait(max(0.0, work.commit_deadline - now + 1.5)):
-                return  # stopped while waiting
-            work.outcome = outcome
-            work.salt = os.urandom(32)
-            seal = self._market.compute_seal(work.task_id, outcome.result_hash, outcome.status, self._address,
-                                             work.salt)
-        start_s = time.time()
-        receipt = self._market.commit(work.task_id, seal)
-        self._spans.add(Phase.COMMIT, work.task_id, start_s, time.time(), gas_used=receipt.gas_used)
-        work.stage = TaskStage.COMMITTED
-        self._counts[TaskStage.COMMITTED] += 1
+                return None  # stopped while waiting
+            work.outcome, work.salt = outcome, os.urandom(32)
+        return self._market.compute_seal(work.task_id, work.outcome.result_hash, work.outcome.status,
+                                         self._address, work.salt)
 
-    def _reveal(self, work: _Work) -> None:
+    def _reveal_item(self, work: _Work) -> RevealArgs | None:
+        """What the node reveals for ``work``: its result, uploaded first (or, lazy, a copy of a peer's)."""
         if work.outcome is None:  # lazy: copy what a peer revealed, if anyone has yet
             if not work.peer_reveals:
-                return
+                return None
             result_hash, status, result_ref = work.peer_reveals[0]
-            salt = work.salt or bytes(32)
-        else:
+            return work.task_id, result_hash, status, work.salt or bytes(32), result_ref
+        if not work.result_ref:
             outcome = work.outcome
             result = TaskResult(task_id=work.task_id, node=self._address, program=work.program,
                                 status=int(outcome.status), result_hash=bytes(outcome.result_hash),
                                 outputs=tuple(ct.to_bytes() for ct in outcome.outputs), detail=outcome.detail)
             with self._spans.span(Phase.RESULT_UPLOAD, work.task_id):
                 blob = encode(result)
-                result_ref = blob_id_to_bytes32(self._retry.call(
+                work.result_ref = blob_id_to_bytes32(self._retry.call(
                     f"task {work.task_id}: upload the result", lambda: self._store.put(blob),
                     until_s=work.reveal_deadline - REVEAL_ROOM_S))
-            result_hash, status, salt = outcome.result_hash, outcome.status, work.salt
+        return work.task_id, work.outcome.result_hash, work.outcome.status, work.salt, work.result_ref
+
+    def _commit(self, ready: list[tuple[_Work, bytes]]) -> None:
+        """Commit every ready seal: commit for one, commitMany (in chunks of MAX_BATCH) for more."""
+        for chunk in _chunks(ready):
+            works = [work for work, _ in chunk]
+            seals = [(work.task_id, seal) for work, seal in chunk]
+            replications = [work.replication for work in works]
+
+            def send(seals: list[tuple[TaskId, bytes]] = seals, rs: list[int] = replications) -> TxReceipt:
+                if len(seals) == 1:
+                    return self._market.commit(*seals[0], replication=rs[0])
+                return self._market.commit_many(seals, replications=rs)
+
+            self._send(Phase.COMMIT, TaskStage.COMMITTED, works, send)
+
+    def _reveal(self, ready: list[tuple[_Work, RevealArgs]]) -> None:
+        """Reveal every ready result: reveal for one, revealMany (in chunks of MAX_BATCH) for more."""
+        queued = Queued(len(self._queued), max(self._queued.values(), default=self._widest))
+        for chunk in _chunks(ready):
+            works = [work for work, _ in chunk]
+            items = [item for _, item in chunk]
+            replications = [work.replication for work in works]
+
+            def send(items: list[RevealArgs] = items, rs: list[int] = replications) -> TxReceipt:
+                if len(items) == 1:
+                    return self._market.reveal(*items[0], replication=rs[0], queued=queued)
+                return self._market.reveal_many(items, replications=rs, queued=queued)
+
+            self._send(Phase.REVEAL, TaskStage.REVEALED, works, send)
+
+    def _send(self, phase: Phase, reached: TaskStage, works: list[_Work], send: Callable[[], TxReceipt]) -> None:
+        """Send one transaction for ``works``; each that took effect reaches ``reached``.
+
+        An item the contract skipped or refused fails its task, except RevealNotOpen (retried next step); a
+        chain that does not answer leaves every item to retry.
+        """
         start_s = time.time()
-        receipt = self._market.reveal(work.task_id, result_hash, status, salt, result_ref)
-        self._spans.add(Phase.REVEAL, work.task_id, start_s, time.time(), gas_used=receipt.gas_used)
-        work.stage = TaskStage.REVEALED
-        self._counts[TaskStage.REVEALED] += 1
+        try:
+            receipt = send()
+        except (RevealNotOpen, ChainUnavailable) as exc:
+            for work in works:
+                self._note(f"task {work.task_id}: {exc} (will retry)")
+            return
+        except ContractError as exc:  # a single call: the error is that one task's
+            self._note(f"task {works[0].task_id}: {exc}")
+            works[0].stage = TaskStage.FAILED
+            return
+        end_s = time.time()
+        for index, work in enumerate(works):
+            error = receipt.skipped.get(index)
+            if error is None:
+                self._spans.add(phase, work.task_id, start_s, end_s, gas_used=receipt.gas_used // len(works))
+                work.stage = reached
+                self._counts[reached] += 1
+            elif isinstance(error, RevealNotOpen):
+                self._note(f"task {work.task_id}: {error} (will retry)")
+            else:
+                self._note(f"task {work.task_id}: {error}")
+                work.stage = TaskStage.FAILED
+
+    def _forget_settled(self) -> None:
+        """Drop what the node keeps of tasks that are over (their counts stay), so memory stays flat."""
+        for task_id in [t for t, w in self._work.items() if not w.stage.open]:
+            del self._work[task_id]
+            self._created.pop(task_id, None)
 
     # --- fetching and running the program ------------------------------------------------------
 

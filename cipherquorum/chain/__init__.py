@@ -4,7 +4,7 @@ from __future__ import annotations
 from cipherquorum.chain.accounts import derive_account, derive_private_key
 from cipherquorum.chain.artifact import ContractArtifact, load_artifact
 from cipherquorum.chain.errors import CONTRACT_ERRORS, RevertDecoder
-from cipherquorum.chain.market import TaskMarket
+from cipherquorum.chain.market import Queued, TaskMarket
 from cipherquorum.chain.views import (
     ChainEvent,
     MarketTotals,
@@ -21,6 +21,7 @@ __all__ = [
     "ContractArtifact",
     "MarketTotals",
     "NodeView",
+    "Queued",
     "RevertDecoder",
     "TaskMarket",
     "TaskView",

@@ -149,6 +149,14 @@ class ReentrantCall(ContractError):
     """A guarded function was re-entered."""
 
 
+class InvalidBatch(ContractError):
+    """A batch call carried no items, more than MAX_BATCH, or arrays of different lengths."""
+
+
+class BatchEscrowMismatch(ContractError):
+    """The escrows of a createTasks batch do not add up to the value sent."""
+
+
 CONTRACT_ERRORS: Mapping[str, type[ContractError]] = {
     cls.__name__: cls
     for cls in (
@@ -156,7 +164,7 @@ CONTRACT_ERRORS: Mapping[str, type[ContractError]] = {
         InvalidReplication, InvalidQuorum, InvalidEscrow, InvalidWindow, UnknownTask, WrongState, NotAssigned,
         CommitClosed, AlreadyCommitted, RevealNotOpen, RevealClosed, NotCommitted, AlreadyRevealed, BadSeal,
         InvalidStatus, FinalizeTooEarly, NotFinalized, ExitNotRequested, ExitAlreadyRequested, CooldownNotOver,
-        NodeBusy, InsufficientBalance, TransferFailed, ReentrantCall,
+        NodeBusy, InsufficientBalance, TransferFailed, ReentrantCall, InvalidBatch, BatchEscrowMismatch,
     )
 }
 """Every TaskMarket custom error class, by its Solidity name."""

@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import copy
-import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any, cast
@@ -15,13 +13,12 @@ from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress, HexStr
 from eth_utils import to_checksum_address
 from hexbytes import HexBytes
-from web3 import Web3
-from web3.exceptions import ContractLogicError, Web3RPCError
-from web3.exceptions import TransactionNotFound as Web3TransactionNotFound
-from web3.types import FilterParams, TxData, TxParams
+from web3.types import FilterParams, TxData
 
 from cipherquorum.chain.artifact import load_artifact
-from cipherquorum.chain.errors import TRANSLATED_ERRORS, RevertDecoder, translate_error
+from cipherquorum.chain.connection import DEFAULT_RECEIPT_TIMEOUT_S, DEFAULT_TIMEOUT_S, Connection
+from cipherquorum.chain.errors import RevertDecoder
+from cipherquorum.chain.gas import GasTable
 from cipherquorum.chain.views import (
     ChainEvent,
     EventDecoder,
@@ -38,8 +35,10 @@ from cipherquorum.chain.views import (
     task_view,
     vote_view,
 )
-from cipherquorum.exceptions import ChainError, TransactionFailed, ValidationError
+from cipherquorum.exceptions import ChainError, ValidationError
 from cipherquorum.protocol import (
+    MAX_BATCH,
+    MAX_REPLICATION,
     Proof,
     Reveal,
     TaskParams,
@@ -50,18 +49,20 @@ from cipherquorum.protocol import (
 )
 from cipherquorum.types import Address, ExecStatus, Hash32, TaskId
 
-GAS_MARGIN = 1.25
-"""Gas limit = estimate x GAS_MARGIN + GAS_EXTRA: matching draws differ between estimate and mining."""
-GAS_EXTRA = 20_000
-REVEAL_GAS_FLOOR = 1_500_000
-"""Gas limit floor for reveal: whichever reveal lands last also finalizes the task (rewards, slashes, refunds,
-queued matches), which its estimate, made while it was not yet last, does not include. Unused gas is refunded."""
-GAS_PRICE_REFRESH_S = 30.0
-DEFAULT_TIMEOUT_S = 30.0
-DEFAULT_RECEIPT_TIMEOUT_S = 120.0
-RECEIPT_POLL_MAX_S = 0.1
-"""Longest pause between two receipt polls (paced devnet blocks come at most a second apart)."""
-_NONCE_ERROR_MARKERS = ("nonce", "already known", "underpriced")
+NODE_COUNT_REFRESH_S = 30.0
+"""How long the binding trusts the registered node count it read, which bounds the gas that matching costs."""
+NODE_COUNT_SLACK = 8
+"""Nodes that may register between two reads of the node count, added to it for the gas table."""
+QUEUE_SLACK = 2
+"""Tasks that may be queued between a sender's last look at the chain and its transaction's mining."""
+
+
+@dataclass(frozen=True)
+class Queued:
+    """What a sender knows of the queued tasks a call may match: how many, and the largest replication."""
+
+    tasks: int
+    most_replication: int
 
 
 @dataclass(frozen=True)
@@ -88,144 +89,15 @@ def _input_types(function: str) -> tuple[str, ...]:
     return tuple(abi_type(item) for item in entry["inputs"])
 
 
-class _Connection:
-    """One JSON-RPC endpoint: the web3 client, the chain id, a cached gas price and each sender's next nonce."""
-
-    def __init__(self, rpc_url: str, timeout_s: float, receipt_timeout_s: float) -> None:
-        if not isinstance(rpc_url, str) or not rpc_url.startswith(("http://", "https://")):
-            raise ValidationError(f'"rpc_url" must be an http(s) URL (got rpc_url={rpc_url!r})')
-        self.url = rpc_url
-        self.receipt_timeout_s = receipt_timeout_s
-        provider = Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout_s}, exception_retry_configuration=None)
-        self.web3 = Web3(provider, middleware=[])
-        self._lock = threading.Lock()
-        self._sender_locks: dict[str, threading.Lock] = {}
-        self._nonces: dict[str, int] = {}
-        self._chain_id: int | None = None
-        self._gas_price_wei = 0
-        self._gas_price_at_s = float("-inf")
-
-    @contextmanager
-    def translated(self, reverts: RevertDecoder | None = None) -> Iterator[None]:
-        """Turn any web3, requests or eth-abi error inside the block into the project's exception."""
-        try:
-            yield
-        except TRANSLATED_ERRORS as exc:
-            raise translate_error(exc, self.url, reverts) from None
-
-    def transact(
-        self, account: LocalAccount, to: Address | None, data: bytes, value_wei: int, reverts: RevertDecoder,
-        gas_floor: int = 0,
-    ) -> Mapping[str, Any]:
-        """Estimate, sign, send and wait for one transaction; return its successful receipt.
-
-        Raises the contract's error (a ContractError subclass) if it reverts, TransactionFailed for other
-        reverts, ChainUnavailable if the endpoint is down and ChainError for any other refusal.
-        """
-        sender = Address(account.address)
-        request: dict[str, Any] = {"from": sender, "data": data, "value": value_wei}
-        if to is not None:
-            request["to"] = to
-        with self.translated(reverts):
-            with self._sender_lock(sender):  # held until mined: one pending transaction per sender
-                gas = max(gas_floor, int(self.web3.eth.estimate_gas(cast(TxParams, request)) * GAS_MARGIN) + GAS_EXTRA)
-                tx_hash = self._sign_and_send(account, {**request, "gas": gas})
-                receipt = self._wait_for_receipt(tx_hash)
-            if receipt["status"] != 1:
-                self._raise_mined_revert({**request, "gas": gas}, receipt, reverts)
-        return receipt
-
-    def _sender_lock(self, sender: str) -> threading.Lock:
-        with self._lock:
-            return self._sender_locks.setdefault(sender, threading.Lock())
-
-    def _sign_and_send(self, account: LocalAccount, request: Mapping[str, Any]) -> bytes:
-        """Sign ``request`` with the sender's next nonce and send it raw; return the tx hash.
-
-        The nonce is kept locally (one RPC less per transaction); if the node refuses it (another process
-        used the same account), it is fetched again and the transaction is sent once more.
-        """
-        try:
-            return self._send_with_next_nonce(account, request)
-        except Web3RPCError as exc:
-            if not any(marker in str(exc.message).lower() for marker in _NONCE_ERROR_MARKERS):
-                raise
-        return self._send_with_next_nonce(account, request)
-
-    def _send_with_next_nonce(self, account: LocalAccount, request: Mapping[str, Any]) -> bytes:
-        sender = account.address
-        if sender not in self._nonces:
-            self._nonces[sender] = int(self.web3.eth.get_transaction_count(sender, "pending"))
-        transaction = {key: value for key, value in request.items() if key != "from"}
-        transaction.update(nonce=self._nonces[sender], chainId=self._chain(), **self._fees())
-        signed = account.sign_transaction(transaction)
-        try:
-            tx_hash = bytes(self.web3.eth.send_raw_transaction(signed.raw_transaction))
-        except Web3RPCError:
-            self._nonces.pop(sender, None)
-            raise
-        self._nonces[sender] += 1
-        return tx_hash
-
-    def _chain(self) -> int:
-        if self._chain_id is None:
-            self._chain_id = int(self.web3.eth.chain_id)
-        return self._chain_id
-
-    def _fees(self) -> dict[str, int]:
-        """EIP-1559 fees: twice the current gas price as the cap, a tip of at most 1 gwei."""
-        price_wei = self._gas_price()
-        tip_wei = min(price_wei, 10**9)
-        return {"maxFeePerGas": 2 * price_wei + tip_wei, "maxPriorityFeePerGas": tip_wei}
-
-    def _gas_price(self) -> int:
-        now_s = time.monotonic()
-        if now_s - self._gas_price_at_s > GAS_PRICE_REFRESH_S:
-            self._gas_price_wei = int(self.web3.eth.gas_price)
-            self._gas_price_at_s = now_s
-        return self._gas_price_wei
-
-    def _wait_for_receipt(self, tx_hash: bytes) -> Mapping[str, Any]:
-        deadline_s = time.monotonic() + self.receipt_timeout_s
-        delay_s = 0.01
-        while True:
-            try:
-                return self.web3.eth.get_transaction_receipt(HexBytes(tx_hash))
-            except Web3TransactionNotFound:
-                if time.monotonic() > deadline_s:
-                    raise ChainError(
-                        f"transaction 0x{tx_hash.hex()} was not mined within {self.receipt_timeout_s} s"
-                    ) from None
-            time.sleep(delay_s)
-            delay_s = min(delay_s * 2, RECEIPT_POLL_MAX_S)
-
-    def _raise_mined_revert(
-        self, request: Mapping[str, Any], receipt: Mapping[str, Any], reverts: RevertDecoder
-    ) -> None:
-        """Replay a transaction that reverted when mined to recover its error, then raise it.
-
-        The replay runs on the block the transaction was mined in: a reverted transaction changed no contract
-        state, and that block carries the time the transaction saw (a deadline that passed between the
-        estimate and the mining shows up). On a devnet, with one transaction per block, the replay is exact.
-        """
-        block_number = int(receipt["blockNumber"])
-        context = f"transaction 0x{bytes(receipt['transactionHash']).hex()} reverted in block {block_number}"
-        if "to" in request:
-            try:
-                self.web3.eth.call(cast(TxParams, dict(request)), block_identifier=block_number)
-            except ContractLogicError as exc:
-                data = exc.data if isinstance(exc.data, str) else ""
-                if data.startswith("0x"):
-                    raise reverts.decode(bytes.fromhex(data[2:]), context) from None
-        raise TransactionFailed(context)
-
-
 class TaskMarket:
     """A deployed TaskMarket contract reached over JSON-RPC, acting as ``account`` (None: read-only).
 
-    Transactions are signed locally with the account's key and sent raw; each waits for its receipt and
-    returns a TxReceipt with the decoded events. A revert raises the contract's error class from
-    ``cipherquorum.chain.errors`` (a ContractError). An unreachable endpoint raises ChainUnavailable.
+    Transactions are signed locally with the account's key and sent raw, with a gas limit from ``gas_table``
+    (nothing runs them before they are mined); each waits for its receipt and returns a TxReceipt with the
+    decoded events. A revert raises the contract's error class from ``cipherquorum.chain.errors`` (a
+    ContractError). An unreachable endpoint raises ChainUnavailable. The batch calls (``create_tasks``,
+    ``commit_many``, ``reveal_many``) skip an item the single call would refuse and return its error in
+    ``TxReceipt.skipped``.
     """
 
     def __init__(
@@ -236,12 +108,15 @@ class TaskMarket:
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         receipt_timeout_s: float = DEFAULT_RECEIPT_TIMEOUT_S,
+        gas_table: GasTable | None = None,
     ) -> None:
         self._interface = _interface()
-        self._connection = _Connection(rpc_url, timeout_s, receipt_timeout_s)
+        self._connection = Connection(rpc_url, timeout_s, receipt_timeout_s)
         self._address = checked_address("address", address)
         self._account = account
+        self._gas = gas_table or GasTable()
         self._constants: dict[str, int] = {}
+        self._nodes_bound = (0, float("-inf"))  # the node count bound for the gas table, and when it was read
         with self._connection.translated():
             code = self._connection.web3.eth.get_code(cast(ChecksumAddress, self._address))
         if not code:
@@ -257,6 +132,7 @@ class TaskMarket:
         slash_wei: int,
         exit_cooldown_s: int,
         timeout_s: float = DEFAULT_TIMEOUT_S,
+        gas_table: GasTable | None = None,
     ) -> TaskMarket:
         """Deploy a new TaskMarket from ``deployer`` and return it bound to ``deployer``.
 
@@ -268,12 +144,14 @@ class TaskMarket:
             checked_uint("exit_cooldown_s", exit_cooldown_s, 64),
         )
         interface = _interface()
-        connection = _Connection(rpc_url, timeout_s, DEFAULT_RECEIPT_TIMEOUT_S)
-        receipt = connection.transact(deployer, None, interface.functions.encode_deploy(args), 0, interface.reverts)
+        connection = Connection(rpc_url, timeout_s, DEFAULT_RECEIPT_TIMEOUT_S)
+        gas = min((gas_table or GasTable()).limit("deploy"), connection.block_gas_limit())
+        receipt = connection.transact(deployer, None, interface.functions.encode_deploy(args), 0, interface.reverts,
+                                      gas)
         address = receipt.get("contractAddress")
         if not address:
             raise ChainError(f"deploy transaction 0x{bytes(receipt['transactionHash']).hex()} created no contract")
-        return cls(rpc_url, address, deployer, timeout_s=timeout_s)
+        return cls(rpc_url, address, deployer, timeout_s=timeout_s, gas_table=gas_table)
 
     def with_account(self, account: LocalAccount) -> TaskMarket:
         """Return a binding to the same contract and connection that acts as ``account``."""
@@ -329,47 +207,151 @@ class TaskMarket:
         params.validate()
         args = (params.program_id, params.manifest_ref, params.replication, params.quorum,
                 params.commit_window_s, params.reveal_window_s, params.time_limit_s)
-        receipt = self._transact("createTask", args, params.escrow_wei)
+        receipt = self._transact("createTask", args, params.escrow_wei, (params.replication,))
         created = receipt.named("TaskCreated")
         if len(created) != 1:
             raise ChainError(f"createTask transaction {receipt.tx_hash} emitted {len(created)} TaskCreated events")
         return TaskId(created[0].args["taskId"]), receipt
 
-    def commit(self, task_id: int, seal: bytes) -> TxReceipt:
-        """Commit the sender's ``seal`` (see ``compute_seal``) for a task it is assigned to."""
-        return self._transact("commit", (checked_uint("task_id", task_id, 256), checked_hash("seal", seal)))
+    def create_tasks(self, tasks: Sequence[TaskParams]) -> tuple[list[TaskId | None], TxReceipt]:
+        """Create several tasks in one transaction (at most MAX_BATCH), each escrowing its replication x reward.
 
-    def reveal(self, task_id: int, result_hash: bytes, status: int, salt: bytes, result_ref: bytes) -> TxReceipt:
-        """Reveal the values behind the sender's seal; the last reveal of a task finalizes it."""
-        args = (
-            checked_uint("task_id", task_id, 256),
-            checked_hash("result_hash", result_hash),
-            checked_uint("status", int(status) if isinstance(status, ExecStatus) else status, 8),
-            checked_hash("salt", salt),
-            checked_hash("result_ref", result_ref),
-        )
-        return self._transact("reveal", args, gas_floor=REVEAL_GAS_FLOOR)
+        Returns each task's id in order (None for one the contract skipped: its error is in the receipt's
+        ``skipped`` and its escrow became the sender's withdrawable balance). Raises ValidationError (before
+        anything is sent) if any params break the contract's rules, naming which.
+        """
+        specs = []
+        for index, params in enumerate(self._batch("tasks", tasks)):
+            try:
+                params.validate()
+            except ValidationError as exc:
+                raise ValidationError(f"tasks[{index}]: {exc}") from None
+            specs.append((params.program_id, params.manifest_ref, params.replication, params.quorum,
+                          params.commit_window_s, params.reveal_window_s, params.time_limit_s, params.escrow_wei))
+        receipt = self._transact("createTasks", (specs,), sum(params.escrow_wei for params in tasks),
+                                 tuple(params.replication for params in tasks))
+        ids: list[TaskId | None] = [TaskId(event.args["taskId"]) for event in receipt.named("TaskCreated")]
+        for index in sorted(receipt.skipped):
+            ids.insert(index, None)
+        if len(ids) != len(tasks):
+            raise ChainError(f"createTasks transaction {receipt.tx_hash} accounts for {len(ids)} of {len(tasks)} tasks")
+        return ids, receipt
 
-    def finalize(self, task_id: int) -> TxReceipt:
+    def commit(self, task_id: int, seal: bytes, *, replication: int = MAX_REPLICATION) -> TxReceipt:
+        """Commit the sender's ``seal`` (see ``compute_seal``) for a task it is assigned to.
+
+        ``replication`` (the task's, when known) only sizes the gas limit.
+        """
+        return self._transact("commit", (checked_uint("task_id", task_id, 256), checked_hash("seal", seal)),
+                              replications=(replication,))
+
+    def commit_many(self, seals: Sequence[tuple[int, bytes]], *,
+                    replications: Sequence[int] | None = None) -> TxReceipt:
+        """Commit several ``(task_id, seal)`` pairs in one transaction (at most MAX_BATCH).
+
+        An item the contract refuses is skipped: its error (what ``commit`` would raise) is in the receipt's
+        ``skipped`` by index, and the other items take effect. ``replications`` only sizes the gas limit.
+        """
+        items = self._batch("seals", seals)
+        task_ids = [checked_uint(f"seals[{i}].task_id", task_id, 256) for i, (task_id, _) in enumerate(items)]
+        hashes = [checked_hash(f"seals[{i}].seal", seal) for i, (_, seal) in enumerate(items)]
+        return self._transact("commitMany", (task_ids, hashes),
+                              replications=self._replications(replications, len(items)))
+
+    def reveal(self, task_id: int, result_hash: bytes, status: int, salt: bytes, result_ref: bytes, *,
+               replication: int = MAX_REPLICATION, queued: Queued | None = None) -> TxReceipt:
+        """Reveal the values behind the sender's seal; the last reveal of a task finalizes it.
+
+        ``replication`` (the task's) and ``queued`` (what the sender knows of the queued tasks, which the
+        finalization may match) only size the gas limit.
+        """
+        return self._transact("reveal", self._reveal_args("", task_id, result_hash, status, salt, result_ref),
+                              replications=(replication,), queued=queued)
+
+    def reveal_many(self, reveals: Sequence[tuple[int, bytes, int, bytes, bytes]], *,
+                    replications: Sequence[int] | None = None, queued: Queued | None = None) -> TxReceipt:
+        """Reveal several ``(task_id, result_hash, status, salt, result_ref)`` items in one transaction.
+
+        At most MAX_BATCH items; an item the contract refuses is skipped (its error in the receipt's
+        ``skipped``), and each task's last reveal finalizes it. ``replications`` and ``queued`` only size the
+        gas limit.
+        """
+        items = [self._reveal_args(f"reveals[{i}].", *item) for i, item in enumerate(self._batch("reveals", reveals))]
+        return self._transact("revealMany", (items,), replications=self._replications(replications, len(items)),
+                              queued=queued)
+
+    def finalize(self, task_id: int, *, replication: int = MAX_REPLICATION, queued: Queued | None = None) -> TxReceipt:
         """Settle a task after every reveal or its deadlines: pay, slash, refund, free the nodes."""
-        return self._transact("finalize", (checked_uint("task_id", task_id, 256),))
+        return self._transact("finalize", (checked_uint("task_id", task_id, 256),), replications=(replication,),
+                              queued=queued)
 
     def match_pending(self, max_tasks: int) -> TxReceipt:
         """Try to match up to ``max_tasks`` queued tasks, oldest first."""
-        return self._transact("matchPending", (checked_uint("max_tasks", max_tasks, 256),))
+        checked = checked_uint("max_tasks", max_tasks, 256)
+        return self._transact("matchPending", (checked,), replications=(MAX_REPLICATION,) * min(checked, MAX_BATCH))
 
-    def _transact(self, function: str, args: Sequence[Any], value_wei: int = 0, gas_floor: int = 0) -> TxReceipt:
+    def gas_limit(self, function: str, replications: Sequence[int] = (), *, queued: Queued | None = None) -> int:
+        """The gas limit this binding sends ``function`` with: the gas table's, for the registered nodes and
+        what ``queued`` says of the queued tasks (unknown when None), capped at the block gas limit."""
+        queued_tasks = None if queued is None else queued.tasks + QUEUE_SLACK
+        queued_replication = MAX_REPLICATION if queued is None else queued.most_replication
+        table = self._gas.limit(function, replications, nodes=self._node_bound(function), queued_tasks=queued_tasks,
+                                queued_replication=queued_replication)
+        return min(table, self._connection.block_gas_limit())
+
+    def _transact(self, function: str, args: Sequence[Any], value_wei: int = 0, replications: Sequence[int] = (),
+                  queued: Queued | None = None) -> TxReceipt:
         if self._account is None:
             raise ValidationError(f"{function} needs an account: this TaskMarket binding is read-only")
         with self._connection.translated(self._interface.reverts):
             data = self._interface.functions.encode_call(function, args)
+        gas = self.gas_limit(function, replications, queued=queued)
         receipt = self._connection.transact(self._account, self._address, data, value_wei, self._interface.reverts,
-                                            gas_floor)
-        return TxReceipt(
-            tx_hash="0x" + bytes(receipt["transactionHash"]).hex(),
-            block_number=int(receipt["blockNumber"]),
-            gas_used=int(receipt["gasUsed"]),
-            events=self._decode_logs(receipt["logs"]),
+                                            gas)
+        events = self._decode_logs(receipt["logs"])
+        tx_hash = "0x" + bytes(receipt["transactionHash"]).hex()
+        skipped = {
+            int(event.args["index"]): self._interface.reverts.decode(
+                bytes(event.args["reason"]), f"{function} item {event.args['index']} in transaction {tx_hash}")
+            for event in events if event.name == "BatchItemSkipped"
+        }
+        return TxReceipt(tx_hash=tx_hash, block_number=int(receipt["blockNumber"]), gas_used=int(receipt["gasUsed"]),
+                         events=events, skipped=skipped)
+
+    def _node_bound(self, function: str) -> int:
+        """An upper bound on the registered nodes (read at most every NODE_COUNT_REFRESH_S), for calls that match."""
+        if function in ("deploy", "commit", "commitMany", "requestExit", "exit", "withdraw"):
+            return 0
+        bound, read_at_s = self._nodes_bound
+        if time.monotonic() - read_at_s > NODE_COUNT_REFRESH_S:
+            bound = self.node_count() + NODE_COUNT_SLACK
+            self._nodes_bound = (bound, time.monotonic())
+        return bound
+
+    @staticmethod
+    def _batch(name: str, items: Sequence[Any]) -> Sequence[Any]:
+        if not isinstance(items, Sequence) or not 1 <= len(items) <= MAX_BATCH:
+            count = len(items) if isinstance(items, Sequence) else items
+            raise ValidationError(f'"{name}" must hold 1 to {MAX_BATCH} items (got {count!r})')
+        return items
+
+    @staticmethod
+    def _replications(replications: Sequence[int] | None, count: int) -> tuple[int, ...]:
+        if replications is None:
+            return (MAX_REPLICATION,) * count
+        if len(replications) != count:
+            raise ValidationError(f'"replications" must have one entry per item ({count}, got {len(replications)})')
+        return tuple(replications)
+
+    @staticmethod
+    def _reveal_args(prefix: str, task_id: int, result_hash: bytes, status: int, salt: bytes,
+                     result_ref: bytes) -> tuple[int, bytes, int, bytes, bytes]:
+        return (
+            checked_uint(f"{prefix}task_id", task_id, 256),
+            checked_hash(f"{prefix}result_hash", result_hash),
+            checked_uint(f"{prefix}status", int(status) if isinstance(status, ExecStatus) else status, 8),
+            checked_hash(f"{prefix}salt", salt),
+            checked_hash(f"{prefix}result_ref", result_ref),
         )
 
     # --- views -------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -11,7 +11,7 @@ from eth_abi.exceptions import DecodingError
 from eth_hash.auto import keccak
 from eth_utils import to_checksum_address
 
-from cipherquorum.exceptions import ArtifactError, ChainError, ValidationError
+from cipherquorum.exceptions import ArtifactError, ChainError, CipherQuorumError, ValidationError
 from cipherquorum.protocol import (
     Proof,
     checked_uint,
@@ -71,6 +71,8 @@ class TxReceipt:
     block_number: int
     gas_used: int
     events: tuple[ChainEvent, ...]
+    skipped: Mapping[int, CipherQuorumError] = field(default_factory=dict)
+    """A batch call's skipped items: by index, the error the single call would have raised for that item."""
 
     def named(self, name: str) -> tuple[ChainEvent, ...]:
         """Return the events called ``name``, in log order."""

@@ -7,9 +7,9 @@ from typing import Any
 from eth.abc import BlockAPI, BlockHeaderAPI
 from eth.chains.base import MiningChain
 from eth.estimators.gas import binary_gas_search_intrinsic_tolerance
+from eth.exceptions import TransactionNotFound as ChainTransactionNotFound
 from eth.vm.forks import PragueVM
 from eth.vm.spoof import SpoofTransaction
-from eth.exceptions import TransactionNotFound as ChainTransactionNotFound
 from eth_tester import PyEVMBackend
 from eth_tester.backends.pyevm.serializers import serialize_transaction, serialize_transaction_receipt
 from eth_tester.exceptions import TransactionNotFound

@@ -1,4 +1,5 @@
-"""Random sequences of market operations keep the contract's books balanced and never slash a winner."""
+"""Random sequences of market operations, single and batched, keep the contract's books balanced and never slash a
+winner; a batch's refused items are skipped and the others take effect."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -87,14 +88,25 @@ class MarketMachine(RuleBasedStateMachine):
           reward_units=st.integers(1, 3))
     def create_task(self, client: int, replication: int, extra_quorum: int, reward_units: int) -> None:
         """Create a task with a valid quorum; it is matched at once or queued."""
-        quorum = min(replication, replication // 2 + 1 + extra_quorum)
-        params = TaskParams(
-            program_id=Hash32(keccak(b"sum@1")), manifest_ref=Hash32(keccak(b"manifest")),
-            replication=replication, quorum=quorum, commit_window_s=self.terms.commit_window_s,
-            reveal_window_s=self.terms.reveal_window_s, time_limit_s=self.terms.time_limit_s,
-            reward_per_node_wei=reward_units * self.terms.reward_wei,
-        )
+        params = self._params(replication, extra_quorum, reward_units)
         self._send(lambda: self.clients[client].create_task(params)[1])
+
+    @rule(client=st.integers(0, CLIENT_COUNT - 1),
+          tasks=st.lists(st.tuples(st.integers(1, 3), st.integers(0, 2), st.integers(1, 3)), min_size=1, max_size=3))
+    def create_tasks(self, client: int, tasks: list[tuple[int, int, int]]) -> None:
+        """Create several tasks in one transaction; each is matched at once or queued, in order."""
+        batch = [self._params(*task) for task in tasks]
+        receipt = self._send(lambda: self.clients[client].create_tasks(batch)[1])
+        if receipt is not None:
+            assert not receipt.skipped and len(receipt.named("TaskCreated")) == len(batch)
+
+    def _params(self, replication: int, extra_quorum: int, reward_units: int) -> TaskParams:
+        return TaskParams(
+            program_id=Hash32(keccak(b"sum@1")), manifest_ref=Hash32(keccak(b"manifest")),
+            replication=replication, quorum=min(replication, replication // 2 + 1 + extra_quorum),
+            commit_window_s=self.terms.commit_window_s, reveal_window_s=self.terms.reveal_window_s,
+            time_limit_s=self.terms.time_limit_s, reward_per_node_wei=reward_units * self.terms.reward_wei,
+        )
 
     def _pick_task(self, pick: int) -> int | None:
         return sorted(self.assigned)[pick % len(self.assigned)] if self.assigned else None
@@ -136,6 +148,42 @@ class MarketMachine(RuleBasedStateMachine):
                 self._commit(task_id, node, seat in dissenters)
             for node in nodes:
                 self._reveal(task_id, node)
+
+    @rule(node=st.integers(0, NODE_COUNT - 1), picks=st.lists(st.integers(0, 10**6), min_size=1, max_size=4),
+          dissent=st.booleans())
+    def commit_many(self, node: int, picks: list[int], dissent: bool) -> None:
+        """A node commits for several tasks in one transaction; an item the contract refuses (not assigned, closed,
+        a second commit, the same task twice) is skipped with its error, and the others take effect."""
+        if not self.assigned:
+            return
+        address = Address(str(self.nodes[node].sender))
+        answer = DISSENT if dissent else HONEST
+        task_ids = [sorted(self.assigned)[pick % len(self.assigned)] for pick in picks]
+        seals = [(t, TaskMarket.compute_seal(t, answer, ExecStatus.SUCCESS, address, self._salt(t, address)))
+                 for t in task_ids]
+        receipt = self._send(lambda: self.nodes[node].commit_many(seals))
+        assert receipt is not None  # a batch reverts only when malformed
+        assert all(isinstance(error, ContractError) for error in receipt.skipped.values())
+        committed = [event.args["taskId"] for event in receipt.named("Committed")]
+        assert committed == [t for index, t in enumerate(task_ids) if index not in receipt.skipped]
+        for task_id in committed:
+            self.answers[(task_id, address)] = answer
+
+    @rule(node=st.integers(0, NODE_COUNT - 1), picks=st.lists(st.integers(0, 10**6), min_size=1, max_size=4))
+    def reveal_many(self, node: int, picks: list[int]) -> None:
+        """A node reveals for several tasks in one transaction; refused items are skipped, each task's last reveal
+        finalizes it."""
+        if not self.assigned:
+            return
+        address = Address(str(self.nodes[node].sender))
+        task_ids = [sorted(self.assigned)[pick % len(self.assigned)] for pick in picks]
+        answers = [self.answers.get((t, address), HONEST) for t in task_ids]
+        items = [(t, answer, ExecStatus.SUCCESS, self._salt(t, address), keccak(answer))
+                 for t, answer in zip(task_ids, answers)]
+        receipt = self._send(lambda: self.nodes[node].reveal_many(items))
+        assert receipt is not None
+        revealed = [event.args["taskId"] for event in receipt.named("Revealed")]
+        assert revealed == [t for index, t in enumerate(task_ids) if index not in receipt.skipped]
 
     @rule(pick=st.integers(0, 10**6), client=st.integers(0, CLIENT_COUNT - 1))
     def finalize(self, pick: int, client: int) -> None:
