@@ -276,10 +276,6 @@ class Anvil:
         not running, or this is not Linux)."""
         return _process_usage(self._pid) if self._process is not None and self._process.poll() is None else (0, 0, 0)
 
-    def running(self) -> bool:
-        """Whether anvil's process is alive."""
-        return self._process is not None and self._process.poll() is None
-
     def stop(self) -> None:
         """End anvil (SIGTERM, then SIGKILL after STOP_TIMEOUT_S) and forget its URL. Idempotent."""
         self._url = None
