@@ -127,6 +127,8 @@ def _cmd_load(args: argparse.Namespace) -> int:
             overrides.update(arrival_rate_per_s=args.rate, concurrency=0)
         if args.ramp is not None:
             overrides["ramp_s"] = args.ramp
+        if args.no_replay:
+            overrides["replay"] = False
         if args.threshold:
             overrides["thresholds"] = tuple(parse_threshold(text) for text in args.threshold)
         config = replace(config, **overrides)
@@ -297,6 +299,8 @@ def _build_parser() -> argparse.ArgumentParser:
     load.add_argument("--address", metavar="ADDR", help="join the Ray cluster at ADDR")
     load.add_argument("--data-dir", metavar="DIR", help="storage directory (default: a new temporary one)")
     load.add_argument("--quiet", action="store_true", help="do not show live stats")
+    load.add_argument("--no-replay", action="store_true",
+                      help="skip the replay of the tasks on a fresh chain that measures the chain's ceiling")
     load.set_defaults(handler=_cmd_load)
 
     verify = commands.add_parser(

@@ -12,7 +12,7 @@ from cipherquorum.fhe import Ciphertext, KeyNeeds, SecretKeyOwner, get_program, 
 from cipherquorum.measurement.spans import Phase, PhaseSpan, ProcessUsage, SpanRecorder, process_usage
 from cipherquorum.nodes.hosting import ActorHost, PendingCall
 from cipherquorum.nodes.storage_host import STORAGE_RETRY, StorageRetry
-from cipherquorum.protocol import MAX_BATCH, Delivered, Proof, TaskParams, check_proof, failed_checks
+from cipherquorum.protocol import Delivered, Proof, TaskParams, check_proof, failed_checks
 from cipherquorum.settings.scenario import MarketConfig, Study
 from cipherquorum.storage import IndexedStore
 from cipherquorum.types import (
@@ -151,8 +151,9 @@ class StudyClient:
         tasks = [TaskParams.for_terms(market, program_id(spec.program), blob_id_to_bytes32(ref))
                  for spec, ref in zip(specs, refs)]
         created: list[CreatedTask] = []
-        for first in range(0, len(tasks), MAX_BATCH):  # one transaction per MAX_BATCH tasks
-            created.extend(self._create_on_chain(tasks[first:first + MAX_BATCH], refs[first:first + MAX_BATCH]))
+        size = self._market.items_per_transaction("createTasks", market.replication)
+        for first in range(0, len(tasks), size):  # as many tasks per transaction as its gas allows
+            created.extend(self._create_on_chain(tasks[first:first + size], refs[first:first + size]))
         return created
 
     def _create_on_chain(self, tasks: Sequence[TaskParams], refs: Sequence[BlobId]) -> list[CreatedTask]:

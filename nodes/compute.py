@@ -25,7 +25,7 @@ from cipherquorum.measurement.spans import Phase, PhaseSpan, ProcessUsage, SpanR
 from cipherquorum.nodes.behaviours import Behaviour, behaviour_of, tamper_outcome
 from cipherquorum.nodes.hosting import ActorHost, PendingCall, Placement
 from cipherquorum.nodes.storage_host import STORAGE_RETRY, StorageRetry
-from cipherquorum.protocol import MAX_BATCH, effective_time_limit_s, needs_chain_limit, overran, status_for_error
+from cipherquorum.protocol import effective_time_limit_s, needs_chain_limit, overran, status_for_error
 from cipherquorum.storage import BlobStore
 from cipherquorum.types import (
     Address,
@@ -102,9 +102,9 @@ RevealArgs = tuple[TaskId, Hash32, ExecStatus, bytes, bytes]
 """What a node reveals for a task: task id, result hash, status, salt and result reference."""
 
 
-def _chunks(items: list[T]) -> list[list[T]]:
-    """``items`` in consecutive chunks of at most MAX_BATCH (one transaction each)."""
-    return [items[first:first + MAX_BATCH] for first in range(0, len(items), MAX_BATCH)]
+def _chunks(items: list[T], size: int) -> list[list[T]]:
+    """``items`` in consecutive chunks of at most ``size`` (one transaction each)."""
+    return [items[first:first + size] for first in range(0, len(items), max(1, size))]
 
 
 class ComputeNode:
@@ -304,8 +304,12 @@ class ComputeNode:
         return work.task_id, work.outcome.result_hash, work.outcome.status, work.salt, work.result_ref
 
     def _commit(self, ready: list[tuple[_Work, bytes]]) -> None:
-        """Commit every ready seal: commit for one, commitMany (in chunks of MAX_BATCH) for more."""
-        for chunk in _chunks(ready):
+        """Commit every ready seal: commit for one, commitMany for more (as many per transaction as its gas
+        allows)."""
+        if not ready:
+            return
+        size = self._market.items_per_transaction("commitMany", max(work.replication for work, _ in ready))
+        for chunk in _chunks(ready, size):
             works = [work for work, _ in chunk]
             seals = [(work.task_id, seal) for work, seal in chunk]
             replications = [work.replication for work in works]
@@ -318,9 +322,14 @@ class ComputeNode:
             self._send(Phase.COMMIT, TaskStage.COMMITTED, works, send)
 
     def _reveal(self, ready: list[tuple[_Work, RevealArgs]]) -> None:
-        """Reveal every ready result: reveal for one, revealMany (in chunks of MAX_BATCH) for more."""
+        """Reveal every ready result: reveal for one, revealMany for more (as many per transaction as its gas
+        allows)."""
+        if not ready:
+            return
         queued = Queued(len(self._queued), max(self._queued.values(), default=self._widest))
-        for chunk in _chunks(ready):
+        size = self._market.items_per_transaction("revealMany", max(work.replication for work, _ in ready),
+                                                  queued=queued)
+        for chunk in _chunks(ready, size):
             works = [work for work, _ in chunk]
             items = [item for _, item in chunk]
             replications = [work.replication for work in works]

@@ -24,6 +24,9 @@ AUTO_MATCH_TASKS = 2
 """Queued tasks the contract tries to match after a finalize, a registration or added stake (its constant)."""
 MAX_NODES = 256
 """Most nodes the contract registers at once (its constant): the most any matching scans."""
+MAX_BATCH_GAS = 3_000_000
+"""The most gas a batch asks for; the roles send fewer items per transaction rather than more (an account's gas
+reserve, settings.scenario.TX_GAS_RESERVE_WEI, pays this limit at the devnet's fee cap)."""
 
 
 @dataclass(frozen=True)
@@ -140,4 +143,4 @@ class FixedGas(GasTable):
         return self._gas
 
 
-__all__ = ["DEVNET_COSTS", "GAS_MARGIN", "FixedGas", "GasCosts", "GasTable", "Linear"]
+__all__ = ["DEVNET_COSTS", "GAS_MARGIN", "MAX_BATCH_GAS", "FixedGas", "GasCosts", "GasTable", "Linear"]

@@ -18,7 +18,7 @@ from web3.types import FilterParams, TxData
 from cipherquorum.chain.artifact import load_artifact
 from cipherquorum.chain.connection import DEFAULT_RECEIPT_TIMEOUT_S, DEFAULT_TIMEOUT_S, Connection
 from cipherquorum.chain.errors import RevertDecoder
-from cipherquorum.chain.gas import GasTable
+from cipherquorum.chain.gas import MAX_BATCH_GAS, GasTable
 from cipherquorum.chain.views import (
     ChainEvent,
     EventDecoder,
@@ -298,6 +298,13 @@ class TaskMarket:
         table = self._gas.limit(function, replications, nodes=self._node_bound(function), queued_tasks=queued_tasks,
                                 queued_replication=queued_replication)
         return min(table, self._connection.block_gas_limit())
+
+    def items_per_transaction(self, function: str, replication: int, *, queued: Queued | None = None) -> int:
+        """How many items of batch ``function`` one transaction carries: MAX_BATCH, or fewer, at least one, so
+        that its gas limit stays within MAX_BATCH_GAS (for tasks of ``replication``)."""
+        fits = [count for count in range(1, MAX_BATCH + 1)
+                if self.gas_limit(function, (replication,) * count, queued=queued) <= MAX_BATCH_GAS]
+        return max(fits, default=1)
 
     def _transact(self, function: str, args: Sequence[Any], value_wei: int = 0, replications: Sequence[int] = (),
                   queued: Queued | None = None) -> TxReceipt:

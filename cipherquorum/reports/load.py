@@ -61,6 +61,18 @@ class ChainTx:
 
 
 @dataclass(frozen=True)
+class ChainCeiling:
+    """The load's tasks replayed on a fresh chain of the same kind, with nothing but the chain to wait for (see
+    ``nodes.driver.replay``): what it sent and how long the chain took, or why there is no replay."""
+
+    chain: str
+    tasks: int = 0
+    transactions: int = 0
+    chain_s: float = 0.0
+    error: str = ""
+
+
+@dataclass(frozen=True)
 class LoadMeasurements:
     """Everything a load run measured, before it is summarized."""
 
@@ -76,6 +88,7 @@ class LoadMeasurements:
     chain_rpc: Mapping[str, tuple[int, float]]
     startup_s: Mapping[str, float]
     interrupted: bool = False
+    chain_ceiling: ChainCeiling | None = None
 
 
 @dataclass(frozen=True)
@@ -143,6 +156,15 @@ class LoadReport:
         lines.append(f"  transactions {tx['total']} ({tx['per_task']:.2f} per task), gas {tx['gas_used']:,} "
                      f"({tx['gas_per_task']:,.0f} per task): "
                      + ", ".join(f"{name} {info['count']}" for name, info in tx["by_function"].items()))
+        ceiling = tx.get("ceiling")
+        line = f"  chain: {tx['per_s']:.1f} transactions/s for {self.throughput_per_s:.2f} tasks/s"
+        if ceiling and not ceiling.get("error"):
+            line += (f"; ceiling, the same tasks replayed on a fresh {ceiling['chain']} with nothing else to wait "
+                     f"for: {ceiling['tasks_per_s']:.2f} tasks/s, {ceiling['transactions_per_s']:.1f} transactions/s "
+                     f"({ceiling['transactions']} transactions in {ceiling['chain_s']:.1f} s)")
+        elif ceiling:
+            line += f"; no replay ceiling: {ceiling['error']}"
+        lines.append(line)
         if self.errors:
             lines.append("  errors: " + ", ".join(f"{reason} x{count}" for reason, count in self.errors.items()))
         peak = self.resources.get("peak_total_rss_bytes", 0)
@@ -179,7 +201,7 @@ def build_load_report(measured: LoadMeasurements, thresholds: Sequence[Threshold
         duration_s=round(duration_s, 3), tasks=len(tasks), completed=len(completed), failed=len(failed),
         unfinished=len(unfinished), failure_rate=round(failure_rate, 4), throughput_per_s=round(throughput, 4),
         latency_s=latency.as_dict(), phases=summaries_as_dict(phase_summaries(measured.spans)), errors=errors,
-        transactions=_transactions(measured.transactions, len(tasks)),
+        transactions=_transactions(measured.transactions, len(tasks), duration_s, measured.chain_ceiling),
         chain_rpc={method: {"calls": calls, "busy_s": round(busy_s, 4)}
                    for method, (calls, busy_s) in measured.chain_rpc.items()},
         resources=_resources(measured.usage), timeline=_timeline(measured, duration_s), thresholds=checked,
@@ -192,7 +214,8 @@ def _config_dict(config: LoadConfig) -> dict[str, Any]:
     return data
 
 
-def _transactions(transactions: Sequence[ChainTx], tasks: int) -> dict[str, Any]:
+def _transactions(transactions: Sequence[ChainTx], tasks: int, duration_s: float,
+                  ceiling: ChainCeiling | None) -> dict[str, Any]:
     by_function: dict[str, dict[str, int]] = {}
     for tx in transactions:
         info = by_function.setdefault(tx.function or "other", {"count": 0, "gas_used": 0, "reverted": 0})
@@ -201,8 +224,18 @@ def _transactions(transactions: Sequence[ChainTx], tasks: int) -> dict[str, Any]
         info["reverted"] += 0 if tx.succeeded else 1
     gas_used = sum(tx.gas_used for tx in transactions)
     per = max(tasks, 1)
-    return {"total": len(transactions), "per_task": round(len(transactions) / per, 3), "gas_used": gas_used,
-            "gas_per_task": round(gas_used / per, 1), "by_function": by_function}
+    summary: dict[str, Any] = {
+        "total": len(transactions), "per_task": round(len(transactions) / per, 3),
+        "per_s": round(len(transactions) / duration_s, 3), "gas_used": gas_used,
+        "gas_per_task": round(gas_used / per, 1), "by_function": by_function,
+    }
+    if ceiling is not None:
+        summary["ceiling"] = asdict(ceiling)
+        if not ceiling.error:
+            seconds = max(ceiling.chain_s, 1e-9)
+            summary["ceiling"].update(transactions_per_s=round(ceiling.transactions / seconds, 3),
+                                      tasks_per_s=round(ceiling.tasks / seconds, 3))
+    return summary
 
 
 def _resources(usage: Sequence[ProcessUsage]) -> dict[str, Any]:
@@ -294,5 +327,5 @@ def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]])
         writer.writerows(rows)
 
 
-__all__ = ["ChainTx", "LoadMeasurements", "LoadReport", "LoadTask", "ThresholdResult", "build_load_report",
+__all__ = ["ChainCeiling", "ChainTx", "LoadMeasurements", "LoadReport", "LoadTask", "ThresholdResult", "build_load_report",
            "write_load_report"]

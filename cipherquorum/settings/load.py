@@ -84,6 +84,8 @@ class LoadConfig:
     sample_interval_s: float = 2.0
     timeout_s: float = 600.0
     thresholds: tuple[Threshold, ...] = field(default_factory=tuple)
+    replay: bool = True
+    """After the test, replay its tasks on a fresh chain of the same kind for the chain's ceiling."""
 
     def __post_init__(self) -> None:
         """Raise LoadViolation naming the setting and its value if one breaks its rule."""
@@ -158,6 +160,7 @@ def parse_load_table(table: object, source: str) -> LoadConfig:
             sample_interval_s=reader.number("sample_interval_s", LoadConfig.sample_interval_s),
             timeout_s=reader.number("timeout_s", LoadConfig.timeout_s),
             thresholds=reader.section("thresholds", _read_thresholds),
+            replay=reader.boolean("replay", LoadConfig.replay),
         )
     except LoadViolation as exc:
         reader.finish()  # a misspelt key explains a broken rule better than the rule does

@@ -141,6 +141,11 @@ class TableReader:
             raise self.error(f"must be <= {maximum} (got {value})", key)
         return value
 
+    def boolean(self, key: str, default: bool | None = None) -> bool:
+        """A boolean, required when ``default`` is None."""
+        value: bool = self._get(key, bool, default)
+        return value
+
     def number(self, key: str, default: float | None = None) -> float:
         """An integer or a float (not a boolean) as a float, required when ``default`` is None."""
         value = self._get(key, (int, float), default)

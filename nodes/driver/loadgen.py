@@ -13,10 +13,11 @@ from cipherquorum.measurement.spans import PhaseSpan, ProcessUsage
 from cipherquorum.measurement.stats import percentile
 from cipherquorum.nodes.client import TaskOutcome, TaskSpec
 from cipherquorum.nodes.driver.metrics import rpc_delta
+from cipherquorum.nodes.driver.replay import ReplayTask, ReplicaVote, replay_chain
 from cipherquorum.nodes.driver.results import combine_results, task_reference
 from cipherquorum.nodes.driver.stack import MarketStack, answer_study, running_market
 from cipherquorum.nodes.hosting import PendingCall
-from cipherquorum.reports.load import ChainTx, LoadMeasurements, LoadTask, LoadTaskState
+from cipherquorum.reports.load import ChainCeiling, ChainTx, LoadMeasurements, LoadTask, LoadTaskState
 from cipherquorum.settings.load import LoadConfig
 from cipherquorum.settings.scenario import Question, Scenario, Study
 from cipherquorum.types import ExecStatus, TaskEnd, TaskId
@@ -87,7 +88,10 @@ class LoadRun:
         self._t0 = time.monotonic()
         with running_market(self._scenario, self._data_dir, ray_address=self._address, clients=self._config.clients,
                             lap=self._lap) as stack:
-            return self._run(stack)
+            measured = self._run(stack)
+        if self._config.replay and not measured.interrupted:
+            measured = replace(measured, chain_ceiling=self._ceiling(measured.tasks, measured.program))
+        return measured
 
     # --- preparing ---------------------------------------------------------------------------------
 
@@ -123,6 +127,18 @@ class LoadRun:
             ended_s=ended_s, tasks=tasks, spans=tuple(self._spans), usage=tuple(self._usage),
             transactions=transactions, chain_rpc={m: (s.calls, s.busy_s) for m, s in rpc.items()},
             startup_s=dict(self._timings), interrupted=interrupted)
+
+    def _ceiling(self, tasks: Sequence[LoadTask], program: str) -> ChainCeiling:
+        """Replay the test's tasks, every replica honest, on a fresh chain of the run's kind (see replay), once
+        the market has stopped, so nothing else asks for the CPU."""
+        kind = self._scenario.chain.kind.value
+        honest = (ReplicaVote(True, True, 0),) * self._scenario.market.replication
+        try:
+            cost = replay_chain(self._scenario, [ReplayTask(task.client, program, honest) for task in tasks],
+                                timeout_s=self._config.timeout_s)
+        except CipherQuorumError as exc:
+            return ChainCeiling(kind, error=str(exc))
+        return ChainCeiling(kind, cost.tasks, cost.transactions, cost.chain_s)
 
     def _plan(self, stack: MarketStack, study: Study, question: Question, program: str) -> list[_Planned]:
         """Open one copy of the study per client, have the population answer each, and plan the tasks."""

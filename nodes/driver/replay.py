@@ -1,26 +1,31 @@
-"""The raw chain ceiling of a run: its transactions sent straight to a fresh devnet, as fast as it takes them."""
+"""The raw chain ceiling of a run: its transactions sent straight to a fresh chain of its kind, as fast as it takes
+them."""
 from __future__ import annotations
 
 import multiprocessing
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import partial
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 from eth_account.signers.local import LocalAccount
 from eth_hash.auto import keccak
 
-from cipherquorum.chain import TaskMarket, TxReceipt, derive_account
+from cipherquorum.chain import Queued, TaskMarket, TxReceipt, derive_account
+from cipherquorum.chain.anvil import Anvil, find_anvil
 from cipherquorum.devnet import Devnet
 from cipherquorum.exceptions import ChainError, ValidationError
 from cipherquorum.fhe import program_id
 from cipherquorum.protocol import TaskParams, compute_seal
-from cipherquorum.settings.scenario import Scenario
+from cipherquorum.settings.scenario import ChainKind, Scenario
 from cipherquorum.types import Address, ExecStatus, Hash32, TaskId, TaskStage
+
+T = TypeVar("T")
 
 DEVNET_START_TIMEOUT_S = 120
 """Longest wait for the replay's devnet process to come up."""
@@ -99,7 +104,7 @@ class _Recorder:
 
 
 def replay_chain(scenario: Scenario, tasks: Sequence[ReplayTask], *, timeout_s: float = 600) -> ChainCost:
-    """Replay ``tasks`` on a fresh devnet built like the run's and return what it cost the chain.
+    """Replay ``tasks`` on a fresh chain of the run's kind (devnet or anvil) and return what it cost the chain.
 
     The replay deploys the TaskMarket and registers the scenario's nodes as a run does (same seed, so the same
     accounts and the same matching), then, timed, sends each task's transactions from the same senders through
@@ -122,36 +127,92 @@ def replay_chain(scenario: Scenario, tasks: Sequence[ReplayTask], *, timeout_s: 
     node_accounts = [derive_account(seed, "node", i) for i in range(scenario.node_count)]
     client_accounts = [derive_account(seed, "client", i) for i in range(clients)]
     addresses = [a.address for a in (deployer, *node_accounts, *client_accounts)]
-    context = multiprocessing.get_context("spawn")
-    parent, child = context.Pipe()
-    server = context.Process(target=_serve_devnet, args=(seed, addresses, scenario.chain.fund_wei, child),
-                             daemon=True)
-    server.start()
-    try:
-        started_s = time.monotonic()
-        while not parent.poll(0.2):
-            if not server.is_alive() or time.monotonic() - started_s > DEVNET_START_TIMEOUT_S:
-                raise ChainError(f"the replay devnet did not start (process alive: {server.is_alive()}, "
-                                 f"waited {time.monotonic() - started_s:.0f} s of {DEVNET_START_TIMEOUT_S} s)")
-        url, admin_url = parent.recv()
-        market = TaskMarket.deploy(url, deployer, min_stake_wei=scenario.chain.min_stake_wei,
+    with _fresh_chain(scenario, addresses) as chain:
+        market = TaskMarket.deploy(chain.url, deployer, min_stake_wei=scenario.chain.min_stake_wei,
                                    slash_wei=scenario.chain.slash_wei, exit_cooldown_s=scenario.chain.exit_cooldown_s)
         offers = [group for group in scenario.nodes for _ in range(group.count)]
         for account, group in zip(node_accounts, offers):
             market.with_account(account).register(group.capacity, group.price_wei, group.stake_wei)
-        parent.send("stats")
-        before = parent.recv()
-        cost = _Replay(market, admin_url, scenario, node_accounts, client_accounts).run(tasks, timeout_s)
-        parent.send("stats")
-        after = parent.recv()
-        rpc = {method: (calls - before.get(method, (0, 0.0))[0], busy_s - before.get(method, (0, 0.0))[1])
-               for method, (calls, busy_s) in after.items() if calls > before.get(method, (0, 0.0))[0]}
-        return replace(cost, rpc=dict(sorted(rpc.items(), key=lambda item: -item[1][1])))
+        before = chain.stats()
+        cost = _Replay(market, chain.admin_url, scenario, node_accounts, client_accounts).run(tasks, timeout_s)
+        after = chain.stats()
+    rpc = {method: (calls - before.get(method, (0, 0.0))[0], busy_s - before.get(method, (0, 0.0))[1])
+           for method, (calls, busy_s) in after.items() if calls > before.get(method, (0, 0.0))[0]}
+    return replace(cost, rpc=dict(sorted(rpc.items(), key=lambda item: -item[1][1])))
+
+
+class _FreshChain:
+    """A chain of the run's kind for the replay alone: its URL, admin URL and per-method JSON-RPC stats."""
+
+    url: str
+    admin_url: str
+
+    def stats(self) -> dict[str, tuple[int, float]]:
+        return {}
+
+
+class _ChildDevnet(_FreshChain):
+    """A devnet in a child process of its own (the replay's senders must never wait on its work)."""
+
+    def __init__(self, seed: str, addresses: Sequence[str], fund_wei: int) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._pipe, child = context.Pipe()
+        self._server = context.Process(target=_serve_devnet, args=(seed, addresses, fund_wei, child), daemon=True)
+        self._server.start()
+        started_s = time.monotonic()
+        while not self._pipe.poll(0.2):
+            if not self._server.is_alive() or time.monotonic() - started_s > DEVNET_START_TIMEOUT_S:
+                alive = self._server.is_alive()
+                self.close()
+                raise ChainError(f"the replay devnet did not start (process alive: {alive}, "
+                                 f"waited {time.monotonic() - started_s:.0f} s of {DEVNET_START_TIMEOUT_S} s)")
+        self.url, self.admin_url = self._pipe.recv()
+
+    def stats(self) -> dict[str, tuple[int, float]]:
+        self._pipe.send("stats")
+        stats: dict[str, tuple[int, float]] = self._pipe.recv()
+        return stats
+
+    def close(self) -> None:
+        if self._server.is_alive():
+            try:
+                self._pipe.send("stop")
+            except OSError:
+                pass
+            self._server.join(timeout=10)
+        if self._server.is_alive():
+            self._server.kill()
+
+
+class _FreshAnvil(_FreshChain):
+    """A fresh anvil, as the run's managed chain is (it serves evm_increaseTime to anyone)."""
+
+    def __init__(self, scenario: Scenario, addresses: Sequence[str]) -> None:
+        self._anvil = Anvil(find_anvil(scenario.chain.anvil_path))
+        self.url = self.admin_url = self._anvil.start()
+        try:
+            self._anvil.fund_many(addresses, scenario.chain.fund_wei)
+        except BaseException:
+            self._anvil.stop()
+            raise
+
+    def close(self) -> None:
+        self._anvil.stop()
+
+
+@contextmanager
+def _fresh_chain(scenario: Scenario, addresses: Sequence[str]) -> Iterator[_ChildDevnet | _FreshAnvil]:
+    """A fresh chain of the run's kind with ``addresses`` funded; ChainError for an external chain (a replay
+    there would spend its funder's ether and share it with others, so it would measure neither)."""
+    kind = scenario.chain.kind
+    if kind is ChainKind.EXTERNAL:
+        raise ChainError("a chain replay needs a chain of its own: the run's chain is external (chain.rpc_url)")
+    chain = (_FreshAnvil(scenario, addresses) if kind is ChainKind.ANVIL
+             else _ChildDevnet(scenario.run.seed, addresses, scenario.chain.fund_wei))
+    try:
+        yield chain
     finally:
-        parent.send("stop")
-        server.join(timeout=10)
-        if server.is_alive():
-            server.kill()
+        chain.close()
 
 
 class _Replay:
@@ -195,48 +256,73 @@ class _Replay:
             per_client.setdefault(task.spec.client, []).append(task)
 
         def create(client: int) -> None:
-            for task in per_client[client]:
-                params = TaskParams.for_terms(market, program_id(task.spec.program),
-                                              Hash32(keccak(f"replay/{id(task)}".encode())))
-                task_id, receipt = self._clients[client].create_task(params)
-                self._recorder.sent("createTask", receipt)
+            size = self._clients[client].items_per_transaction("createTasks", market.replication)
+            for first in range(0, len(per_client[client]), size):
+                chunk = per_client[client][first:first + size]
+                params = [TaskParams.for_terms(market, program_id(task.spec.program),
+                                               Hash32(keccak(f"replay/{id(task)}".encode()))) for task in chunk]
+                if len(chunk) == 1:
+                    task_id, receipt = self._clients[client].create_task(params[0])
+                    ids: list[TaskId | None] = [task_id]
+                else:
+                    ids, receipt = self._clients[client].create_tasks(params)
+                self._recorder.sent("createTask" if len(chunk) == 1 else "createTasks", receipt)
                 with self._lock:
-                    task.task_id = task_id
-                    self._by_id[task_id] = task
+                    for task, created in zip(chunk, ids):
+                        if created is None:
+                            raise ChainError(f"the replay's createTasks skipped a task: {receipt.skipped}")
+                        task.task_id = created
+                        self._by_id[created] = task
                 self._observe(receipt)
 
         _in_threads({client: partial(create, client) for client in per_client})
 
     def _commit(self, matched: Sequence[_Replayed]) -> bool:
-        work: dict[Address, list[Callable[[], None]]] = {}
+        seals: dict[Address, list[tuple[TaskId, bytes]]] = {}
         for task in matched:
             for node, vote in zip(task.nodes, task.spec.votes):
                 if vote.commits:
                     seal = compute_seal(task.task_id, _result_hash(vote), ExecStatus.SUCCESS, node, _salt(task, node))
-                    work.setdefault(node, []).append(partial(self._commit_one, node, task, seal))
+                    seals.setdefault(node, []).append((task.task_id, seal))
             task.stage = TaskStage.COMMITTED
-        self._run_per_sender(work)
+        replication = self._scenario.market.replication
+        size = self._market.items_per_transaction("commitMany", replication)
+        self._run_per_sender({node: [partial(self._batched, "commit", self._nodes[node].commit,
+                                             self._nodes[node].commit_many, chunk, replication)
+                                     for chunk in _chunks(items, size)] for node, items in seals.items()})
         return bool(matched)
-
-    def _commit_one(self, node: Address, task: _Replayed, seal: Hash32) -> None:
-        self._sent("commit", self._nodes[node].commit(task.task_id, seal))
 
     def _reveal(self, committed: Sequence[_Replayed]) -> bool:
         if any(not all(v.commits for v in task.spec.votes) for task in committed):
             self._advance_past(max(task.commit_deadline for task in committed))
-        work: dict[Address, list[Callable[[], None]]] = {}
+        reveals: dict[Address, list[tuple[TaskId, Hash32, ExecStatus, Hash32, Hash32]]] = {}
         for task in committed:
             for node, vote in zip(task.nodes, task.spec.votes):
                 if vote.commits and vote.reveals:
-                    work.setdefault(node, []).append(partial(self._reveal_one, node, task, vote))
+                    result_hash = _result_hash(vote)
+                    reveals.setdefault(node, []).append((task.task_id, result_hash, ExecStatus.SUCCESS,
+                                                         _salt(task, node), Hash32(keccak(result_hash))))
             task.stage = TaskStage.DONE if all(v.commits and v.reveals for v in task.spec.votes) else TaskStage.REVEALED
-        self._run_per_sender(work)
+        replication = self._scenario.market.replication
+        with self._lock:  # the queued tasks are those not matched yet; all have the scenario's replication
+            queued = Queued(sum(1 for task in self._by_id.values() if not task.nodes), replication)
+        size = self._market.items_per_transaction("revealMany", replication, queued=queued)
+        self._run_per_sender({node: [partial(self._batched, "reveal", self._nodes[node].reveal,
+                                             self._nodes[node].reveal_many, chunk, replication, queued)
+                                     for chunk in _chunks(items, size)] for node, items in reveals.items()})
         return bool(committed)
 
-    def _reveal_one(self, node: Address, task: _Replayed, vote: ReplicaVote) -> None:
-        result_hash = _result_hash(vote)
-        self._sent("reveal", self._nodes[node].reveal(task.task_id, result_hash, ExecStatus.SUCCESS, _salt(task, node),
-                                                      keccak(result_hash)))
+    def _batched(self, function: str, single: Callable[..., TxReceipt], many: Callable[..., TxReceipt],
+                 items: Sequence[tuple[Any, ...]], replication: int, queued: Queued | None = None) -> None:
+        """Send ``items`` as the roles do: the single call for one, the batch call for more."""
+        extra = {} if queued is None else {"queued": queued}
+        if len(items) == 1:
+            self._sent(function, single(*items[0], replication=replication, **extra))
+        else:
+            receipt = many(items, replications=[replication] * len(items), **extra)
+            if receipt.skipped:
+                raise ChainError(f"the replay's {function} batch skipped items: {receipt.skipped}")
+            self._sent(f"{function}Many", receipt)
 
     def _finalize_after_deadlines(self, waiting: Sequence[_Replayed]) -> None:
         if not waiting:
@@ -280,6 +366,10 @@ class _Replay:
                 raise ChainError(f"evm_increaseTime({seconds}) failed on the replay devnet: {exc}") from None
             if "error" in reply:
                 raise ChainError(f"evm_increaseTime({seconds}) failed on the replay devnet: {reply['error']}")
+
+
+def _chunks(items: list[T], size: int) -> list[list[T]]:
+    return [items[first:first + size] for first in range(0, len(items), max(1, size))]
 
 
 def _call_in_turn(calls: Sequence[Callable[[], None]]) -> None:

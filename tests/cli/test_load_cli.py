@@ -45,7 +45,8 @@ def test_load_writes_its_reports_and_a_crossed_threshold_exits_99(tmp_path: Path
                                                      "timeline.csv"]
     report = json.loads((out / "load.json").read_text())
     assert report["completed"] == 4 and report["failure_rate"] == 0 and report["passed"] is False
-    assert report["transactions"]["per_task"] >= 7 and report["phases"]["compute"]["count"] == 12
+    assert report["transactions"]["per_task"] <= 7 and report["phases"]["compute"]["count"] == 12
+    assert report["transactions"]["ceiling"]["tasks"] == 4 and report["transactions"]["ceiling"]["tasks_per_s"] > 0
     assert "released" in done.stderr  # live stats were shown
 
 
@@ -60,9 +61,9 @@ def test_bench_reports_the_overhead_of_a_small_scenario(tmp_path: Path) -> None:
                 str(tmp_path / "data"), "--max-overhead", "1000")
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads((tmp_path / "bench.json").read_text())
-    assert report["tasks"] == 4 and report["verified"] is True and report["txs_per_task"] == 7.0
+    assert report["tasks"] == 4 and report["verified"] is True and report["txs_per_task"] <= 7.0
     assert report["overhead_ratio"] == pytest.approx(report["e2e_s"] / report["ideal_s"], rel=1e-3)
-    assert report["chain_transactions"] == report["e2e_transactions"]
+    assert 0 < report["chain_transactions"] <= report["e2e_transactions"]  # the replay batches all it can
     assert report["fhe_runs"] == 12 and report["fhe_cpu_s"] > 0
     assert {"create", "match", "fetch", "compute", "commit", "reveal", "finalize", "download", "decrypt"} <= set(
         report["phases"])

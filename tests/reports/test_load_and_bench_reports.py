@@ -67,6 +67,24 @@ def test_load_report_counts_failures_and_checks_thresholds() -> None:
     assert "CROSSED" in strict.render_text()
 
 
+def test_load_report_shows_the_chains_rate_beside_its_replay_ceiling() -> None:
+    """Transactions per second of the test, and the tasks and transactions per second of its replay on a fresh
+    chain; a replay that could not run says why instead."""
+    from dataclasses import replace
+
+    from cipherquorum.reports.load import ChainCeiling
+
+    measured = replace(_measurements(), chain_ceiling=ChainCeiling("devnet", tasks=11, transactions=5, chain_s=2.0))
+    report = build_load_report(measured)
+    assert report.transactions["per_s"] == pytest.approx(3 / report.duration_s, abs=1e-3)
+    assert report.transactions["ceiling"]["tasks_per_s"] == 5.5
+    assert report.transactions["ceiling"]["transactions_per_s"] == 2.5
+    assert "replayed on a fresh devnet with nothing else to wait for: 5.50 tasks/s, 2.5 transactions/s" in (
+        report.render_text())
+    failed = build_load_report(replace(measured, chain_ceiling=ChainCeiling("devnet", error="it broke")))
+    assert "no replay ceiling: it broke" in failed.render_text()
+
+
 def test_load_report_files_are_written(tmp_path: Path) -> None:
     """A load report writes JSON, three CSV files and an HTML page whose SVG plots are well-formed."""
     measured = _measurements()

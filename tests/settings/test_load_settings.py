@@ -18,8 +18,8 @@ from cipherquorum.settings.load import (
 )
 from cipherquorum.settings.scenario import check_plan, parse_scenario
 
-LOAD_KEYS = ("arrival_rate_per_s, clients, concurrency, inputs_per_task, live_interval_s, ramp_s, sample_interval_s, "
-             "tasks, thresholds, timeout_s")
+LOAD_KEYS = ("arrival_rate_per_s, clients, concurrency, inputs_per_task, live_interval_s, ramp_s, replay, "
+             "sample_interval_s, tasks, thresholds, timeout_s")
 THRESHOLD_KEYS = "failure_rate, min_throughput_per_s, p50_latency_s, p95_latency_s, p99_latency_s"
 
 

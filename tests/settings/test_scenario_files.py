@@ -273,7 +273,7 @@ def test_a_missing_file_raises_scenario_error(tmp_path: Path, load: Callable[[Pa
 
 def test_the_devnet_limits_the_settings_check_are_the_devnets_own() -> None:
     """The funders and balances the fund rule assumes are the embedded devnet's, and the TaskMarket's limits its own."""
-    from cipherquorum.chain.market import GAS_EXTRA, GAS_MARGIN, REVEAL_GAS_FLOOR
+    from cipherquorum.chain.gas import MAX_BATCH_GAS, GasTable
     from cipherquorum.devnet.backend import FUNDER_BALANCE_WEI, FUNDER_COUNT
     from cipherquorum.settings import scenario
 
@@ -283,5 +283,5 @@ def test_the_devnet_limits_the_settings_check_are_the_devnets_own() -> None:
     assert "MAX_PRICE_WEI = type(uint96).max;" in source and scenario.MAX_PRICE_WEI == 2**96 - 1
     assert "stakeWei: _toUint96(msg.value)" in source and scenario.MAX_STAKE_WEI == 2**96 - 1
     assert "uint64 exitCooldownS_" in source and scenario.MAX_COOLDOWN_S == 2**64 - 1
-    largest_gas = max(int(2_170_000 * GAS_MARGIN) + GAS_EXTRA, REVEAL_GAS_FLOOR)  # ABI-NOTES: createTask, 256 nodes
-    assert largest_gas * 3 * 10**9 <= scenario.TX_GAS_RESERVE_WEI
+    largest_single = GasTable().limit("createTask", (16,), nodes=256)  # matching a replication of 16 among 256 nodes
+    assert max(largest_single, MAX_BATCH_GAS) * 3 * 10**9 <= scenario.TX_GAS_RESERVE_WEI
