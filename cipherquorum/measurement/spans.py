@@ -85,11 +85,16 @@ class PhaseSpan:
 
 
 class SpanRecorder:
-    """Collects the spans of one role (thread-safe); recording a span costs two clock reads and an append."""
+    """Collects the spans of one role (thread-safe); recording a span costs two clock reads and an append.
+
+    Spans are numbered from 0 in recording order. A reader that asks for the spans after ``cursor`` has received
+    every span before it, so those are dropped: a role whose spans are read as it goes keeps only the unread ones.
+    """
 
     def __init__(self, role: str) -> None:
         self._role = role
         self._spans: list[PhaseSpan] = []
+        self._dropped = 0  # spans before this number were read and dropped
         self._lock = threading.Lock()
 
     @property
@@ -114,12 +119,18 @@ class SpanRecorder:
             self._spans.append(span)
 
     def since(self, cursor: int) -> tuple[list[PhaseSpan], int]:
-        """Return the spans recorded after the first ``cursor`` ones, and the cursor for the next call."""
+        """Return the spans recorded after the first ``cursor`` ones, and the cursor for the next call; the spans
+        before ``cursor`` are dropped (the caller has them). A cursor before what was dropped starts at what is
+        kept."""
         with self._lock:
-            return self._spans[cursor:], len(self._spans)
+            read = cursor - self._dropped
+            if read > 0:
+                del self._spans[:read]
+                self._dropped = cursor
+            return self._spans[max(0, read):], self._dropped + len(self._spans)
 
     def spans(self) -> tuple[PhaseSpan, ...]:
-        """Every span recorded so far, in recording order."""
+        """Every span recorded and not yet dropped, in recording order."""
         with self._lock:
             return tuple(self._spans)
 

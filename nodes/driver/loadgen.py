@@ -80,6 +80,7 @@ class LoadRun:
         self._timings: dict[str, float] = {}
         self._t0 = 0.0
         self._spans: list[PhaseSpan] = []
+        self._span_cursors: dict[int, int] = {}  # per span source, the spans read so far
         self._usage: list[ProcessUsage] = []
         self._question: Question | None = None
 
@@ -201,6 +202,7 @@ class LoadRun:
                 next_outcomes = now_s + OUTCOME_POLL_S
             if now_s >= next_sample:
                 self._sample(stack)
+                self._collect(stack)
                 next_sample = now_s + config.sample_interval_s
             if now_s >= next_live:
                 self._live(planned, released, elapsed_s)
@@ -266,11 +268,13 @@ class LoadRun:
                 pass  # a role that died has no usage to report
 
     def _collect(self, stack: MarketStack) -> None:
-        for source in stack.span_sources:
+        """Read each role's new spans; a role drops what was read, so its memory stays flat through a long test."""
+        for index, source in enumerate(stack.span_sources):
             try:
-                self._spans.extend(source.spans()[0])
+                spans, self._span_cursors[index] = source.spans(self._span_cursors.get(index, 0))
             except NodeError:
-                pass
+                continue
+            self._spans.extend(spans)
 
     def _lap(self, name: str) -> None:
         now = time.monotonic() - self._t0
