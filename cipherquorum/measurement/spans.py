@@ -123,11 +123,10 @@ class SpanRecorder:
         before ``cursor`` are dropped (the caller has them). A cursor before what was dropped starts at what is
         kept."""
         with self._lock:
-            read = cursor - self._dropped
-            if read > 0:
-                del self._spans[:read]
+            if cursor > self._dropped:
+                del self._spans[:cursor - self._dropped]
                 self._dropped = cursor
-            return self._spans[max(0, read):], self._dropped + len(self._spans)
+            return self._spans[max(0, cursor - self._dropped):], self._dropped + len(self._spans)
 
     def spans(self) -> tuple[PhaseSpan, ...]:
         """Every span recorded and not yet dropped, in recording order."""
