@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -32,7 +33,10 @@ def _deliver_pending() -> None:
 class Watchdog:
     """Runs work in the calling thread under a wall-clock limit, interrupting it from a thread of its own.
 
-    One execution at a time (the devnet's chain lock sees to that). Past the deadline the watchdog raises
+    One execution at a time (the devnet's chain lock sees to that). Arming wakes the watchdog only when the new
+    deadline comes before the time it will wake by itself (the deadline of an earlier run, or never while idle),
+    so a stream of runs that end in time costs the watchdog about one wake per limit, not one per run: the
+    thread that runs them keeps the GIL. Past the deadline the watchdog raises
     ``_Interrupted`` in the running thread, again every ``REFIRE_S`` (a finalizer or a profiler may swallow
     one), for as long as the work has not left ``run``'s guarded region. Nothing can be raised after ``run``
     returns: the watchdog tests ``_inside`` and fires with no point in between where CPython switches threads
@@ -52,6 +56,8 @@ class Watchdog:
         self._pending = False
         self._deadline_s = 0.0
         self._fire: Callable[[], object] = _deliver_pending
+        self._fire_ident: int | None = None
+        self._sleeping_until_s = -math.inf  # while the watchdog waits: when it wakes by itself (inf: never)
         self._thread: threading.Thread | None = None
 
     def run(self, work: Callable[[], T], timeout_s: float, what: str) -> T:
@@ -77,27 +83,36 @@ class Watchdog:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._watch, name="devnet-watchdog", daemon=True)
                 self._thread.start()
-            self._fire = functools.partial(ctypes.pythonapi.PyThreadState_SetAsyncExc,
-                                           ctypes.c_ulong(threading.get_ident()), ctypes.py_object(_Interrupted))
+            ident = threading.get_ident()
+            if ident != self._fire_ident:
+                self._fire = functools.partial(ctypes.pythonapi.PyThreadState_SetAsyncExc, ctypes.c_ulong(ident),
+                                               ctypes.py_object(_Interrupted))
+                self._fire_ident = ident
             self._deadline_s = time.monotonic() + timeout_s
             self._pending = False
             self._inside = True
-            self._wake.notify()
+            if self._deadline_s < self._sleeping_until_s:  # else the watchdog wakes in time and looks again
+                self._wake.notify()
 
     def _watch(self) -> None:
         with self._lock:
             while True:
                 if not self._inside:
-                    self._wake.wait()
+                    self._sleep(math.inf)
                     continue
-                left_s = self._deadline_s - time.monotonic()
-                if left_s > 0:
-                    self._wake.wait(left_s)
+                if self._deadline_s > time.monotonic():
+                    self._sleep(self._deadline_s)
                     continue
                 if self._inside:  # from this test to the fire, nothing lets the worker run
                     self._pending = True
                     self._fire()
-                self._wake.wait(self.REFIRE_S)
+                self._sleep(time.monotonic() + self.REFIRE_S)
+
+    def _sleep(self, until_s: float) -> None:
+        """Wait (holding ``_lock`` around it) until ``until_s`` or a notify from ``_arm``."""
+        self._sleeping_until_s = until_s
+        self._wake.wait(None if until_s == math.inf else max(0.0, until_s - time.monotonic()))
+        self._sleeping_until_s = -math.inf
 
 
 class TimeBudget:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 import math
 import secrets
-import threading
 from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
@@ -92,11 +91,10 @@ class Devnet:
         self._funders = tuple(Address(account) for account in self._dispatcher.accounts)
         self._chain_id = int(self._dispatcher.call("eth_chainId", []), 16)
         self._server: RpcHttpServer | None = None
-        self._thread: threading.Thread | None = None
         self._url: str | None = None
 
     def start(self) -> str:
-        """Serve JSON-RPC in a background thread and return the URL; a running devnet returns its URL.
+        """Serve JSON-RPC from a background thread and return the URL; a running devnet returns its URL.
 
         Raises ChainError if the address cannot be bound.
         """
@@ -108,21 +106,17 @@ class Devnet:
         except OSError as exc:
             raise ChainError(f"cannot serve JSON-RPC on {self._host}:{self._port}: {exc}") from None
         self._server = server
-        self._url = f"http://{self._host}:{server.server_address[1]}"
-        self._thread = threading.Thread(target=server.serve_forever, name="devnet-jsonrpc", daemon=True)
-        self._thread.start()
+        self._url = f"http://{self._host}:{server.port}"
+        server.start()
         logger.info("devnet serving JSON-RPC at %s (chain id %d)", self._url, self._chain_id)
         return self._url
 
     def stop(self) -> None:
         """Stop serving; the chain's state is kept, and ``start()`` serves it again. Idempotent."""
-        server, thread = self._server, self._thread
-        self._server, self._thread, self._url = None, None, None
+        server = self._server
+        self._server, self._url = None, None
         if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
+            server.stop()
 
     def __enter__(self) -> Devnet:
         self.start()

@@ -1,13 +1,16 @@
-"""JSON-RPC over HTTP for the devnet: decodes bodies and batches, enforces size and time limits, serves admin
-methods on the admin path only, encodes replies."""
+"""JSON-RPC over HTTP for the devnet: one thread reads every connection, decodes bodies and batches, enforces size
+and time limits, serves admin methods on the admin path only, encodes replies."""
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
 import socket
-import sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 from cipherquorum.devnet.bodies import decode_json_body
@@ -23,6 +26,12 @@ DEFAULT_BATCH_TIMEOUT_S = 2.0
 """The chain time all requests of one batch may use together; the requests after it get an error unrun."""
 _DRAIN_FACTOR = 16
 """A body up to this many times the limit is read and dropped, so the connection can stay open."""
+MAX_HEAD_BYTES = 65536
+"""The longest request line and headers together (http.server's limit for one line)."""
+MAX_HEADERS = 100
+"""The most headers a request may carry (http.server's limit)."""
+LISTEN_BACKLOG = 128
+"""Connections the kernel queues before the server accepts them (a run's roles connect at once)."""
 
 
 def _error_reply(request_id: Any, code: int, message: str) -> dict[str, Any]:
@@ -84,99 +93,214 @@ class JsonRpcEndpoint:
         return {"jsonrpc": "2.0", "id": request_id, "result": result}
 
 
-class RpcHttpServer(ThreadingHTTPServer):
-    """A threading HTTP server that carries the JSON-RPC endpoint, the body size limit and the admin path.
+class _HttpRefusal(Exception):
+    """A request the server answers with an HTTP error status (and a JSON-RPC error body) without running it."""
 
-    POSTs to ``/`` are served as anyone's, to ``admin_path`` as the admin's (every request is, with
-    ``admin_everywhere``); any other path gets 404.
+    def __init__(self, status: int, message: str, *, close: bool = True) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.close = close
+
+
+@dataclass(frozen=True)
+class RequestHead:
+    """An HTTP request's line and headers (names lowercased; a repeated header keeps its last value)."""
+
+    method: str
+    path: str
+    version: str
+    headers: Mapping[str, str]
+
+    @property
+    def keep_alive(self) -> bool:
+        """Whether the connection stays open after the reply (HTTP/1.1 unless "close"; 1.0 only if asked)."""
+        connection = self.headers.get("connection", "").lower()
+        if self.version == "HTTP/1.0":
+            return connection == "keep-alive"
+        return connection != "close"
+
+
+def parse_request_head(head: bytes) -> RequestHead:
+    """Return the request line and headers of ``head`` (up to and including the blank line).
+
+    Raises _HttpRefusal: 400 for a malformed request line or header, 505 for a version other than HTTP/1.x,
+    431 for more than ``MAX_HEADERS`` headers.
     """
+    lines = head.lstrip(b"\r\n").decode("latin-1").split("\r\n")  # blank lines before a request are ignored
+    parts = lines[0].split(" ")
+    if len(parts) != 3 or not parts[0].isalpha() or not parts[1]:
+        raise _HttpRefusal(400, f"malformed HTTP request line: {lines[0][:80]!r}")
+    method, path, version = parts
+    if version not in ("HTTP/1.1", "HTTP/1.0"):
+        raise _HttpRefusal(505, f"HTTP/1.0 and HTTP/1.1 are served (got {version[:20]!r})")
+    fields = [line for line in lines[1:] if line]
+    if len(fields) > MAX_HEADERS:
+        raise _HttpRefusal(431, f"a request may carry <= {MAX_HEADERS} headers (got {len(fields)})")
+    headers: dict[str, str] = {}
+    for line in fields:
+        name, colon, value = line.partition(":")
+        if not colon or not name or name != name.strip():
+            raise _HttpRefusal(400, f"malformed HTTP header: {line[:80]!r}")
+        headers[name.lower()] = value.strip()
+    return RequestHead(method, path, version, headers)
 
-    daemon_threads = True
-    allow_reuse_address = True
+
+def _http_response(status: int, body: bytes, *, close: bool) -> bytes:
+    head = (f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n")
+    if close:
+        head += "Connection: close\r\n"
+    return (head + "\r\n").encode("latin-1") + body
+
+
+class RpcHttpServer:
+    """Serves JSON-RPC over HTTP/1.1 (POST, keep-alive) from one thread, on a socket bound at construction.
+
+    One asyncio loop reads every connection, runs each request on the chain and writes its reply, so while a
+    request runs on the chain no other thread of the devnet wakes to read, parse or answer (each would take the
+    GIL from the chain and let the OS run something else meanwhile). Requests from different connections take
+    turns, one each. POSTs to ``/`` are served as anyone's, to ``admin_path`` as the admin's (every request is,
+    with ``admin_everywhere``); any other path gets 404, a verb other than POST 405.
+    """
 
     def __init__(self, address: tuple[str, int], endpoint: JsonRpcEndpoint, max_body_bytes: int, *,
                  admin_path: str, admin_everywhere: bool = False) -> None:
-        super().__init__(address, _RpcRequestHandler)
-        self.endpoint = endpoint
-        self.max_body_bytes = max_body_bytes
-        self.admin_path = admin_path
-        self.admin_everywhere = admin_everywhere
+        """Bind ``address``; raises OSError if it cannot be bound."""
+        self._socket = socket.create_server(address, backlog=LISTEN_BACKLOG)
+        self._endpoint = endpoint
+        self._max_body_bytes = max_body_bytes
+        self._admin_path = admin_path
+        self._admin_everywhere = admin_everywhere
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        """The port the server listens on."""
+        return int(self._socket.getsockname()[1])
+
+    def start(self) -> None:
+        """Serve in a background thread ("devnet-jsonrpc") until ``stop``."""
+        self._thread = threading.Thread(target=asyncio.run, args=(self._serve(),), name="devnet-jsonrpc",
+                                        daemon=True)
+        self._thread.start()
+        self._ready.wait(timeout=10)
+
+    def stop(self) -> None:
+        """Stop serving and close every connection and the socket; waits up to 5 s for the thread."""
+        loop, stopping = self._loop, self._stopping
+        if loop is not None and stopping is not None and not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(stopping.set)
+            except RuntimeError:  # the loop closed in between
+                pass
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._socket.close()
 
     def is_admin_path(self, path: str) -> bool:
         """Whether ``path`` is the admin path (compared in constant time)."""
-        return hmac.compare_digest(path.encode(), self.admin_path.encode())
+        return hmac.compare_digest(path.encode(), self._admin_path.encode())
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that hangs up mid-reply is routine (a node stopped); anything else is logged."""
-        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
-            logger.debug("JSON-RPC client %s hung up", client_address)
-            return
-        logger.warning("JSON-RPC request from %s failed", client_address, exc_info=True)
-
-
-class _RpcRequestHandler(BaseHTTPRequestHandler):
-    """Serves JSON-RPC over HTTP POST with keep-alive; other verbs get 405."""
-
-    protocol_version = "HTTP/1.1"
-    server: RpcHttpServer
-
-    def setup(self) -> None:
-        """Turn off Nagle's algorithm: a reply's headers and body must not wait for a delayed ACK."""
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def do_POST(self) -> None:
-        """Answer one POSTed JSON-RPC body."""
+    async def _serve(self) -> None:
         try:
-            length = int(self.headers.get("Content-Length", ""))
-        except ValueError:
-            self._reply(411, _error_reply(None, INVALID_REQUEST, "a Content-Length header is required"), close=True)
-            return
-        limit = self.server.max_body_bytes
-        if length < 0 or length > limit:
-            drained = 0 <= length <= limit * _DRAIN_FACTOR and self._drain(length)
+            self._loop = asyncio.get_running_loop()
+            self._stopping = asyncio.Event()
+            server = await asyncio.start_server(self._serve_connection, sock=self._socket, limit=MAX_HEAD_BYTES)
+        finally:
+            self._ready.set()
+        async with server:
+            await self._stopping.wait()
+        # asyncio.run cancels the connections still open and waits for them
+
+    async def _serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        connection = writer.get_extra_info("socket")
+        if connection is not None:
+            connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            while await self._serve_request(reader, writer, peer):
+                await asyncio.sleep(0)  # the other connections' requests go next
+        except (ConnectionError, asyncio.IncompleteReadError):
+            logger.debug("JSON-RPC client %s hung up", peer)
+        except Exception:  # a bug of the server must not stop it serving the other connections
+            logger.warning("JSON-RPC request from %s failed", peer, exc_info=True)
+        finally:
+            writer.close()
+
+    async def _serve_request(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: Any) -> bool:
+        """Read, run and answer one request; return whether the connection stays open."""
+        try:
+            head_bytes = await reader.readuntil(b"\r\n\r\n")
+        except asyncio.IncompleteReadError as exc:
+            if exc.partial.strip():
+                logger.debug("JSON-RPC client %s hung up mid-request", peer)
+            return False
+        except asyncio.LimitOverrunError:
+            return await self._refuse(writer, peer, None, _HttpRefusal(
+                431, f"the request line and headers must be <= {MAX_HEAD_BYTES} bytes"))
+        try:
+            head = parse_request_head(head_bytes)
+            body = await self._read_body(reader, writer, head)
+        except _HttpRefusal as refusal:
+            return await self._refuse(writer, peer, None, refusal)
+        admin = self.is_admin_path(head.path)
+        if not admin and head.path not in ("/", ""):
+            return await self._refuse(writer, peer, head, _HttpRefusal(
+                404, "JSON-RPC is served at / (no such path)", close=not head.keep_alive))
+        reply = self._endpoint.handle_body(body, admin=admin or self._admin_everywhere)
+        return await self._send(writer, peer, head, 200, reply, close=not head.keep_alive)
+
+    async def _read_body(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                         head: RequestHead) -> bytes:
+        """The POSTed body; raises _HttpRefusal for another verb, a missing length or a body over the limit
+        (one up to ``_DRAIN_FACTOR`` times the limit is read and dropped, so the connection can stay open)."""
+        length_field = head.headers.get("content-length")
+        if head.method != "POST":
+            has_body = length_field not in (None, "0") or "transfer-encoding" in head.headers
+            raise _HttpRefusal(405, "JSON-RPC is served by POST", close=has_body or not head.keep_alive)
+        if length_field is None or not length_field.isdigit() or "transfer-encoding" in head.headers:
+            raise _HttpRefusal(411, "a Content-Length header is required")
+        length = int(length_field)
+        limit = self._max_body_bytes
+        expects_continue = head.headers.get("expect", "").lower() == "100-continue"
+        if length > limit:
             message = f"request body must be <= {limit} bytes (got {length})"
-            self._reply(413, _error_reply(None, INVALID_REQUEST, message), close=not drained)
-            return
-        body = self.rfile.read(length)
-        admin = self.server.is_admin_path(self.path)
-        if not admin and self.path not in ("/", ""):
-            self._reply(404, _error_reply(None, INVALID_REQUEST, "JSON-RPC is served at / (no such path)"),
-                        close=False)
-            return
-        reply = self.server.endpoint.handle_body(body, admin=admin or self.server.admin_everywhere)
-        self._send(200, reply, close=False)
+            if length > limit * _DRAIN_FACTOR or expects_continue:
+                raise _HttpRefusal(413, message)
+            await self._drain(reader, length)
+            raise _HttpRefusal(413, message, close=not head.keep_alive)
+        if expects_continue:
+            writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        return await reader.readexactly(length)
 
-    def do_GET(self) -> None:
-        """Refuse: JSON-RPC is served by POST only."""
-        self._reply(405, _error_reply(None, INVALID_REQUEST, "JSON-RPC is served by POST"), close=False)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Log each request at DEBUG only: the endpoint is hot."""
-        logger.debug("%s %s", self.address_string(), format % args)
-
-    def _drain(self, length: int) -> bool:
+    @staticmethod
+    async def _drain(reader: asyncio.StreamReader, length: int) -> None:
         remaining = length
         while remaining > 0:
-            chunk = self.rfile.read(min(remaining, 65536))
+            chunk = await reader.read(min(remaining, 65536))
             if not chunk:
-                return False
+                raise asyncio.IncompleteReadError(b"", remaining)
             remaining -= len(chunk)
-        return True
 
-    def _reply(self, status: int, reply: dict[str, Any], *, close: bool) -> None:
-        self._send(status, json.dumps(reply).encode(), close=close)
+    async def _refuse(self, writer: asyncio.StreamWriter, peer: Any, head: RequestHead | None,
+                      refusal: _HttpRefusal) -> bool:
+        body = json.dumps(_error_reply(None, INVALID_REQUEST, refusal.message)).encode()
+        return await self._send(writer, peer, head, refusal.status, body, close=refusal.close)
 
-    def _send(self, status: int, body: bytes, *, close: bool) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        if close:
-            self.send_header("Connection", "close")
-            self.close_connection = True
-        self.end_headers()
-        self.wfile.write(body)
+    async def _send(self, writer: asyncio.StreamWriter, peer: Any, head: RequestHead | None, status: int,
+                    body: bytes, *, close: bool) -> bool:
+        """Write one response; return whether the connection stays open."""
+        if logger.isEnabledFor(logging.DEBUG):
+            request = f"{head.method} {head.path[:80]}" if head is not None else "(unparsed)"
+            logger.debug("%s %s -> %d", peer, request, status)
+        writer.write(_http_response(status, body, close=close))
+        await writer.drain()
+        return not close
 
 
-__all__ = ["DEFAULT_BATCH_TIMEOUT_S", "DEFAULT_MAX_BATCH", "DEFAULT_MAX_BODY_BYTES", "JsonRpcEndpoint",
-           "RpcHttpServer"]
+__all__ = ["DEFAULT_BATCH_TIMEOUT_S", "DEFAULT_MAX_BATCH", "DEFAULT_MAX_BODY_BYTES", "MAX_HEADERS", "MAX_HEAD_BYTES",
+           "JsonRpcEndpoint", "RequestHead", "RpcHttpServer", "parse_request_head"]

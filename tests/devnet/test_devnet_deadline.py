@@ -83,6 +83,17 @@ def test_work_is_interrupted_under_a_profiler() -> None:
     assert result.stdout.strip() == "interrupted thrice", result.stderr
 
 
+def test_a_shorter_limit_after_a_longer_one_is_kept() -> None:
+    """The watchdog sleeps toward a run's deadline; a later run with an earlier deadline (a batch's last chain
+    time) wakes it, so that run is still interrupted on time."""
+    watchdog = Watchdog()
+    assert watchdog.run(lambda: spin_for(0.01), 30.0, "long limit") == "done"
+    started_s = time.perf_counter()
+    with pytest.raises(RpcError, match="short limit was aborted"):
+        watchdog.run(spin_forever, 0.1, "short limit")
+    assert time.perf_counter() - started_s < 1.0
+
+
 def test_a_time_budget_is_spent_down_to_zero() -> None:
     """What is spent comes off what is left, which never goes below zero."""
     budget = TimeBudget(2.0)
