@@ -18,6 +18,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from cipherquorum.measurement.phases import phase_durations
 from cipherquorum.measurement.spans import ProcessUsage
 from cipherquorum.nodes.driver.loadgen import LoadRun
 from cipherquorum.reports.load import LoadMeasurements, LoadTask, build_load_report, write_load_report
@@ -73,13 +74,29 @@ def latency_drift(tasks: tuple[LoadTask, ...]) -> dict[str, float]:
             "drift": round(last / first - 1, 4)}
 
 
+def phase_drift(measured: LoadMeasurements) -> dict[str, dict[str, float]]:
+    """Each phase's median over the first and the last WINDOW tasks released: where a latency drift sits."""
+    completed = sorted((t for t in measured.tasks if t.done_s and not t.failure), key=lambda t: t.index)
+    if len(completed) < 2 * WINDOW:
+        return {}
+    ends = {"first_100_p50_s": {t.task_id for t in completed[:WINDOW]},
+            "last_100_p50_s": {t.task_id for t in completed[-WINDOW:]}}
+    drift: dict[str, dict[str, float]] = {}
+    for end, ids in ends.items():
+        durations = phase_durations(span for span in measured.spans if span.task_id in ids)
+        for phase, values in durations.items():
+            drift.setdefault(phase.value, {})[end] = round(statistics.median(values), 4)
+    return drift
+
+
 def soak_summary(measured: LoadMeasurements) -> dict[str, object]:
     """The soak's figures: tasks, throughput, per-role memory and the latency drift."""
     done = [t for t in measured.tasks if t.done_s and not t.failure]
     duration_s = measured.ended_s - measured.started_s
     return {"tasks": len(measured.tasks), "completed": len(done), "failed": sum(1 for t in measured.tasks if t.failure),
             "duration_s": round(duration_s, 1), "throughput_per_s": round(len(done) / duration_s, 3),
-            "latency": latency_drift(measured.tasks), "memory": role_memory(measured.usage, measured.tasks)}
+            "latency": latency_drift(measured.tasks), "phases": phase_drift(measured),
+            "memory": role_memory(measured.usage, measured.tasks)}
 
 
 def main(argv: list[str] | None = None) -> int:

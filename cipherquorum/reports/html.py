@@ -9,52 +9,83 @@ if TYPE_CHECKING:
     from cipherquorum.reports.load import LoadReport
 
 WIDTH, HEIGHT, PAD = 640, 220, 44
-COLORS = ("#1f77b4", "#2ca02c", "#d62728", "#ff7f0e", "#9467bd", "#8c564b")
+COLORS = ("#1f77b4", "#2ca02c", "#d62728", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+          "#17becf")
+"""Ten colours (matplotlib's tab10); past ten lines, a line also gets a dash pattern of its own."""
+DASHES = ("", "6,3", "2,2", "8,3,2,3")
+CHAR_W = 6.5
+"""About how wide one character of the 11 px labels is, to make room for tick labels and legends."""
 
 Series = tuple[str, Sequence[float], Sequence[float]]
 
 
-def _ticks(high: float, count: int = 4) -> list[float]:
-    step = high / count if high > 0 else 1.0
-    return [step * i for i in range(count + 1)]
+def _ticks(low: float, high: float, count: int = 4) -> list[float]:
+    step = (high - low) / count if high > low else 1.0
+    return [low + step * i for i in range(count + 1)]
+
+
+def _style(index: int) -> tuple[str, str]:
+    """The colour and dash pattern of the ``index``-th line: every line of a chart is told apart."""
+    dash = DASHES[(index // len(COLORS)) % len(DASHES)]
+    return COLORS[index % len(COLORS)], (f' stroke-dasharray="{dash}"' if dash else "")
 
 
 def line_chart(title: str, series: Sequence[Series], x_label: str, y_label: str, *, dots: bool = False) -> str:
-    """An SVG chart of one or more (name, xs, ys) series sharing both axes; ``dots`` draws points, not lines."""
+    """An SVG chart of one or more (name, xs, ys) series sharing both axes; ``dots`` draws points, not lines.
+
+    The axes span the data, zero included (so negative values show below a zero line); the left margin fits
+    the tick labels beside the y label, and the chart widens to fit its legend.
+    """
     xs = [x for _, sx, _ in series for x in sx]
     ys = [y for _, _, sy in series for y in sy]
-    x_high = max(xs, default=1.0) or 1.0
-    y_high = (max(ys, default=1.0) or 1.0) * 1.1
-    inner_w, inner_h = WIDTH - 2 * PAD, HEIGHT - 2 * PAD
+    x_low, x_high = min(0.0, min(xs, default=0.0)), max(0.0, max(xs, default=1.0))
+    y_low, y_high = min(0.0, min(ys, default=0.0)), max(0.0, max(ys, default=1.0))
+    x_high = x_high if x_high > x_low else x_low + 1.0
+    span = (y_high - y_low) or 1.0
+    y_low, y_high = (y_low - 0.1 * span if y_low < 0 else 0.0), y_high + 0.1 * span
+    y_ticks = _ticks(y_low, y_high)
+    left = 26 + CHAR_W * max(len(f"{tick:.3g}") for tick in y_ticks)  # the rotated y label takes x 6..18
+    legend_w = max(float(PAD), 18 + CHAR_W * max((len(name) for name, _, _ in series), default=0))
+    width = WIDTH - PAD + legend_w
+    right = width - legend_w
+    inner_w, inner_h = right - left, HEIGHT - 2 * PAD
 
     def px(x: float) -> float:
-        return PAD + inner_w * x / x_high
+        return left + inner_w * (x - x_low) / (x_high - x_low)
 
     def py(y: float) -> float:
-        return HEIGHT - PAD - inner_h * y / y_high
+        return HEIGHT - PAD - inner_h * (y - y_low) / (y_high - y_low)
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" role="img">',
-             f'<text x="{WIDTH / 2}" y="16" text-anchor="middle" font-weight="bold">{escape(title)}</text>',
-             f'<line x1="{PAD}" y1="{HEIGHT - PAD}" x2="{WIDTH - PAD}" y2="{HEIGHT - PAD}" stroke="#444"/>',
-             f'<line x1="{PAD}" y1="{PAD}" x2="{PAD}" y2="{HEIGHT - PAD}" stroke="#444"/>']
-    for tick in _ticks(y_high):
-        parts.append(f'<text x="{PAD - 4}" y="{py(tick) + 4:.1f}" text-anchor="end" font-size="10">{tick:.3g}</text>')
-        parts.append(f'<line x1="{PAD}" y1="{py(tick):.1f}" x2="{WIDTH - PAD}" y2="{py(tick):.1f}" stroke="#eee"/>')
-    for tick in _ticks(x_high):
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{HEIGHT}" role="img">',
+             f'<text x="{width / 2:.1f}" y="16" text-anchor="middle" font-weight="bold">{escape(title)}</text>',
+             f'<line x1="{left:.1f}" y1="{HEIGHT - PAD}" x2="{right:.1f}" y2="{HEIGHT - PAD}" stroke="#444"/>',
+             f'<line x1="{left:.1f}" y1="{PAD}" x2="{left:.1f}" y2="{HEIGHT - PAD}" stroke="#444"/>']
+    for tick in y_ticks:
+        parts.append(f'<text x="{left - 4:.1f}" y="{py(tick) + 4:.1f}" text-anchor="end" font-size="10">'
+                     f'{tick:.3g}</text>')
+        parts.append(f'<line x1="{left:.1f}" y1="{py(tick):.1f}" x2="{right:.1f}" y2="{py(tick):.1f}" '
+                     'stroke="#eee"/>')
+    if y_low < 0:
+        parts.append(f'<line x1="{left:.1f}" y1="{py(0):.1f}" x2="{right:.1f}" y2="{py(0):.1f}" stroke="#888"/>')
+    for tick in _ticks(x_low, x_high):
         parts.append(f'<text x="{px(tick):.1f}" y="{HEIGHT - PAD + 14}" text-anchor="middle" '
                      f'font-size="10">{tick:.3g}</text>')
-    parts.append(f'<text x="{WIDTH / 2}" y="{HEIGHT - 6}" text-anchor="middle" font-size="11">{escape(x_label)}</text>')
+    middle = (left + right) / 2
+    parts.append(f'<text x="{middle:.1f}" y="{HEIGHT - 6}" text-anchor="middle" font-size="11">'
+                 f'{escape(x_label)}</text>')
     parts.append(f'<text x="12" y="{HEIGHT / 2}" text-anchor="middle" font-size="11" '
                  f'transform="rotate(-90 12 {HEIGHT / 2})">{escape(y_label)}</text>')
     for index, (name, sx, sy) in enumerate(series):
-        color = COLORS[index % len(COLORS)]
+        color, dash = _style(index)
         points = [(px(x), py(y)) for x, y in zip(sx, sy)]
         if dots:
             parts += [f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{color}"/>' for x, y in points]
         elif points:
             path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
-            parts.append(f'<polyline fill="none" stroke="{color}" stroke-width="2" points="{path}"/>')
-        parts.append(f'<text x="{WIDTH - PAD + 2}" y="{PAD + 14 * index}" font-size="11" fill="{color}">'
+            parts.append(f'<polyline fill="none" stroke="{color}" stroke-width="2"{dash} points="{path}"/>')
+        parts.append(f'<line x1="{right + 4:.1f}" y1="{PAD + 14 * index - 4}" x2="{right + 4 + 6:.1f}" '
+                     f'y2="{PAD + 14 * index - 4}" stroke="{color}" stroke-width="2"{dash}/>')
+        parts.append(f'<text x="{right + 13:.1f}" y="{PAD + 14 * index}" font-size="11" fill="{color}">'
                      f'{escape(name)}</text>')
     parts.append("</svg>")
     return "".join(parts)
