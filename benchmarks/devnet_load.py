@@ -69,6 +69,12 @@ def _serve_devnet(addresses: Sequence[str], pipe: Connection) -> None:
             pipe.send(_devnet_stats(devnet) if command == "stats" else None)
 
 
+def _spin() -> None:
+    """A process that only burns CPU, as a run's compute nodes and population do beside the chain."""
+    while True:
+        pass
+
+
 @dataclass
 class _Work:
     """A task a node thread was assigned: whether it has committed and whether every node has."""
@@ -182,6 +188,7 @@ class Level:
     wall_s: float
     before: Stats
     after: Stats
+    load_avg_1m: float
     errors: list[str] = field(default_factory=list)
 
     def method(self, name: str) -> dict[str, float]:
@@ -212,7 +219,8 @@ class Level:
             "chain_busy_share": round(busy_s / self.wall_s, 3),
             "busy_ms_per_tx": round(1000 * busy_s / max(transactions, 1), 2),
             "process_cpu_ms_per_tx": round(1000 * cpu_s / max(transactions, 1), 2),
-            "devnet_threads": self.after["threads"], "methods": per_method, "errors": self.errors[:5],
+            "devnet_threads": self.after["threads"], "load_avg_1m": round(self.load_avg_1m, 2),
+            "methods": per_method, "errors": self.errors[:5],
         }
 
 
@@ -276,7 +284,7 @@ class Bench:
         for node in self.nodes:
             errors.extend(node.errors)
             node.errors.clear()
-        return Level(len(clients), tasks, wall_s, before, after, errors)
+        return Level(len(clients), tasks, wall_s, before, after, os.getloadavg()[0], errors)
 
     def close(self) -> None:
         """Stop the node and watcher threads."""
@@ -291,7 +299,7 @@ def _print_table(rows: Sequence[dict[str, Any]]) -> None:
     cpu_known = any(method.get("cpu_ms_per_call") is not None for row in rows for method in row["methods"].values())
     print("devnet ms per call, held the chain" + (" (CPU ms of the holding thread)" if cpu_known else ""))
     header = f"{'in flight':>9}{'tasks':>6}{'tx':>6}{'tx/s':>7}{'busy%':>7}"
-    header += "".join(f"{label:>17}" for label, _ in columns) + f"{'busy/tx':>9}{'cpu/tx':>8}"
+    header += "".join(f"{label:>17}" for label, _ in columns) + f"{'busy/tx':>9}{'cpu/tx':>8}{'load':>6}"
     print(header)
     for row in rows:
         line = f"{row['in_flight']:>9}{row['tasks']:>6}{row['transactions']:>6}{row['tx_per_s']:>7}"
@@ -305,10 +313,10 @@ def _print_table(rows: Sequence[dict[str, Any]]) -> None:
             if stats["cpu_ms_per_call"] is not None:
                 cell += f" ({stats['cpu_ms_per_call']:.1f})"
             line += f"{cell + ' x' + str(stats['calls']):>17}"
-        line += f"{row['busy_ms_per_tx']:>9.1f}{row['process_cpu_ms_per_tx']:>8.1f}"
+        line += f"{row['busy_ms_per_tx']:>9.1f}{row['process_cpu_ms_per_tx']:>8.1f}{row['load_avg_1m']:>6.1f}"
         print(line)
     print("busy/tx: every method's chain time over the level / transactions; cpu/tx: the devnet process's CPU "
-          "(all its threads) / transactions")
+          "(all its threads) / transactions; load: the machine's 1-minute load average at the level's end")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -320,6 +328,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--capacity", type=int, default=16, help="task slots per node (default 16)")
     parser.add_argument("--client-poll-s", type=float, default=1.0,
                         help="a waiting client reads its task (eth_call) this often (default 1 s)")
+    parser.add_argument("--busy-processes", type=int, default=0,
+                        help="processes that spin on the CPU during the levels, as a run's roles do (default 0)")
     parser.add_argument("--json", help="also write the results to this JSON file")
     args = parser.parse_args(argv)
     levels = [int(level) for level in args.levels.split(",")]
@@ -334,10 +344,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     server = multiprocessing.Process(target=_serve_devnet, args=(addresses, child), daemon=True)
     server.start()
     started = parent.recv()
-    print(f"devnet pid {started['pid']} at {started['url']}; {args.nodes} nodes, replication 3, quorum 2", flush=True)
+    print(f"devnet pid {started['pid']} at {started['url']}; {args.nodes} nodes, replication 3, quorum 2; "
+          f"{args.busy_processes} busy processes", flush=True)
     rows = []
+    spinners = [multiprocessing.Process(target=_spin, daemon=True) for _ in range(args.busy_processes)]
     try:
         bench = Bench(started["url"], parent, deployer, nodes, args.capacity)
+        for spinner in spinners:
+            spinner.start()
         try:
             for in_flight in levels:
                 level = bench.run_level(clients[:in_flight], max(8, args.rounds * in_flight), args.client_poll_s)
@@ -346,12 +360,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         finally:
             bench.close()
     finally:
+        for spinner in spinners:
+            spinner.terminate()
         parent.send("stop")
         server.join(timeout=10)
     _print_table(rows)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as out:
-            json.dump({"levels": rows, "nodes": args.nodes, "capacity": args.capacity}, out, indent=2)
+            json.dump({"levels": rows, "nodes": args.nodes, "capacity": args.capacity,
+                       "busy_processes": args.busy_processes}, out, indent=2)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,8 @@ MAX_HEADERS = 100
 """The most headers a request may carry (http.server's limit)."""
 LISTEN_BACKLOG = 128
 """Connections the kernel queues before the server accepts them (a run's roles connect at once)."""
+STOP_TIMEOUT_S = 2.0
+"""How long stopping waits for open connections to end (one may be in a request that holds the chain)."""
 
 
 def _error_reply(request_id: Any, code: int, message: str) -> dict[str, Any]:
@@ -176,6 +178,7 @@ class RpcHttpServer:
         self._stopping: asyncio.Event | None = None
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
+        self._connections: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
 
     @property
     def port(self) -> int:
@@ -214,9 +217,15 @@ class RpcHttpServer:
             self._ready.set()
         async with server:
             await self._stopping.wait()
-        # asyncio.run cancels the connections still open and waits for them
+        for writer in self._connections.values():  # each ends at its next read (a cancelled one would be logged)
+            writer.close()
+        if self._connections:
+            await asyncio.wait(self._connections, timeout=STOP_TIMEOUT_S)
 
     async def _serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections[task] = writer
         peer = writer.get_extra_info("peername")
         connection = writer.get_extra_info("socket")
         if connection is not None:
@@ -230,6 +239,7 @@ class RpcHttpServer:
             logger.warning("JSON-RPC request from %s failed", peer, exc_info=True)
         finally:
             writer.close()
+            del self._connections[task]
 
     async def _serve_request(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: Any) -> bool:
         """Read, run and answer one request; return whether the connection stays open."""

@@ -4,6 +4,7 @@ Expect: 100-continue are answered in order."""
 from __future__ import annotations
 
 import json
+import logging
 import socket
 from collections.abc import Iterator
 from typing import IO
@@ -100,3 +101,22 @@ def test_expect_100_continue_is_answered_before_the_body_is_sent(address: tuple[
         connection.sendall(GOOD_BODY)
         status, _, body = read_response(stream)
         assert status == 200 and json.loads(body)["id"] == 7
+
+
+def test_stopping_with_connections_open_closes_them_and_logs_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    """A devnet stopped while clients keep connections open (one of them mid-request) closes each connection
+    and logs no error, and its port serves no more."""
+    caplog.set_level(logging.WARNING)
+    devnet = Devnet()
+    host, port = urlsplit(devnet.start()).hostname, urlsplit(devnet.url).port
+    assert host is not None and port is not None
+    idle, midway = (socket.create_connection((host, port), timeout=10) for _ in range(2))
+    with idle, midway, idle.makefile("rb") as stream:
+        idle.sendall(post())
+        assert read_response(stream)[0] == 200
+        midway.sendall(post()[:20])
+        devnet.stop()
+        assert stream.read(1) == b"" and midway.recv(1) == b""
+    with pytest.raises(OSError):
+        socket.create_connection((host, port), timeout=2).close()
+    assert not caplog.records, [record.getMessage() for record in caplog.records]
