@@ -48,6 +48,8 @@ COMPUTE_ROOM_S = 5
 storage until then, and commits INPUT_UNAVAILABLE if the inputs are not back by then."""
 REVEAL_ROOM_S = 2
 """Time a node keeps before the reveal deadline to send its reveal after uploading its result."""
+GATHER_S = 0.1
+"""How long a lone ready commit or reveal waits for others to share its transaction."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,7 @@ class _Work:
     program: str = ""
     salt: bytes = b""
     result_ref: bytes = b""
+    ready_s: float = 0.0  # monotonic time its next transaction's item became ready (0: not waiting)
     peer_seals: list[bytes] = field(default_factory=list)
     peer_reveals: list[tuple[Hash32, ExecStatus, Hash32]] = field(default_factory=list)
     all_committed: bool = False
@@ -100,6 +103,20 @@ class _Work:
 T = TypeVar("T")
 RevealArgs = tuple[TaskId, Hash32, ExecStatus, bytes, bytes]
 """What a node reveals for a task: task id, result hash, status, salt and result reference."""
+
+
+def _gathered(ready: list[tuple[_Work, T]]) -> list[tuple[_Work, T]]:
+    """The ready items to send now: all of them once there are two, or once one has waited GATHER_S for company
+    (so a node whose tasks arrive one by one still sends one transaction for several)."""
+    now_s = time.monotonic()
+    for work, _ in ready:
+        if work.ready_s == 0.0:
+            work.ready_s = now_s
+    if len(ready) >= 2 or any(now_s - work.ready_s >= GATHER_S for work, _ in ready):
+        for work, _ in ready:
+            work.ready_s = 0.0  # the next stage waits afresh
+        return ready
+    return []
 
 
 def _chunks(items: list[T], size: int) -> list[list[T]]:
@@ -199,11 +216,11 @@ class ComputeNode:
         open_work = [w for w in self._work.values() if w.stage.open]
         if open_work:
             now = self._now(open_work)
-            self._commit([(w, seal) for w in open_work if w.stage is TaskStage.ASSIGNED
-                          for seal in self._guarded(w, lambda w=w: self._seal_to_commit(w, now)) if seal])
-            self._reveal([(w, item) for w in open_work if w.stage is TaskStage.COMMITTED
-                          and (w.all_committed or now > w.commit_deadline)
-                          for item in self._guarded(w, lambda w=w: self._reveal_item(w)) if item])
+            self._commit(_gathered([(w, seal) for w in open_work if w.stage is TaskStage.ASSIGNED
+                                    for seal in self._guarded(w, lambda w=w: self._seal_to_commit(w, now)) if seal]))
+            self._reveal(_gathered([(w, item) for w in open_work if w.stage is TaskStage.COMMITTED
+                                    and (w.all_committed or now > w.commit_deadline)
+                                    for item in self._guarded(w, lambda w=w: self._reveal_item(w)) if item]))
             for work in open_work:
                 if work.stage in (TaskStage.ASSIGNED, TaskStage.COMMITTED) and now > work.reveal_deadline:
                     self._note(f"task {work.task_id}: reveal deadline passed at stage {work.stage}")

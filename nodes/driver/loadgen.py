@@ -28,6 +28,8 @@ OUTCOME_POLL_S = 0.1
 """How often the driver asks the client pool for the outcomes that arrived."""
 CREATE_BATCH = 8
 """Most tasks one client is handed in a single create call."""
+CREATE_LINGER_S = 0.1
+"""How long a released task may wait for others to join it in one create call (one createTasks transaction)."""
 
 
 @dataclass(frozen=True)
@@ -189,7 +191,8 @@ class LoadRun:
                 queues[task.client].append(task)
                 released += 1
             for client, queue in queues.items():
-                if queue and client not in creating:
+                lingered = bool(queue) and now_s - queue[0].released_s >= CREATE_LINGER_S
+                if queue and client not in creating and (len(queue) >= CREATE_BATCH or lingered):
                     batch, queue[:] = queue[:CREATE_BATCH], queue[CREATE_BATCH:]
                     creating[client] = (stack.clients.submit_create_tasks(client, [t.spec for t in batch]), batch)
             for client, (call, batch) in list(creating.items()):

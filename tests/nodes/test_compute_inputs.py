@@ -5,6 +5,7 @@ FHE key set; only the blob store is in memory, because where blobs live is besid
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -130,9 +131,10 @@ def test_bad_input_becomes_the_agreed_status(name: str, chain, keys: SecretKeyOw
     task_id, _ = client.create_task(TaskParams(
         program_id=program_id(program), manifest_ref=blob_id_to_bytes32(manifest_ref), replication=1, quorum=1,
         commit_window_s=60, reveal_window_s=60, time_limit_s=30, reward_per_node_wei=10**15))
-    for _ in range(50):
+    for _ in range(50):  # steps paced as the node's loop paces them (a lone commit or reveal waits GATHER_S)
         node.step()
         if market.task(task_id).state is not TaskState.ACTIVE:
             break
+        time.sleep(0.05)
     assert market.task(task_id).state is TaskState.COMPLETED, node.status().notes
     assert market.proof(task_id).status is expected
