@@ -173,8 +173,9 @@ class StudyClient:
         recorded = {event.args["taskId"]: event.args for event in receipt.named("TaskCreated")}
         matched = {event.args["taskId"]: event.args for event in receipt.named("TaskMatched")}
         created = []
-        for task_id, ref in zip(ids, refs):
-            assert task_id is not None  # no item was skipped
+        for maybe_id, ref in zip(ids, refs):
+            assert maybe_id is not None  # no item was skipped
+            task_id = maybe_id
             self._spans.add(Phase.CREATE, task_id, start_s, end_s, gas_used=receipt.gas_used // len(tasks))
             match = matched.get(task_id)
             deadlines = (match["commitDeadline"], match["revealDeadline"]) if match else (0, 0)

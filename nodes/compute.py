@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TypeVar
 
 from cipherquorum.chain import ChainEvent, Queued, TaskMarket, TxReceipt, derive_account
@@ -216,11 +217,13 @@ class ComputeNode:
         open_work = [w for w in self._work.values() if w.stage.open]
         if open_work:
             now = self._now(open_work)
-            self._commit(_gathered([(w, seal) for w in open_work if w.stage is TaskStage.ASSIGNED
-                                    for seal in self._guarded(w, lambda w=w: self._seal_to_commit(w, now)) if seal]))
-            self._reveal(_gathered([(w, item) for w in open_work if w.stage is TaskStage.COMMITTED
-                                    and (w.all_committed or now > w.commit_deadline)
-                                    for item in self._guarded(w, lambda w=w: self._reveal_item(w)) if item]))
+            seals = [(w, seal) for w in open_work if w.stage is TaskStage.ASSIGNED
+                     for seal in self._guarded(w, partial(self._seal_to_commit, w, now)) if seal]
+            self._commit(_gathered(seals))
+            reveals = [(w, item) for w in open_work if w.stage is TaskStage.COMMITTED
+                       and (w.all_committed or now > w.commit_deadline)
+                       for item in self._guarded(w, partial(self._reveal_item, w)) if item]
+            self._reveal(_gathered(reveals))
             for work in open_work:
                 if work.stage in (TaskStage.ASSIGNED, TaskStage.COMMITTED) and now > work.reveal_deadline:
                     self._note(f"task {work.task_id}: reveal deadline passed at stage {work.stage}")

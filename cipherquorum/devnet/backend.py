@@ -13,6 +13,7 @@ from eth.vm.spoof import SpoofTransaction
 from eth_tester import PyEVMBackend
 from eth_tester.backends.pyevm.serializers import serialize_transaction, serialize_transaction_receipt
 from eth_tester.exceptions import TransactionNotFound
+from eth_typing import BlockNumber, Hash32
 from eth_utils import keccak
 
 from cipherquorum.types import Wei
@@ -143,10 +144,11 @@ class DevnetBackend(PyEVMBackend):
             if transaction.hash == transaction_hash:
                 return pending, transaction, index
         try:
-            number, index = self.chain.chaindb.get_transaction_index(transaction_hash)
+            found, index = self.chain.chaindb.get_transaction_index(Hash32(transaction_hash))
+            number = int(found)
         except ChainTransactionNotFound:
             number, index = -1, -1
-        block = self.chain.get_canonical_block_by_number(number) if number >= 0 else pending
+        block = self.chain.get_canonical_block_by_number(BlockNumber(number)) if number >= 0 else pending
         if 0 <= index < len(block.transactions) and block.transactions[index].hash == transaction_hash:
             return block, block.transactions[index], index
         raise TransactionNotFound(f"No transaction found for transaction hash: 0x{transaction_hash.hex()}")

@@ -327,5 +327,5 @@ def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]])
         writer.writerows(rows)
 
 
-__all__ = ["ChainCeiling", "ChainTx", "LoadMeasurements", "LoadReport", "LoadTask", "ThresholdResult", "build_load_report",
-           "write_load_report"]
+__all__ = ["ChainCeiling", "ChainTx", "LoadMeasurements", "LoadReport", "LoadTask", "ThresholdResult",
+           "build_load_report", "write_load_report"]

@@ -300,7 +300,7 @@ class _Replay:
             for node, vote in zip(task.nodes, task.spec.votes):
                 if vote.commits and vote.reveals:
                     result_hash = _result_hash(vote)
-                    reveals.setdefault(node, []).append((task.task_id, result_hash, ExecStatus.SUCCESS,
+                    reveals.setdefault(node, []).append((task.task_id, Hash32(result_hash), ExecStatus.SUCCESS,
                                                          _salt(task, node), Hash32(keccak(result_hash))))
             task.stage = TaskStage.DONE if all(v.commits and v.reveals for v in task.spec.votes) else TaskStage.REVEALED
         replication = self._scenario.market.replication
@@ -400,8 +400,8 @@ def _result_hash(vote: ReplicaVote) -> bytes:
     return keccak(f"replay result {vote.result_class}".encode())
 
 
-def _salt(task: _Replayed, node: str) -> bytes:
-    return keccak(f"replay salt {task.task_id}/{node}".encode())
+def _salt(task: _Replayed, node: str) -> Hash32:
+    return Hash32(keccak(f"replay salt {task.task_id}/{node}".encode()))
 
 
 __all__ = ["ChainCost", "ReplayTask", "ReplicaVote", "replay_chain"]
