@@ -103,11 +103,11 @@ class Devnet:
         try:
             server = RpcHttpServer((self._host, self._port), self._endpoint, self._max_body_bytes,
                                    admin_path=self._admin_path, admin_everywhere=self._admin_methods)
+            server.start()
         except OSError as exc:
             raise ChainError(f"cannot serve JSON-RPC on {self._host}:{self._port}: {exc}") from None
         self._server = server
         self._url = f"http://{self._host}:{server.port}"
-        server.start()
         logger.info("devnet serving JSON-RPC at %s (chain id %d)", self._url, self._chain_id)
         return self._url
 

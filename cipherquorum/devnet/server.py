@@ -106,7 +106,7 @@ class _HttpRefusal(Exception):
 
 
 @dataclass(frozen=True)
-class RequestHead:
+class _RequestHead:
     """An HTTP request's line and headers (names lowercased; a repeated header keeps its last value)."""
 
     method: str
@@ -123,7 +123,7 @@ class RequestHead:
         return connection != "close"
 
 
-def parse_request_head(head: bytes) -> RequestHead:
+def _parse_request_head(head: bytes) -> _RequestHead:
     """Return the request line and headers of ``head`` (up to and including the blank line).
 
     Raises _HttpRefusal: 400 for a malformed request line or header, 505 for a version other than HTTP/1.x,
@@ -145,7 +145,7 @@ def parse_request_head(head: bytes) -> RequestHead:
         if not colon or not name or name != name.strip():
             raise _HttpRefusal(400, f"malformed HTTP header: {line[:80]!r}")
         headers[name.lower()] = value.strip()
-    return RequestHead(method, path, version, headers)
+    return _RequestHead(method, path, version, headers)
 
 
 def _http_response(status: int, body: bytes, *, close: bool) -> bytes:
@@ -177,6 +177,7 @@ class RpcHttpServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
         self._ready = threading.Event()
+        self._serving = False
         self._thread: threading.Thread | None = None
         self._connections: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
 
@@ -186,11 +187,13 @@ class RpcHttpServer:
         return int(self._socket.getsockname()[1])
 
     def start(self) -> None:
-        """Serve in a background thread ("devnet-jsonrpc") until ``stop``."""
+        """Serve in a background thread ("devnet-jsonrpc") until ``stop``; raises OSError if it cannot."""
         self._thread = threading.Thread(target=asyncio.run, args=(self._serve(),), name="devnet-jsonrpc",
                                         daemon=True)
         self._thread.start()
-        self._ready.wait(timeout=10)
+        if not self._ready.wait(timeout=10) or not self._serving:
+            self._socket.close()
+            raise OSError("the JSON-RPC server thread did not start serving")
 
     def stop(self) -> None:
         """Stop serving and close every connection and the socket; waits up to 5 s for the thread."""
@@ -213,6 +216,7 @@ class RpcHttpServer:
             self._loop = asyncio.get_running_loop()
             self._stopping = asyncio.Event()
             server = await asyncio.start_server(self._serve_connection, sock=self._socket, limit=MAX_HEAD_BYTES)
+            self._serving = True
         finally:
             self._ready.set()
         async with server:
@@ -253,7 +257,7 @@ class RpcHttpServer:
             return await self._refuse(writer, peer, None, _HttpRefusal(
                 431, f"the request line and headers must be <= {MAX_HEAD_BYTES} bytes"))
         try:
-            head = parse_request_head(head_bytes)
+            head = _parse_request_head(head_bytes)
             body = await self._read_body(reader, writer, head)
         except _HttpRefusal as refusal:
             return await self._refuse(writer, peer, None, refusal)
@@ -265,7 +269,7 @@ class RpcHttpServer:
         return await self._send(writer, peer, head, 200, reply, close=not head.keep_alive)
 
     async def _read_body(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                         head: RequestHead) -> bytes:
+                         head: _RequestHead) -> bytes:
         """The POSTed body; raises _HttpRefusal for another verb, a missing length or a body over the limit
         (one up to ``_DRAIN_FACTOR`` times the limit is read and dropped, so the connection can stay open)."""
         length_field = head.headers.get("content-length")
@@ -296,12 +300,12 @@ class RpcHttpServer:
                 raise asyncio.IncompleteReadError(b"", remaining)
             remaining -= len(chunk)
 
-    async def _refuse(self, writer: asyncio.StreamWriter, peer: Any, head: RequestHead | None,
+    async def _refuse(self, writer: asyncio.StreamWriter, peer: Any, head: _RequestHead | None,
                       refusal: _HttpRefusal) -> bool:
         body = json.dumps(_error_reply(None, INVALID_REQUEST, refusal.message)).encode()
         return await self._send(writer, peer, head, refusal.status, body, close=refusal.close)
 
-    async def _send(self, writer: asyncio.StreamWriter, peer: Any, head: RequestHead | None, status: int,
+    async def _send(self, writer: asyncio.StreamWriter, peer: Any, head: _RequestHead | None, status: int,
                     body: bytes, *, close: bool) -> bool:
         """Write one response; return whether the connection stays open."""
         if logger.isEnabledFor(logging.DEBUG):
@@ -313,4 +317,4 @@ class RpcHttpServer:
 
 
 __all__ = ["DEFAULT_BATCH_TIMEOUT_S", "DEFAULT_MAX_BATCH", "DEFAULT_MAX_BODY_BYTES", "MAX_HEADERS", "MAX_HEAD_BYTES",
-           "JsonRpcEndpoint", "RequestHead", "RpcHttpServer", "parse_request_head"]
+           "JsonRpcEndpoint", "RpcHttpServer"]
