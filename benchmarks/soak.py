@@ -105,10 +105,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tasks", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=24)
     parser.add_argument("--out", default="reports/soak")
+    parser.add_argument("--replay", action="store_true", help="also replay the tasks for the chain's ceiling")
     args = parser.parse_args(argv)
     scenario, config = load_load_scenario(args.scenario)
     config = replace(config, tasks=args.tasks, concurrency=args.concurrency, arrival_rate_per_s=0.0,
-                     timeout_s=max(config.timeout_s, 4 * args.tasks))
+                     timeout_s=max(config.timeout_s, 4 * args.tasks), replay=args.replay)
     measured = LoadRun(scenario, config).run()
     write_load_report(build_load_report(measured), measured, args.out)
     summary = soak_summary(measured)
