@@ -62,7 +62,7 @@ def rpc_delta(before: dict[str, RpcMethodStats], after: dict[str, RpcMethodStats
     for method, stats in after.items():
         old = before.get(method, RpcMethodStats(0, 0.0))
         if stats.calls > old.calls:
-            delta[method] = RpcMethodStats(stats.calls - old.calls, stats.busy_s - old.busy_s)
+            delta[method] = RpcMethodStats(stats.calls - old.calls, stats.busy_s - old.busy_s, stats.cpu_s - old.cpu_s)
     return dict(sorted(delta.items(), key=lambda item: -item[1].busy_s))
 
 
