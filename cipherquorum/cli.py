@@ -155,7 +155,10 @@ def _cmd_load(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    from cipherquorum.nodes.driver.stack import check_chain
+
     scenario = load_scenario(args.scenario)
+    check_chain(scenario, len(scenario.studies), clustered=False)  # what run checks before any role starts
     print(f"{args.scenario}: valid ({scenario.node_count} nodes, {len(scenario.studies)} studies)")
     return EXIT_OK
 

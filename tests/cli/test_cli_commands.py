@@ -31,3 +31,19 @@ def test_validate_and_run_report_bad_files_with_exit_code_2(args: list[str], cod
     assert main(args) == code
     captured = capsys.readouterr()
     assert needle in captured.out + captured.err
+
+
+def test_validate_refuses_a_chain_the_run_could_not_use(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """validate checks what run checks before any role starts: a missing anvil binary, an rpc_url that does not
+    answer; each exits 1 naming the problem, as run would."""
+    quickstart = (SCENARIOS / "quickstart.toml").read_text()
+    anvil = tmp_path / "anvil.toml"
+    anvil.write_text(quickstart.replace("[chain]", '[chain]\nbackend = "anvil"', 1))
+    monkeypatch.setenv("CIPHERQUORUM_ANVIL", str(tmp_path / "no-anvil-here"))
+    assert main(["validate", str(anvil)]) == 1
+    assert "anvil" in capsys.readouterr().err
+    external = tmp_path / "external.toml"
+    external.write_text(quickstart.replace("[chain]", '[chain]\nrpc_url = "http://127.0.0.1:9"', 1))
+    assert main(["validate", str(external)]) == 1
+    assert "ChainUnavailable" in capsys.readouterr().err
