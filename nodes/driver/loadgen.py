@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -12,6 +13,7 @@ from cipherquorum.exceptions import CipherQuorumError, NodeError
 from cipherquorum.measurement.spans import PhaseSpan, ProcessUsage
 from cipherquorum.measurement.stats import percentile
 from cipherquorum.nodes.client import TaskOutcome, TaskSpec
+from cipherquorum.nodes.driver.interrupts import sigint_recorded
 from cipherquorum.nodes.driver.metrics import rpc_delta
 from cipherquorum.nodes.driver.replay import ReplayTask, ReplicaVote, replay_chain
 from cipherquorum.nodes.driver.results import combine_results, task_reference
@@ -109,10 +111,12 @@ class LoadRun:
         first_block = stack.market.block_number() + 1
         rpc_before = stack.chain.rpc_stats() if stack.chain is not None else {}
         started_s, interrupted = time.time(), False
-        try:
-            self._drive(stack, planned, started_s)
-        except KeyboardInterrupt:
-            interrupted = True
+        with sigint_recorded() as ctrl_c:
+            try:
+                self._drive(stack, planned, started_s, ctrl_c)
+            except KeyboardInterrupt:
+                interrupted = True
+            interrupted = interrupted or ctrl_c.is_set()
         ended_s = time.time()
         rpc = rpc_delta(rpc_before, stack.chain.rpc_stats()) if stack.chain is not None else {}
         for node in stack.nodes:
@@ -171,7 +175,8 @@ class LoadRun:
 
     # --- driving -----------------------------------------------------------------------------------
 
-    def _drive(self, stack: MarketStack, planned: Sequence[_Planned], started_s: float) -> None:
+    def _drive(self, stack: MarketStack, planned: Sequence[_Planned], started_s: float,
+               ctrl_c: threading.Event) -> None:
         config = self._config
         queues: dict[int, list[_Planned]] = {c: [] for c in range(config.clients)}
         creating: dict[int, tuple[PendingCall[list[TaskId]], list[_Planned]]] = {}
@@ -180,7 +185,7 @@ class LoadRun:
         cursor = 0
         next_outcomes = next_live = next_sample = 0.0
         deadline_s = started_s + config.timeout_s
-        while finished < len(planned) and time.time() < deadline_s:
+        while finished < len(planned) and time.time() < deadline_s and not ctrl_c.is_set():
             now_s = time.time()
             elapsed_s = now_s - started_s
             due = (config.arrivals_by(elapsed_s) if config.open_model

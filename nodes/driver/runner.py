@@ -14,6 +14,7 @@ from cipherquorum.measurement.spans import PhaseSpan, ProcessUsage
 from cipherquorum.nodes.chain_host import ChainHandle
 from cipherquorum.nodes.client import ClientPoolHandle, TaskOutcome, TaskSpec
 from cipherquorum.nodes.compute import ComputeNodeHandle, NodeStatus
+from cipherquorum.nodes.driver.interrupts import sigint_recorded
 from cipherquorum.nodes.driver.metrics import RunMetrics, TaskMetrics, rpc_delta
 from cipherquorum.nodes.driver.results import combine_results, task_reference
 from cipherquorum.nodes.driver.stack import MarketStack, answer_study, running_market
@@ -243,11 +244,14 @@ class MarketRun:
         tally = _Tally(next_block=stack.start_block)
         interrupted = False
         fault: RoleFault | None = None
-        try:
-            while fault is None and len(wait_first(list(calls.values()), self._progress_interval_s)) < len(calls):
-                fault = self._watch_progress(stack, tally, total)
-        except KeyboardInterrupt:
-            interrupted = True
+        with sigint_recorded() as ctrl_c:
+            try:
+                while (fault is None and not ctrl_c.is_set()
+                       and len(wait_first(list(calls.values()), self._progress_interval_s)) < len(calls)):
+                    fault = self._watch_progress(stack, tally, total)
+            except KeyboardInterrupt:
+                interrupted = True
+            interrupted = interrupted or ctrl_c.is_set()
         if interrupted or fault is not None:
             self._stop_clients(clients)
         outcomes = {}
