@@ -49,6 +49,8 @@ COMPUTE_ROOM_S = 5
 storage until then, and commits INPUT_UNAVAILABLE if the inputs are not back by then."""
 REVEAL_ROOM_S = 2
 """Time a node keeps before the reveal deadline to send its reveal after uploading its result."""
+MAX_NOTES = 200
+"""Notes a node keeps for its status and the report; later ones go to its log only (memory stays flat)."""
 GATHER_S = 0.1
 """How long a lone ready commit or reveal waits for others to share its transaction."""
 
@@ -396,6 +398,9 @@ class ComputeNode:
         for task_id in [t for t, w in self._work.items() if not w.stage.open]:
             del self._work[task_id]
             self._created.pop(task_id, None)
+            ahead = self._computing.pop(task_id, None)  # computed ahead for a task that failed before its commit
+            if ahead is not None:
+                ahead.cancel()
 
     # --- fetching and running the program ------------------------------------------------------
 
@@ -469,8 +474,12 @@ class ComputeNode:
 
     def _note(self, text: str) -> None:
         log.info("node %s: %s", self._config.index, text)
-        if not self._notes or self._notes[-1] != text:  # a chain that stopped answering says so once
+        if self._notes and self._notes[-1] == text:  # a chain that stopped answering says so once
+            return
+        if len(self._notes) < MAX_NOTES:
             self._notes.append(text)
+        elif len(self._notes) == MAX_NOTES:
+            self._notes.append(f"(notes after the first {MAX_NOTES} are in the node's log only)")
 
 
 class _InputProblem(Exception):
