@@ -118,8 +118,8 @@ def test_the_devnet_chain_id_the_settings_assume_is_the_devnets_own() -> None:
 
 def test_validate_refuses_a_funder_key_variable_that_is_not_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                capsys: pytest.CaptureFixture[str]) -> None:
-    """`cipherquorum validate` reads the environment as `run` does: an unset funder_key_env exits 2, and the same
-    file validates once the variable holds a key."""
+    """`cipherquorum validate` reads the environment as `run` does: an unset funder_key_env exits 2; once the
+    variable holds a key, validate goes on to the chain as run would, and no chain answers at the URL here."""
     path = tmp_path / "funded.toml"
     text = LOAD.read_text(encoding="utf-8").replace("[chain]\n", f'[chain]\nrpc_url = "{URL}"\n'
                                                                  'funder_key_env = "CQ_VALIDATE_KEY"\n')
@@ -128,4 +128,5 @@ def test_validate_refuses_a_funder_key_variable_that_is_not_set(tmp_path: Path, 
     assert cli.main(["validate", str(path)]) == cli.EXIT_BAD_INPUT
     assert "CQ_VALIDATE_KEY is not set" in capsys.readouterr().err
     monkeypatch.setenv("CQ_VALIDATE_KEY", KEY)
-    assert cli.main(["validate", str(path)]) == cli.EXIT_OK
+    assert cli.main(["validate", str(path)]) == cli.EXIT_FAILED
+    assert "ChainUnavailable" in capsys.readouterr().err
