@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -222,10 +223,14 @@ def test_calls_that_end_in_time_do_not_wake_the_watchdog_each_time(
     """Two hundred eth_calls in a row leave the watchdog thread asleep: it wakes about once per time limit,
     not once per call, so the serving thread keeps the GIL."""
     session = requests.Session()
-    before = watchdog_sleeps()
+    before, started_s = watchdog_sleeps(), time.monotonic()
     for index in range(200):  # different calls: a repeated one would be answered from the call cache
         rpc(session, chain.url, "eth_call", [{"to": "0x" + "22" * 20, "data": f"0x{index:08x}"}, "latest"])
-    assert watchdog_sleeps() - before <= 20  # about two per wake (it takes the GIL after); per call: 200 and more
+    elapsed_s = time.monotonic() - started_s
+    sleeps = watchdog_sleeps() - before
+    # About two sleeps per wake (it takes the GIL after), a wake per time limit (1 s) of calls: on a loaded machine
+    # the calls take longer and the watchdog wakes more, but a watchdog woken per call sleeps 200 times and more.
+    assert sleeps <= min(100, 20 + 4 * elapsed_s), (sleeps, elapsed_s)
 
 
 @pytest.fixture()
