@@ -228,9 +228,10 @@ def test_calls_that_end_in_time_do_not_wake_the_watchdog_each_time(
         rpc(session, chain.url, "eth_call", [{"to": "0x" + "22" * 20, "data": f"0x{index:08x}"}, "latest"])
     elapsed_s = time.monotonic() - started_s
     sleeps = watchdog_sleeps() - before
-    # About two sleeps per wake (it takes the GIL after), a wake per time limit (1 s) of calls: on a loaded machine
-    # the calls take longer and the watchdog wakes more, but a watchdog woken per call sleeps 200 times and more.
-    assert sleeps <= min(100, 20 + 4 * elapsed_s), (sleeps, elapsed_s)
+    # A watchdog woken per call sleeps at least once per call (200 and more). One left asleep still switches out
+    # now and then: once per time limit (1 s) of calls, and whenever it waits for the GIL, which a process with
+    # many threads (the whole suite's) makes it do dozens of times; half the calls stays far from either.
+    assert sleeps < 100, (sleeps, elapsed_s)
 
 
 @pytest.fixture()
