@@ -151,9 +151,8 @@ class StudyClient:
         tasks = [TaskParams.for_terms(market, program_id(spec.program), blob_id_to_bytes32(ref))
                  for spec, ref in zip(specs, refs)]
         created: list[CreatedTask] = []
-        size = self._market.items_per_transaction("createTasks", market.replication)
-        for first in range(0, len(tasks), size):  # as many tasks per transaction as its gas allows
-            created.extend(self._create_on_chain(tasks[first:first + size], refs[first:first + size]))
+        for chunk in self._market.in_transactions("createTasks", list(zip(tasks, refs)), market.replication):
+            created.extend(self._create_on_chain([params for params, _ in chunk], [ref for _, ref in chunk]))
         return created
 
     def _create_on_chain(self, tasks: Sequence[TaskParams], refs: Sequence[BlobId]) -> list[CreatedTask]:

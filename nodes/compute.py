@@ -122,11 +122,6 @@ def _gathered(ready: list[tuple[_Work, T]]) -> list[tuple[_Work, T]]:
     return []
 
 
-def _chunks(items: list[T], size: int) -> list[list[T]]:
-    """``items`` in consecutive chunks of at most ``size`` (one transaction each)."""
-    return [items[first:first + size] for first in range(0, len(items), max(1, size))]
-
-
 class ComputeNode:
     """A staked compute node. ``start()`` registers it and starts its loop in a background thread."""
 
@@ -330,8 +325,7 @@ class ComputeNode:
         allows)."""
         if not ready:
             return
-        size = self._market.items_per_transaction("commitMany", max(work.replication for work, _ in ready))
-        for chunk in _chunks(ready, size):
+        for chunk in self._market.in_transactions("commitMany", ready, max(work.replication for work, _ in ready)):
             works = [work for work, _ in chunk]
             seals = [(work.task_id, seal) for work, seal in chunk]
             replications = [work.replication for work in works]
@@ -349,9 +343,8 @@ class ComputeNode:
         if not ready:
             return
         queued = Queued(len(self._queued), max(self._queued.values(), default=self._widest))
-        size = self._market.items_per_transaction("revealMany", max(work.replication for work, _ in ready),
-                                                  queued=queued)
-        for chunk in _chunks(ready, size):
+        widest = max(work.replication for work, _ in ready)
+        for chunk in self._market.in_transactions("revealMany", ready, widest, queued=queued):
             works = [work for work, _ in chunk]
             items = [item for _, item in chunk]
             replications = [work.replication for work in works]

@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from eth_abi import abi
 from eth_account.signers.local import LocalAccount
@@ -48,6 +48,8 @@ from cipherquorum.protocol import (
     compute_seal,
 )
 from cipherquorum.types import Address, ExecStatus, Hash32, TaskId
+
+T = TypeVar("T")
 
 NODE_COUNT_REFRESH_S = 30.0
 """How long the binding trusts the registered node count it read, which bounds the gas that matching costs."""
@@ -299,12 +301,16 @@ class TaskMarket:
                                 queued_replication=queued_replication)
         return min(table, self._connection.block_gas_limit())
 
-    def items_per_transaction(self, function: str, replication: int, *, queued: Queued | None = None) -> int:
-        """How many items of batch ``function`` one transaction carries: MAX_BATCH, or fewer, at least one, so
-        that its gas limit stays within MAX_BATCH_GAS (for tasks of ``replication``)."""
-        fits = [count for count in range(1, MAX_BATCH + 1)
-                if self.gas_limit(function, (replication,) * count, queued=queued) <= MAX_BATCH_GAS]
-        return max(fits, default=1)
+    def in_transactions(self, function: str, items: Sequence[T], replication: int, *,
+                        queued: Queued | None = None) -> list[list[T]]:
+        """``items`` split into consecutive chunks, one transaction of batch ``function`` each: MAX_BATCH items,
+        or fewer, at least one, so that a chunk's gas limit stays within MAX_BATCH_GAS (tasks of ``replication``).
+        """
+        size = 1
+        while size < MAX_BATCH and self.gas_limit(function, (replication,) * (size + 1),
+                                                  queued=queued) <= MAX_BATCH_GAS:
+            size += 1  # the limit grows with the count, so the first count past the cap ends the search
+        return [list(items[first:first + size]) for first in range(0, len(items), size)]
 
     def _transact(self, function: str, args: Sequence[Any], value_wei: int = 0, replications: Sequence[int] = (),
                   queued: Queued | None = None) -> TxReceipt:

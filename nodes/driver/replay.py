@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import partial
 from multiprocessing.connection import Connection
-from typing import Any, TypeVar
+from typing import Any
 
 import requests
 from eth_account.signers.local import LocalAccount
@@ -24,8 +24,6 @@ from cipherquorum.fhe import program_id
 from cipherquorum.protocol import TaskParams, compute_seal
 from cipherquorum.settings.scenario import ChainKind, Scenario
 from cipherquorum.types import Address, ExecStatus, Hash32, TaskId, TaskStage
-
-T = TypeVar("T")
 
 DEVNET_START_TIMEOUT_S = 120
 """Longest wait for the replay's devnet process to come up."""
@@ -256,9 +254,8 @@ class _Replay:
             per_client.setdefault(task.spec.client, []).append(task)
 
         def create(client: int) -> None:
-            size = self._clients[client].items_per_transaction("createTasks", market.replication)
-            for first in range(0, len(per_client[client]), size):
-                chunk = per_client[client][first:first + size]
+            for chunk in self._clients[client].in_transactions("createTasks", per_client[client],
+                                                               market.replication):
                 params = [TaskParams.for_terms(market, program_id(task.spec.program),
                                                Hash32(keccak(f"replay/{id(task)}".encode()))) for task in chunk]
                 if len(chunk) == 1:
@@ -286,10 +283,10 @@ class _Replay:
                     seals.setdefault(node, []).append((task.task_id, seal))
             task.stage = TaskStage.COMMITTED
         replication = self._scenario.market.replication
-        size = self._market.items_per_transaction("commitMany", replication)
         self._run_per_sender({node: [partial(self._batched, "commit", self._nodes[node].commit,
                                              self._nodes[node].commit_many, chunk, replication)
-                                     for chunk in _chunks(items, size)] for node, items in seals.items()})
+                                     for chunk in self._market.in_transactions("commitMany", items, replication)]
+                              for node, items in seals.items()})
         return bool(matched)
 
     def _reveal(self, committed: Sequence[_Replayed]) -> bool:
@@ -306,10 +303,11 @@ class _Replay:
         replication = self._scenario.market.replication
         with self._lock:  # the queued tasks are those not matched yet; all have the scenario's replication
             queued = Queued(sum(1 for task in self._by_id.values() if not task.nodes), replication)
-        size = self._market.items_per_transaction("revealMany", replication, queued=queued)
         self._run_per_sender({node: [partial(self._batched, "reveal", self._nodes[node].reveal,
                                              self._nodes[node].reveal_many, chunk, replication, queued)
-                                     for chunk in _chunks(items, size)] for node, items in reveals.items()})
+                                     for chunk in self._market.in_transactions("revealMany", items, replication,
+                                                                               queued=queued)]
+                              for node, items in reveals.items()})
         return bool(committed)
 
     def _batched(self, function: str, single: Callable[..., TxReceipt], many: Callable[..., TxReceipt],
@@ -366,10 +364,6 @@ class _Replay:
                 raise ChainError(f"evm_increaseTime({seconds}) failed on the replay devnet: {exc}") from None
             if "error" in reply:
                 raise ChainError(f"evm_increaseTime({seconds}) failed on the replay devnet: {reply['error']}")
-
-
-def _chunks(items: list[T], size: int) -> list[list[T]]:
-    return [items[first:first + size] for first in range(0, len(items), max(1, size))]
 
 
 def _call_in_turn(calls: Sequence[Callable[[], None]]) -> None:
