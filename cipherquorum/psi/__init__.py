@@ -1,0 +1,1 @@
+"""Private set intersection (seed 004): a requester's encrypted items against a provider's set, labeled."""
