@@ -223,6 +223,18 @@ class CipherOps:
             self._he.relinearize(result)
         return result
 
+    def multiply(self, left: seal.PyCtxt, right: seal.PyCtxt) -> seal.PyCtxt:
+        """Return ``left`` times ``right`` slot-wise and relinearized (needs the relinearization key)."""
+        if not self._held.relin:
+            raise KeyBundleError("key bundle lacks the relinearization key that multiplying ciphertexts needs")
+        self._deadline.check("multiply")
+        with seal.pyfhel_errors("multiplication failed", ProgramError):
+            result = self._he.multiply(left, right, in_new_ctxt=True)
+        self._deadline.check("relinearize")
+        with seal.pyfhel_errors("relinearization failed", ProgramError):
+            self._he.relinearize(result)
+        return result
+
     def rescale_inplace(self, ctxt: seal.PyCtxt) -> None:
         """Divide a CKKS ciphertext by its last prime, bringing the scale back down (drops one level)."""
         if self._preset.scheme != "ckks":
