@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from cipherquorum.chain import ChainEvent, TaskMarket, derive_account
-from cipherquorum.exceptions import ChainError, CipherQuorumError, ContractError
+from cipherquorum.exceptions import ChainError, CipherQuorumError, ContractError, ValidationError
 from cipherquorum.fhe import Ciphertext, KeyNeeds, SecretKeyOwner, get_program, program_id, result_hash
 from cipherquorum.measurement.spans import Phase, PhaseSpan, ProcessUsage, SpanRecorder, process_usage
 from cipherquorum.nodes.hosting import ActorHost, PendingCall
@@ -57,6 +57,12 @@ class TaskSpec:
     input_refs: tuple[BlobId, ...]
     params: dict = field(default_factory=dict)
     result_slots: int = 1
+    key_bundle_ref: BlobId | None = None
+    """The public key bundle the task runs under (None: the client's own)."""
+    preset: str | None = None
+    """The bundle's FHE preset (None: the client's, the scenario's [fhe] preset)."""
+    time_limit_s: float | None = None
+    """How long a node may run the program (None: the market's time_limit_s)."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,13 @@ class TaskOutcome:
     latency_s: float
     manifest_ref: str = ""
     client: str = ""
+    outputs: tuple[bytes, ...] = ()
+    """The result ciphertexts' wire bytes, when the proof verified, the agreed status is SUCCESS and the task ran
+    under another owner's key bundle (a client decrypts its own results into ``decrypted`` instead)."""
+    winners: tuple[str, ...] = ()
+    """The nodes whose reveals formed the proof of execution (empty without consensus)."""
+    proof_block: int = 0
+    """The block the proof was recorded in (0 without consensus)."""
 
 
 @dataclass(frozen=True)
@@ -113,9 +126,13 @@ class OpenedStudy:
 
 
 class StudyClient:
-    """One logical client: an Ethereum account, an FHE key pair, and the tasks it created."""
+    """One logical client: an Ethereum account, an FHE key pair, and the tasks it created.
 
-    def __init__(self, config: ClientConfig, index: int, store: IndexedStore, needs: KeyNeeds,
+    With ``needs`` None the client holds no FHE keys: it creates tasks under other owners' key bundles (each
+    TaskSpec names one), and its outcomes carry the verified result ciphertexts for their owners to decrypt.
+    """
+
+    def __init__(self, config: ClientConfig, index: int, store: IndexedStore, needs: KeyNeeds | None,
                  spans: SpanRecorder | None = None, retry: StorageRetry = STORAGE_RETRY) -> None:
         account = derive_account(config.seed, "client", index)
         self.address = Address(account.address)
@@ -124,12 +141,17 @@ class StudyClient:
         self._retry = retry
         self._spans = spans or SpanRecorder(f"client-{index}")
         self._market = TaskMarket(config.rpc_url, Address(config.market_address), account)
-        self._keys = SecretKeyOwner.generate(config.preset, needs)
-        bundle = self._keys.bundle.to_bytes()
-        self.key_bundle_ref = retry.call("store the key bundle", lambda: store.put(bundle))
+        self._keys = SecretKeyOwner.generate(config.preset, needs) if needs is not None else None
+        self.key_bundle_ref: BlobId | None = None
+        if self._keys is not None:
+            bundle = self._keys.bundle.to_bytes()
+            self.key_bundle_ref = retry.call("store the key bundle", lambda: store.put(bundle))
 
     def publish_study(self, study: Study) -> OpenedStudy:
-        """Store the study's description, pointing to this client's public key bundle."""
+        """Store the study's description, pointing to this client's public key bundle; raises ValidationError
+        for a client without keys."""
+        if self.key_bundle_ref is None:
+            raise ValidationError(f"client {self.address} holds no FHE keys, so it cannot publish a study")
         message = WireStudy(
             study_id=study.study_id, client=self.address, title=study.title,
             questions=tuple(WireQuestion(text=q.text, kind=q.kind, options=q.options, min_value=q.min_value,
@@ -144,8 +166,9 @@ class StudyClient:
         """Upload each task's manifest and create the task on chain, paying replication x reward."""
         market = self._config.market
         manifests = [encode(TaskManifest(
-            program=spec.program, preset=self._config.preset, key_bundle_ref=self.key_bundle_ref,
-            input_refs=tuple(spec.input_refs), params=dict(spec.params), time_limit_s=float(market.time_limit_s),
+            program=spec.program, preset=spec.preset or self._config.preset, key_bundle_ref=self._bundle_of(spec),
+            input_refs=tuple(spec.input_refs), params=dict(spec.params),
+            time_limit_s=float(market.time_limit_s if spec.time_limit_s is None else spec.time_limit_s),
             client=self.address, label=spec.label)) for spec in specs]
         refs = self._retry.call("store the manifests", lambda: self._store.put_many(manifests))
         tasks = [TaskParams.for_terms(market, program_id(spec.program), blob_id_to_bytes32(ref))
@@ -154,6 +177,14 @@ class StudyClient:
         for chunk in self._market.in_transactions("createTasks", list(zip(tasks, refs)), market.replication):
             created.extend(self._create_on_chain([params for params, _ in chunk], [ref for _, ref in chunk]))
         return created
+
+    def _bundle_of(self, spec: TaskSpec) -> BlobId:
+        """The key bundle ``spec`` runs under; raises ValidationError when neither it nor the client has one."""
+        ref = spec.key_bundle_ref or self.key_bundle_ref
+        if ref is None:
+            raise ValidationError(f"task {spec.label!r} names no key_bundle_ref, and client {self.address} holds "
+                                  f"no FHE keys of its own")
+        return ref
 
     def _create_on_chain(self, tasks: Sequence[TaskParams], refs: Sequence[BlobId]) -> list[CreatedTask]:
         """Create the tasks in one transaction (createTask for one, createTasks for more); raises the error of
@@ -208,6 +239,7 @@ class StudyClient:
                                "no consensus: escrow refunded", None, latency_s, manifest_ref, self.address)
         download_s = time.time()
         detail, decrypted, verified = "", None, False
+        delivered: Sequence[bytes] = ()
         try:
             result_blob = self._retry.call(f"task {task_id}: download the result",
                                            lambda: self._store.get(bytes32_to_blob_id(proof.result_ref)))
@@ -222,13 +254,18 @@ class StudyClient:
             verified = not failed
             detail = f"proof check failed: {', '.join(failed)}" if failed else ""
             if verified and proof.status is ExecStatus.SUCCESS:
-                decrypted = tuple(tuple(self._keys.decrypt(ct)[:spec.result_slots]) for ct in outputs)
+                if self._keys is not None and spec.key_bundle_ref in (None, self.key_bundle_ref):
+                    keys = self._keys
+                    decrypted = tuple(tuple(keys.decrypt(ct)[:spec.result_slots]) for ct in outputs)
+                else:  # another owner's key: the ciphertexts go to it
+                    delivered = result.outputs
             self._spans.add(Phase.DECRYPT, task_id, decrypt_s, time.time())
         except CipherQuorumError as exc:
             detail = f"cannot verify the result: {exc}"
         return TaskOutcome(task_id, spec.label, spec.program, TaskEnd.COMPLETED, proof.status,
                            "0x" + bytes(proof.result_hash).hex(), verified, detail, decrypted, latency_s,
-                           manifest_ref, self.address)
+                           manifest_ref, self.address, tuple(delivered), tuple(str(w) for w in proof.agreeing),
+                           proof.finalized_block)
 
 
 @dataclass
@@ -273,6 +310,17 @@ class ClientPool:
         client = StudyClient(self._config, client_index, self._store, needs, self._spans)
         self._clients[client_index] = client
         return client.publish_study(study)
+
+    def open_requester(self, client_index: int) -> Address:
+        """Open a client without FHE keys of its own (tasks name their owners' bundles); return its address.
+
+        Opening one that is already open returns its address again.
+        """
+        client = self._clients.get(client_index)
+        if client is None:
+            client = StudyClient(self._config, client_index, self._store, None, self._spans)
+            self._clients[client_index] = client
+        return client.address
 
     def create_tasks(self, client_index: int, specs: Sequence[TaskSpec]) -> list[TaskId]:
         """Upload the manifests and create the tasks on chain; return their ids in order.
@@ -409,6 +457,10 @@ class ClientPoolHandle:
     def open_study(self, client_index: int, study: Study, programs: Sequence[str]) -> OpenedStudy:
         """Generate the client's keys and publish the study."""
         return self._host.call("open_study", client_index, study, list(programs))
+
+    def open_requester(self, client_index: int) -> Address:
+        """Open a client without FHE keys of its own; returns its address."""
+        return self._host.call("open_requester", client_index)
 
     def create_tasks(self, client_index: int, specs: Sequence[TaskSpec]) -> list[TaskId]:
         """Create a client's tasks on chain; returns their ids."""

@@ -143,7 +143,7 @@ def run_on_devnet(ray_runtime: RayRuntime, devnet: Devnet, tmp_path: Path) -> Ca
         seed = scenario.run.seed
         accounts = [derive_account(seed, "deployer", 0)]
         accounts += [derive_account(seed, "node", i) for i in range(scenario.node_count)]
-        accounts += [derive_account(seed, "client", i) for i in range(len(scenario.studies))]
+        accounts += [derive_account(seed, "client", i) for i in range(scenario.client_accounts)]
         devnet.fund_many([account.address for account in accounts], 10**21)
         data_dir = tmp_path / scenario.run.name
         return RunOnDevnet(MarketRun(scenario, data_dir=data_dir).run(), data_dir, devnet.url)

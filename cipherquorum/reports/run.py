@@ -111,6 +111,20 @@ class RoleFault:
 
 
 @dataclass(frozen=True)
+class WorkflowSection:
+    """What one of the seeds' workflows (a scenario section such as ``[psi]``) reports.
+
+    ``ok`` is True only when every result equals its plaintext reference; ``data`` is the JSON part (plain
+    values only); ``text`` is appended to the text report as it is (tables from ``text_table``).
+    """
+
+    name: str
+    ok: bool
+    data: dict[str, Any] = field(default_factory=dict)
+    text: str = ""
+
+
+@dataclass(frozen=True)
 class RunReport:
     """Everything a run produced, in the order a reader wants it.
 
@@ -130,11 +144,16 @@ class RunReport:
     interrupted: bool = False
     fault: RoleFault | None = None
     survived: tuple[RoleFault, ...] = ()
+    workflows: tuple[WorkflowSection, ...] = ()
 
     @property
     def all_verified(self) -> bool:
-        """True when every task completed and its decrypted result equals the plaintext reference."""
-        return bool(self.tasks) and all(t.status is TaskEnd.COMPLETED and t.verified for t in self.tasks)
+        """True when every study task completed and its decrypted result equals the plaintext reference, and
+        every workflow's results equal theirs (a run with neither has verified nothing, so it is False)."""
+        if not self.tasks and not self.workflows:
+            return False
+        return (all(t.status is TaskEnd.COMPLETED and t.verified for t in self.tasks)
+                and all(section.ok for section in self.workflows))
 
     def to_json_dict(self) -> dict[str, Any]:
         """A JSON-serializable dict; ``timings_s`` is the only part that differs between runs of one seed."""
@@ -155,7 +174,7 @@ class RunReport:
         if self.fault:
             lines += [f"fault: {self.fault.cause}; the run ended early, and this report holds what was known then",
                       ""]
-        lines += _section("Tasks", ["task", "label", "program", "status", "exec", "result hash", "verified",
+        lines += text_table("Tasks", ["task", "label", "program", "status", "exec", "result hash", "verified",
                                     "latency"], [
             [str(t.id), t.label, t.program, t.status, t.exec_status or "-", _short(t.result_hash),
              "yes" if t.verified else "NO", f"{t.latency_s:.1f}s"] for t in self.tasks])
@@ -164,12 +183,12 @@ class RunReport:
             for v in t.votes:
                 vote_rows.append([str(t.id), _short(v.node), v.behaviour, _short(v.result_hash) or "-",
                                   v.status or "-", v.verdict])
-        lines += _section("Votes", ["task", "node", "behaviour", "revealed hash", "status", "verdict"], vote_rows)
-        lines += _section("Nodes", ["node", "address", "behaviour", "tasks", "rewarded", "slashed", "why"], [
+        lines += text_table("Votes", ["task", "node", "behaviour", "revealed hash", "status", "verdict"], vote_rows)
+        lines += text_table("Nodes", ["node", "address", "behaviour", "tasks", "rewarded", "slashed", "why"], [
             [str(n.index), _short(n.address), n.behaviour + ("" if n.alive else " (dead)"), str(n.assigned),
              _ether(n.rewarded_wei), _ether(n.slashed_wei), ", ".join(sorted(set(n.slash_reasons))) or "-"]
             for n in self.nodes])
-        lines += _section("Results (decrypted by the client, beside the plaintext reference)",
+        lines += text_table("Results (decrypted by the client, beside the plaintext reference)",
                           ["study", "question", "program", "n", "decrypted result", "reference", "match"], [
             [s.study_id, s.question, s.program, str(s.respondents), _value(s.result), _value(s.reference),
              "yes" if s.verified else "NO"] for s in self.studies])
@@ -187,6 +206,10 @@ class RunReport:
             lines.append(f"task{'s' if len(ids) > 1 else ''} {', '.join(ids)}: consensus with dissent: "
                          f"{', '.join(_short(n) for n in nodes)} revealed another result "
                          "(a colluding quorum would look the same)")
+        for workflow in self.workflows:
+            lines += [workflow.text.rstrip("\n"), f"{workflow.name}: "
+                      + ("every result equals its plaintext reference" if workflow.ok
+                         else "NOT every result equals its plaintext reference"), ""]
         for survived in self.survived:
             lines.append(f"survived: {survived.cause}")
         if self.chain:
@@ -194,12 +217,15 @@ class RunReport:
         if self.timings_s:
             lines.append("timings: " + ", ".join(f"{k}={v:.1f}s" for k, v in self.timings_s.items()))
         lines.append(f"actors: {self.actors}")
-        verdict = "all tasks completed and verified" if self.all_verified else "NOT all tasks completed and verified"
+        verdict = ("all tasks completed and verified" if self.all_verified
+                   else "NOT all tasks completed and verified")
         lines.append(f"verdict: {verdict}")
         return "\n".join(lines) + "\n"
 
 
-def _section(title: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+def text_table(title: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """The lines of an aligned plain-text table under ``title`` ("TITLE: none" when there are no rows), and a
+    blank line."""
     if not rows:
         return [f"{title}: none", ""]
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
@@ -229,4 +255,5 @@ def _value(value: Any) -> str:
     return str(value)
 
 
-__all__ = ["NodeReport", "RoleFault", "RunReport", "StudyReport", "TaskReport", "VoteReport"]
+__all__ = ["NodeReport", "RoleFault", "RunReport", "StudyReport", "TaskReport", "VoteReport", "WorkflowSection",
+           "text_table"]

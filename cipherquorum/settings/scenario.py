@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from cipherquorum.exceptions import ScenarioError, ValidationError
 from cipherquorum.protocol import BEHAVIOUR_NAMES, UINT256_MAX, TermsViolation, check_task_terms
 from cipherquorum.settings.toml import ETHER_WEI, TableReader, describe_value, field_error, read_toml_file
+from cipherquorum.settings.workflows import WorkflowSettings, read_workflows
 from cipherquorum.storage.index import MAX_KEY_CHARS
 
 BEHAVIOURS = BEHAVIOUR_NAMES
@@ -215,6 +216,21 @@ class Scenario:
     nodes: tuple[NodeGroup, ...]
     studies: tuple[Study, ...]
     source: str = ""
+    workflows: tuple[WorkflowSettings, ...] = ()
+    """The seeds' workflow sections (``[split_inference]``, ``[psi]``, ...) in file order; run after the studies."""
+
+    @property
+    def client_accounts(self) -> int:
+        """Market accounts the run funds for clients: one per study, then each workflow's, in order."""
+        return len(self.studies) + sum(settings.clients for settings in self.workflows)
+
+    def workflow_clients(self) -> list[range]:
+        """The client indexes of each workflow, in ``workflows`` order (after the studies' clients)."""
+        ranges, first = [], len(self.studies)
+        for settings in self.workflows:
+            ranges.append(range(first, first + settings.clients))
+            first += settings.clients
+        return ranges
 
     @property
     def node_count(self) -> int:
@@ -468,9 +484,10 @@ def parse_scenario(document: Mapping[str, Any], source: str = "<scenario>", *, c
         shards=r.integer("shards", PopulationConfig.shards, minimum=1, maximum=64),
     ))
     nodes = tuple(_read_node_group(g) for g in top.tables("nodes", required=True))
-    studies = tuple(_read_study(s, i) for i, s in enumerate(top.tables("studies", required=True)))
+    workflows = read_workflows(top, document)
+    studies = tuple(_read_study(s, i) for i, s in enumerate(top.tables("studies", required=not workflows)))
     top.finish()
-    scenario = Scenario(run, chain, market, fhe, population, nodes, studies, source)
+    scenario = Scenario(run, chain, market, fhe, population, nodes, studies, source, workflows)
     _check_consistency(scenario, top)
     if check_run:
         check_plan(scenario, run_plan(scenario))
@@ -588,7 +605,7 @@ def _check_funding(scenario: Scenario, plan: Sequence[PlannedTasks]) -> None:
                               f"{TX_GAS_RESERVE_WEI} wei of gas (got {fund_wei})")
     if not scenario.chain.embedded:
         return
-    accounts = 1 + scenario.node_count + len(clients)  # the deployer, the nodes, the clients
+    accounts = 1 + scenario.node_count + max(len(clients), scenario.client_accounts)  # deployer, nodes, clients
     per_funder = math.ceil(accounts / DEVNET_FUNDERS)
     most_wei = DEVNET_FUNDER_BALANCE_WEI // per_funder - FUND_TX_FEE_WEI
     if fund_wei > most_wei:

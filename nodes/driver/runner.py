@@ -4,12 +4,19 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from cipherquorum.chain import ChainEvent, TaskMarket, VoteView, derive_account
-from cipherquorum.exceptions import ChainError, ChainUnavailable, NodeError, RoleDied, StorageUnavailable
+from cipherquorum.exceptions import (
+    ChainError,
+    ChainUnavailable,
+    CipherQuorumError,
+    NodeError,
+    RoleDied,
+    StorageUnavailable,
+)
 from cipherquorum.measurement.spans import PhaseSpan, ProcessUsage
 from cipherquorum.nodes.chain_host import ChainHandle
 from cipherquorum.nodes.client import ClientPoolHandle, TaskOutcome, TaskSpec
@@ -21,6 +28,7 @@ from cipherquorum.nodes.driver.stack import MarketStack, answer_study, running_m
 from cipherquorum.nodes.hosting import RoleHandle, SpanSource, wait_first
 from cipherquorum.nodes.population import RespondentShardHandle, ShardAnswers
 from cipherquorum.nodes.storage_host import RemoteBlobStore
+from cipherquorum.nodes.workflows import WorkflowContext, drive_workflow
 from cipherquorum.reports.run import (
     NodeReport,
     RoleFault,
@@ -29,6 +37,7 @@ from cipherquorum.reports.run import (
     TaskReport,
     Verdict,
     VoteReport,
+    WorkflowSection,
 )
 from cipherquorum.settings.scenario import Question, Scenario, Study
 from cipherquorum.types import Address, ExecStatus, SlashReason, TaskEnd, TaskId, TaskState, TextEnum
@@ -79,6 +88,7 @@ class _Phase(TextEnum):
     ANSWERS = "while the studies were answered"
     CREATE = "while the tasks were created"
     TASKS = "while the tasks ran"
+    WORKFLOWS = "while the workflows ran"
     END = "as the run ended"
 
 
@@ -134,7 +144,7 @@ class MarketRun:
         """Start, run and stop everything; raises NodeError if Ray or the chain cannot be started."""
         self._t0 = time.monotonic()
         with running_market(self._scenario, self._data_dir, ray_address=self._address,
-                            clients=len(self._scenario.studies), lap=self._lap) as stack:
+                            clients=self._scenario.client_accounts, lap=self._lap) as stack:
             return self._run(stack)
 
     # --- the run, step by step ---------------------------------------------------------------------
@@ -147,6 +157,7 @@ class MarketRun:
         outcomes: dict[int, list[TaskOutcome]] = {}
         interrupted = False
         fault: RoleFault | None = None
+        sections: list[WorkflowSection] = []
         try:
             self._answer_studies(clients, stack.shards, planned)
             self._lap("answers")
@@ -154,6 +165,12 @@ class MarketRun:
         except (RoleDied, StorageUnavailable, ChainError) as exc:
             fault = self._fault_of(exc, stack)
         self._lap("tasks")
+        if fault is None and not interrupted and self._scenario.workflows:
+            try:
+                interrupted = self._run_workflows(stack, sections)
+            except (RoleDied, StorageUnavailable, ChainError) as exc:
+                fault = self._fault_of(exc, stack)
+            self._lap("workflows")
         if fault is not None:
             self._stop_clients(clients)
         statuses, survived = self._stop_nodes(nodes)
@@ -163,8 +180,9 @@ class MarketRun:
         chain = self._read_chain(market, stack.start_block, planned)
         if chain is None and fault is None:
             fault = RoleFault("chain", f"the chain stopped answering {_Phase.END}")
-        return self._report(chain, planned, outcomes, nodes, statuses, len(stack.roles), interrupted, fault,
-                            tuple(survived))
+        report = self._report(chain, planned, outcomes, nodes, statuses, len(stack.roles), interrupted, fault,
+                              tuple(survived))
+        return replace(report, workflows=tuple(sections))
 
     def _fault_of(self, exc: RoleDied | StorageUnavailable | ChainError, stack: MarketStack) -> RoleFault:
         """The fault that ``exc``, raised while the run was in ``self._phase``, stands for; re-raises a chain
@@ -179,6 +197,29 @@ class MarketRun:
         if fault is None:
             raise exc
         return fault
+
+    def _run_workflows(self, stack: MarketStack, sections: list[WorkflowSection]) -> bool:
+        """Drive each workflow section in file order on the running market, appending its report section to
+        ``sections``; return whether Ctrl-C stopped them.
+
+        A workflow that fails with the project's error (not a dead role, which ends the run) gets a section
+        that is not ok and names the error; the next workflow still runs.
+        """
+        self._phase = _Phase.WORKFLOWS
+        for settings, clients in zip(self._scenario.workflows, self._scenario.workflow_clients()):
+            context = WorkflowContext(self._scenario, stack, self._data_dir / settings.section, clients,
+                                      clustered=bool(self._address))
+            try:
+                sections.append(drive_workflow(settings, context))
+            except KeyboardInterrupt:
+                return True
+            except (RoleDied, StorageUnavailable, ChainError):
+                raise
+            except CipherQuorumError as exc:
+                error = f"{type(exc).__name__}: {exc}"
+                sections.append(WorkflowSection(settings.section, False, {"error": error},
+                                                f"[{settings.section}] failed: {error}\n"))
+        return False
 
     def _answer_studies(self, clients: ClientPoolHandle, shards: Sequence[RespondentShardHandle],
                         planned: dict[int, list[_PlannedTask]]) -> None:

@@ -198,7 +198,9 @@ def _start_nodes(scenario: Scenario, rpc_url: str, market_address: str, start_bl
 def _start_shards(scenario: Scenario, store: RemoteBlobStore, clustered: bool,
                   handles: list[RoleHandle]) -> list[RespondentShardHandle]:
     population = scenario.population
-    shards = []
+    shards: list[RespondentShardHandle] = []
+    if not scenario.studies:  # a scenario of workflows alone: their roles host their own people
+        return shards
     per_shard = math.ceil(population.respondents / population.shards)
     for shard in range(population.shards):
         first = shard * per_shard

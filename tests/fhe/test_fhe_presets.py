@@ -13,19 +13,20 @@ STUDY_SIZE = 10_000
 
 
 def test_presets_name_their_scheme_and_slots() -> None:
-    """Scenarios can name bfv-2048, bfv-8192 and ckks-8192; BFV batches n slots, CKKS n/2."""
-    assert {name: (p.scheme, p.slots) for name, p in PRESETS.items()} == {
+    """Scenarios can name bfv-2048, bfv-8192 and ckks-8192 (among others); BFV batches n slots, CKKS n/2."""
+    assert {name: (PRESETS[name].scheme, PRESETS[name].slots) for name in ("bfv-2048", "bfv-8192", "ckks-8192")} == {
         "bfv-2048": ("bfv", 2048),
         "bfv-8192": ("bfv", 8192),
         "ckks-8192": ("ckks", 4096),
     }
+    assert all(p.slots == (p.n if p.scheme == "bfv" else p.n // 2) for p in PRESETS.values())
     assert get_preset("bfv-2048").plain_bound == 3_670_016
     assert not get_preset("bfv-2048").supports_key_switching
 
 
 def test_unknown_preset_lists_the_known_names() -> None:
     """get_preset raises UnknownPreset naming the preset and listing the known ones."""
-    known = "known: bfv-2048, bfv-8192, ckks-8192"
+    known = f"known: {', '.join(sorted(PRESETS))}"
     with pytest.raises(UnknownPreset, match=f"No FHE preset is named 'bfv-4096' \\({known}\\)"):
         get_preset("bfv-4096")
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from cipherquorum.exceptions import ScenarioError
+from cipherquorum.fhe import PRESETS
 from cipherquorum.protocol import BEHAVIOUR_NAMES, MAX_WINDOW_S
 from cipherquorum.settings.load import load_load_scenario
 from cipherquorum.settings.scenario import load_scenario, parse_scenario
@@ -234,7 +235,7 @@ def test_settings_at_the_edge_of_what_the_run_takes_still_load(document: dict) -
      "studies[0].questions[0].kind: must be one of choice, number (got 'scale')"),
     (_with(studies__respondents=500), "studies[0].respondents: must be <= population.respondents=100 (got 500)"),
     (_with(population__shards=True), "population.shards: must be an integer (got True)"),
-    (_with(fhe__preset="nope"), "fhe.preset: must be one of bfv-2048, bfv-8192, ckks-8192 (got 'nope')"),
+    (_with(fhe__preset="nope"), f"fhe.preset: must be one of {', '.join(sorted(PRESETS))} (got 'nope')"),
     ({"nodes": [{"count": 3}]}, "studies: must be a non-empty array of tables ([[...]])"),
     ({**MINIMAL, "studies": MINIMAL["studies"] * 2}, "studies: study ids must be unique (got ['s', 's'])"),
     ({**MINIMAL, "extra": 1}, f"top level: unknown field(s): extra (known: {TOP_KEYS})"),
