@@ -179,3 +179,15 @@ class RoleUnavailable(NodeError):
 
 class RunInterrupted(CipherQuorumError):
     """A run was stopped before every task finished (for example by Ctrl-C)."""
+
+
+class PsiItemError(ValidationError):
+    """A PSI item that does not hash to the field (not bytes, str or int; empty; too long), or a bad label."""
+
+
+class PsiQueryError(ValidationError):
+    """A PSI query that does not fit its parameters: an OPRF point that does not parse, too many requester items."""
+
+
+class ProviderSetTooLarge(ValidationError):
+    """A PSI provider set larger than its parameters allow: more items, or a fuller bin, than the bundles hold."""

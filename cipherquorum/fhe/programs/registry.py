@@ -11,6 +11,7 @@ from cipherquorum.exceptions import UnknownProgram
 from cipherquorum.fhe.programs.aggregate import HistogramProgram, MeanProgram, SumProgram, VarianceProgram
 from cipherquorum.fhe.programs.base import Program
 from cipherquorum.fhe.programs.ml import LinearSquareProgram
+from cipherquorum.fhe.programs.psi import PsiProgram
 from cipherquorum.fhe.programs.scoring import PinChallengeProgram, WeightedScoreProgram
 from cipherquorum.types import Hash32
 
@@ -26,6 +27,7 @@ PROGRAMS: Mapping[str, Program] = MappingProxyType({
         WeightedScoreProgram(),
         PinChallengeProgram(),
         LinearSquareProgram(),
+        PsiProgram(),
     )
 })
 """Every program by its ref."""
