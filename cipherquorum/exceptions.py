@@ -191,3 +191,19 @@ class PsiQueryError(ValidationError):
 
 class ProviderSetTooLarge(ValidationError):
     """A PSI provider set larger than its parameters allow: more items, or a fuller bin, than the bundles hold."""
+
+
+class InferenceError(ValidationError):
+    """Split inference was asked for something its model or its inputs do not allow."""
+
+
+class ImageError(InferenceError):
+    """An image is not what the model takes: the wrong shape, or pixels outside its range."""
+
+
+class LayerRangeError(InferenceError):
+    """A number of layers ``k`` to run under FHE falls outside the model's layers."""
+
+
+class ModelVersionNotFound(InferenceError, KeyError):
+    """The model repository holds no such model, or no such version of it."""

@@ -211,6 +211,20 @@ PRESETS: Mapping[str, FhePreset] = MappingProxyType({
                 "(4096 slots; 393 kB fresh ciphertexts)."
             ),
         ),
+        FhePreset(
+            name="ckks-8192-l3",
+            scheme="ckks",
+            n=8192,
+            qi_sizes=(50, 35, 35, 35, 60),
+            sec=128,
+            scale_bits=35,
+            programs=("packed_layers@1",),
+            description=(
+                "reals at scale 2**35 with three rescales (215 of the 218 bits allowed): dense, square, dense "
+                "for split inference. Values up to +-16,384 (a 50-bit last prime over a 35-bit scale); 4096 "
+                "slots; 524 kB fresh ciphertexts."
+            ),
+        ),
     )
 })
 """Every preset by name."""

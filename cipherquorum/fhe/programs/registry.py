@@ -10,6 +10,7 @@ from eth_hash.auto import keccak
 from cipherquorum.exceptions import UnknownProgram
 from cipherquorum.fhe.programs.aggregate import HistogramProgram, MeanProgram, SumProgram, VarianceProgram
 from cipherquorum.fhe.programs.base import Program
+from cipherquorum.fhe.programs.layers import PackedLayersProgram
 from cipherquorum.fhe.programs.ml import LinearSquareProgram
 from cipherquorum.fhe.programs.psi import PsiProgram
 from cipherquorum.fhe.programs.scoring import PinChallengeProgram, WeightedScoreProgram
@@ -27,6 +28,7 @@ PROGRAMS: Mapping[str, Program] = MappingProxyType({
         WeightedScoreProgram(),
         PinChallengeProgram(),
         LinearSquareProgram(),
+        PackedLayersProgram(),
         PsiProgram(),
     )
 })
