@@ -14,6 +14,7 @@ from cipherquorum.reports.run import WorkflowSection
 from cipherquorum.settings.workflows import WorkflowSettings, import_path
 
 WORKFLOW_DRIVERS: dict[str, str] = {
+    "psi": "cipherquorum.nodes.workflows.psi:drive",
 }
 """Each workflow section's name, to its driver as a lazy "module:function" path."""
 
