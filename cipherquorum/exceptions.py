@@ -207,3 +207,84 @@ class LayerRangeError(InferenceError):
 
 class ModelVersionNotFound(InferenceError, KeyError):
     """The model repository holds no such model, or no such version of it."""
+
+
+class MarketStudyRefusal(ValidationError):
+    """A market-study actor asked for something its rules refuse; the message names the actor and the value.
+
+    ``reason`` (a class attribute) is the short name a report counts the refusal under.
+    """
+
+    reason = "refused"
+
+
+class KeyCheckFailed(MarketStudyRefusal):
+    """A user's published keys do not decrypt its sample block: a foreign or replaced bundle, or a lost secret."""
+
+    reason = "foreign key bundle"
+
+
+class SurveyChangeRefused(MarketStudyRefusal):
+    """A survey that has started was asked to change (its target group or its study)."""
+
+    reason = "changing a started survey"
+
+
+class SurveyLocked(MarketStudyRefusal):
+    """An answer came for a survey, or a copy, that no longer takes answers."""
+
+    reason = "answering a locked survey"
+
+
+class NotACandidate(MarketStudyRefusal):
+    """A user whose public profile is outside a room's audience tried to join it."""
+
+    reason = "not a candidate"
+
+
+class SecondConnection(MarketStudyRefusal):
+    """A user already connected to a room tried to connect again from another instance."""
+
+    reason = "second connection"
+
+
+class PinRefused(MarketStudyRefusal):
+    """A PIN answer that the room does not accept."""
+
+    reason = "pin refused"
+
+
+class WrongPin(PinRefused):
+    """A PIN answer that is not the decrypted response."""
+
+    reason = "wrong pin"
+
+
+class ReplayedPin(PinRefused):
+    """A PIN answer for a challenge that was already answered."""
+
+    reason = "replayed pin"
+
+
+class ExpiredPin(PinRefused):
+    """A PIN answer that came after its challenge expired."""
+
+    reason = "expired pin"
+
+
+class StaleProfileVersion(MarketStudyRefusal):
+    """A profile change or share based on a version that is no longer the current one."""
+
+    reason = "stale profile version"
+
+
+class OwnerDataError(ValidationError):
+    """A data owner's rows do not fit the joint schema: the wrong column count, or a value out of its range."""
+
+
+class PlainCapacityExceeded(ValidationError):
+    """A BFV result could pass the plain modulus and wrap: the rows, scale or bounds are too large for the preset."""
+
+
+class OwnerKeyMismatch(KeyBundleError):
+    """Data owners encrypted under different key bundles (or a bundle other than the analyst's)."""

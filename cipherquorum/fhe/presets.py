@@ -159,7 +159,7 @@ PRESETS: Mapping[str, FhePreset] = MappingProxyType({
             qi_sizes=(54,),
             sec=128,
             plain_modulus=7340033,
-            programs=_AGGREGATES,
+            programs=(*_AGGREGATES, "pin_mask@1"),
             description=(
                 "additions only, smallest ciphertexts (32.9 kB): one 54-bit prime, so no relinearization or "
                 "rotation keys. t=7340033 (23 bits) holds sums up to +-3,670,016; a fresh ciphertext has 21 bits "
@@ -175,7 +175,8 @@ PRESETS: Mapping[str, FhePreset] = MappingProxyType({
             qi_sizes=(60, 60, 60),
             sec=128,
             plain_modulus=1073692673,
-            programs=(*_AGGREGATES, "weighted_score@1", "pin_challenge@1", "variance@1"),
+            programs=(*_AGGREGATES, "weighted_score@1", "pin_challenge@1", "variance@1",
+                      "pin_mask@1", "profile_match@1"),
             description=(
                 "one multiplication: variance, weighted scores, PIN challenges. Three 60-bit primes (180 of the "
                 "218 bits allowed) keep ciphertexts at 262 kB and each key-switching key near 0.8 MB; "
@@ -225,6 +226,20 @@ PRESETS: Mapping[str, FhePreset] = MappingProxyType({
                 "slots; 524 kB fresh ciphertexts."
             ),
         ),
+        FhePreset(
+            name="bfv-8192-wide",
+            scheme="bfv",
+            n=8192,
+            qi_sizes=(55, 55, 48, 60),
+            sec=128,
+            plain_modulus=68719230977,
+            programs=("joint_moments@1", "sum@1"),
+            description=(
+                "joint statistics: one multiplication, rotations and a plaintext mask with a 36-bit plain "
+                "modulus, so sums of products up to +-34,359,615,488 stay exact. All 218 bits of n=8192 (158 "
+                "data bits): a fresh ciphertext has 114 bits of noise budget, 56 after a product and the fold "
+                "over 256 blocks, 15 after the mask; 393 kB ciphertexts, 1.6 MB per key-switching key."
+            ),
     )
 })
 """Every preset by name."""

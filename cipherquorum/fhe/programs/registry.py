@@ -9,7 +9,9 @@ from eth_hash.auto import keccak
 
 from cipherquorum.exceptions import UnknownProgram
 from cipherquorum.fhe.programs.aggregate import HistogramProgram, MeanProgram, SumProgram, VarianceProgram
+from cipherquorum.fhe.programs.auth import PinMaskProgram, ProfileMatchProgram
 from cipherquorum.fhe.programs.base import Program
+from cipherquorum.fhe.programs.joint import JointMomentsProgram
 from cipherquorum.fhe.programs.layers import PackedLayersProgram
 from cipherquorum.fhe.programs.ml import LinearSquareProgram
 from cipherquorum.fhe.programs.psi import PsiProgram
@@ -28,8 +30,11 @@ PROGRAMS: Mapping[str, Program] = MappingProxyType({
         WeightedScoreProgram(),
         PinChallengeProgram(),
         LinearSquareProgram(),
+        JointMomentsProgram(),
         PackedLayersProgram(),
         PsiProgram(),
+        PinMaskProgram(),
+        ProfileMatchProgram(),
     )
 })
 """Every program by its ref."""

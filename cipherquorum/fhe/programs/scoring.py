@@ -89,7 +89,12 @@ class WeightedScoreProgram(Program):
 
 
 class PinChallengeProgram(Program):
-    """The chat room's authentication game: from an encrypted PIN x, compute a*x + b (params: a != 0, b)."""
+    """The chat room's authentication game: from an encrypted PIN x, compute a*x + b (params: a != 0, b).
+
+    INSECURE, kept registered for old manifests only: a and b sit in plaintext in the task manifest, which
+    anyone can read, so anyone who knows the PIN can answer without the user's secret key. The market study
+    uses ``pin_mask@1`` (cipherquorum/fhe/programs/auth.py), whose mask is encrypted under the user's key.
+    """
 
     name = "pin_challenge"
     version = 1
