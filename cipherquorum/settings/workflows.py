@@ -10,6 +10,7 @@ from cipherquorum.settings.toml import TableReader
 
 SECTION_READERS: dict[str, str] = {
     "psi": "cipherquorum.psi.settings:read_settings",
+    "split_inference": "cipherquorum.inference.settings:read_settings",
 }
 """Each workflow's top-level table name, to the reader of its settings as a lazy "module:function" path.
 

@@ -15,6 +15,7 @@ from cipherquorum.settings.workflows import WorkflowSettings, import_path
 
 WORKFLOW_DRIVERS: dict[str, str] = {
     "psi": "cipherquorum.nodes.workflows.psi:drive",
+    "split_inference": "cipherquorum.nodes.workflows.split_inference:drive",
 }
 """Each workflow section's name, to its driver as a lazy "module:function" path."""
 
