@@ -6,6 +6,7 @@ import logging
 import math
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TypeVar
 
 from cipherquorum.exceptions import CipherQuorumError, RoleDied, ScenarioError, ValidationError
@@ -58,7 +59,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
           f"{scenario.population.respondents} respondents, r={scenario.market.replication} "
           f"q={scenario.market.quorum}", file=sys.stderr)
     run = MarketRun(scenario, ray_address=args.address or "", data_dir=args.data_dir,
-                    on_progress=None if args.quiet else _progress_printer())
+                    on_progress=None if args.quiet else _progress_printer(), check_proofs=bool(args.html))
     report = run.run()
     if not args.quiet:
         sys.stderr.write("\n")
@@ -66,10 +67,24 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.report_json:
         path = report.write_json(args.report_json)
         print(f"JSON report written to {path}")
+    if args.html:
+        from cipherquorum.reports.run_page import render_run_html
+
+        target = Path(args.html)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(render_run_html(report), encoding="utf-8")
+        print(f"run page written to {target}")
     if report.fault is not None:
         print(f"cipherquorum: {report.fault.cause}", file=sys.stderr)
         return EXIT_ROLE_DIED
-    return EXIT_INTERRUPTED if report.interrupted else EXIT_OK
+    if report.interrupted:
+        return EXIT_INTERRUPTED
+    failed = [section.name for section in report.workflows if not section.ok]
+    if failed:
+        print(f"cipherquorum: the results of {', '.join(failed)} do not all equal their plaintext references",
+              file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
@@ -267,6 +282,8 @@ def _build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run a scenario file and print its report")
     run.add_argument("scenario", help="scenario TOML file, e.g. scenarios/quickstart.toml")
     run.add_argument("--report-json", metavar="PATH", help="also write the JSON report to PATH")
+    run.add_argument("--html", metavar="PATH", help="also write the run page to PATH: each task's timeline, votes, "
+                     "slashes and its proof as a third party checks it")
     run.add_argument("--address", metavar="ADDR", help="join the Ray cluster at ADDR ('auto' on a cluster node)")
     run.add_argument("--data-dir", metavar="DIR", help="storage directory (default cq-data/<scenario name>)")
     run.add_argument("--quiet", action="store_true", help="do not show progress")

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -134,19 +135,21 @@ class RunOnDevnet:
                 "--data-dir", str(self.data_dir), "--from-block", str(self.report.chain["deploy_block"])]
 
 
-@pytest.fixture
-def run_on_devnet(ray_runtime: RayRuntime, devnet: Devnet, tmp_path: Path) -> Callable[[dict], RunOnDevnet]:
-    """``run_on_devnet(document)``: run the scenario on the session devnet, which outlives the run."""
+@pytest.fixture(scope="module")
+def run_on_devnet(ray_runtime: RayRuntime, devnet: Devnet,
+                  tmp_path_factory: pytest.TempPathFactory) -> Callable[..., RunOnDevnet]:
+    """``run_on_devnet(document, **options)``: run the scenario on the session devnet, which outlives the run
+    (``options`` go to MarketRun, e.g. check_proofs=True)."""
 
-    def run(document: dict) -> RunOnDevnet:
+    def run(document: dict, **options: Any) -> RunOnDevnet:
         scenario = parse_scenario({**document, "chain": {"rpc_url": devnet.url}}, f"{document['run']['name']}.toml")
         seed = scenario.run.seed
         accounts = [derive_account(seed, "deployer", 0)]
         accounts += [derive_account(seed, "node", i) for i in range(scenario.node_count)]
         accounts += [derive_account(seed, "client", i) for i in range(scenario.client_accounts)]
         devnet.fund_many([account.address for account in accounts], 10**21)
-        data_dir = tmp_path / scenario.run.name
-        return RunOnDevnet(MarketRun(scenario, data_dir=data_dir).run(), data_dir, devnet.url)
+        data_dir = tmp_path_factory.mktemp("run") / scenario.run.name
+        return RunOnDevnet(MarketRun(scenario, data_dir=data_dir, **options).run(), data_dir, devnet.url)
 
     return run
 

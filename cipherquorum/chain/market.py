@@ -526,7 +526,7 @@ class TaskMarket:
         Only nodes that revealed appear. The salt is not in the Revealed event: it is read from the reveal
         transaction's calldata (one eth_getTransactionByHash per reveal, after one eth_getLogs). Sends
         nothing. Raises ChainError for a reveal without a Committed event, or one that was not a direct call
-        of reveal (its salt cannot be read then), and ValidationError for a bad task id or block.
+        of reveal or revealMany (its salt cannot be read then), and ValidationError for a bad task id or block.
         """
         checked = checked_uint("task_id", task_id, 256)
         events = self.events(from_block, names=("Committed", "Revealed"), task_id=checked)
@@ -544,21 +544,25 @@ class TaskMarket:
         return found
 
     def _revealed_salt(self, revealed: ChainEvent) -> Hash32:
-        """The salt in the calldata of the transaction that emitted ``revealed``, checked against the event."""
+        """The salt in the calldata of the transaction that emitted ``revealed`` (a reveal, or the revealMany
+        item of its task), checked against the event."""
         with self._connection.translated():
             tx: Mapping[str, Any] = self._connection.web3.eth.get_transaction(HexStr(revealed.tx_hash))
         calldata = bytes(tx.get("input", tx.get("data", b"")))
         target = str(tx.get("to") or "")
-        if target.lower() != self._address.lower() or self._interface.functions.function_of(calldata) != "reveal":
-            raise ChainError(f"transaction {revealed.tx_hash} is not a direct call of reveal on {self._address}: "
-                             "the salt of its reveal cannot be read from its calldata")
+        function = self._interface.functions.function_of(calldata) if target.lower() == self._address.lower() else ""
+        if function not in ("reveal", "revealMany"):
+            raise ChainError(f"transaction {revealed.tx_hash} is not a direct call of reveal or revealMany on "
+                             f"{self._address}: the salt of its reveal cannot be read from its calldata")
         with self._connection.translated():
-            task_id, result_hash, status, salt, result_ref = abi.decode(list(_input_types("reveal")), calldata[4:])
+            decoded = abi.decode(list(_input_types(function)), calldata[4:])
+        items = [tuple(decoded)] if function == "reveal" else [tuple(item) for item in decoded[0]]
         args = revealed.args
-        if (task_id, bytes(result_hash), status, bytes(result_ref)) != (
-                args["taskId"], args["resultHash"], int(args["status"]), args["resultRef"]):
-            raise ChainError(f"the calldata of transaction {revealed.tx_hash} does not match its Revealed event")
-        return Hash32(bytes(salt))
+        for task_id, result_hash, status, salt, result_ref in items:
+            if (task_id, bytes(result_hash), status, bytes(result_ref)) == (
+                    args["taskId"], args["resultHash"], int(args["status"]), args["resultRef"]):
+                return Hash32(bytes(salt))
+        raise ChainError(f"the calldata of transaction {revealed.tx_hash} does not match its Revealed event")
 
     # --- plumbing ----------------------------------------------------------------------------------
 

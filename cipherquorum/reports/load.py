@@ -300,7 +300,7 @@ def _nice_bucket(seconds: float) -> float:
 
 def write_load_report(report: LoadReport, measured: LoadMeasurements, out_dir: str | Path) -> list[Path]:
     """Write load.json, tasks.csv, phases.csv, timeline.csv and report.html under ``out_dir``; return the paths."""
-    from cipherquorum.reports.html import render_load_html
+    from cipherquorum.reports.load_page import render_load_html
 
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)

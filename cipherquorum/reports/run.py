@@ -49,6 +49,33 @@ class VoteReport:
     verdict: Verdict
 
 
+TIMELINE_EVENTS = ("TaskCreated", "TaskQueued", "TaskMatched", "Committed", "AllCommitted", "Revealed",
+                   "TaskCompleted", "TaskFailed", "Rewarded", "Slashed", "Refunded")
+"""The TaskMarket events a task's timeline shows, in the order of its life."""
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One event of a task's life on chain: which, in which block, and whose."""
+
+    event: str
+    block: int
+    node: str = ""
+    """The node the event is about (Committed, Revealed, Rewarded, Slashed), "" otherwise."""
+    detail: str = ""
+    """What else the event says: a slash's reason, an amount, a revealed hash."""
+
+
+@dataclass(frozen=True)
+class ProofCheck:
+    """One verdict of a third party's check of a task's proof (``cipherquorum verify``)."""
+
+    name: str
+    ok: bool
+    detail: str
+    advisory: bool = False
+
+
 @dataclass(frozen=True)
 class TaskReport:
     """One task: who was assigned, how they voted, what won, and whether the result checks out."""
@@ -71,6 +98,10 @@ class TaskReport:
     detail: str = ""
     dissent: tuple[str, ...] = ()
     """The nodes that revealed another result than the one that won (consensus reached against them)."""
+    timeline: tuple[TimelineEntry, ...] = ()
+    """The task's events on chain, in order (empty when the chain was gone at the end)."""
+    third_party: tuple[ProofCheck, ...] = ()
+    """The proof as an outsider checked it from the chain and storage alone (when the run was asked to)."""
 
 
 @dataclass(frozen=True)
@@ -255,5 +286,5 @@ def _value(value: Any) -> str:
     return str(value)
 
 
-__all__ = ["NodeReport", "RoleFault", "RunReport", "StudyReport", "TaskReport", "VoteReport", "WorkflowSection",
-           "text_table"]
+__all__ = ["TIMELINE_EVENTS", "NodeReport", "ProofCheck", "RoleFault", "RunReport", "StudyReport", "TaskReport",
+           "TimelineEntry", "VoteReport", "WorkflowSection", "text_table"]

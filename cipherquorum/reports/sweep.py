@@ -10,7 +10,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from cipherquorum.reports.html import Series, line_chart
+from cipherquorum.reports.html import Series, line_chart, number, page, table
 from cipherquorum.study.economics import Economics
 from cipherquorum.study.sweep import PointResult, SweepResult
 from cipherquorum.study.theory import Outcome
@@ -252,43 +252,35 @@ def render_sweep_html(sweep: SweepResult) -> str:
     sections = []
     ratios_max = max(config.slash_ratios, default=0.0)
     for (line, kind, share_by, stakes, seed), results in _groups(sweep).items():
-        rows = "".join(
-            "<tr>" + "".join(f"<td>{escape(str(cell))}</td>" for cell in (
-                f"r={p.point.replication} q={p.point.quorum}", f"{_share(p):.3f}", p.trials,
-                f"{p.theory.wrong:.5f}", f"{p.simulated(Outcome.WRONG):.5f}",
-                f"[{p.intervals[Outcome.WRONG].low:.5f}, {p.intervals[Outcome.WRONG].high:.5f}]",
-                f"{p.theory.no_consensus:.5f}", f"{p.simulated(Outcome.NO_CONSENSUS):.5f}",
-                _ether(p.economics_theory.client_cost_per_task_wei),
-                _ether(p.economics_measured.honest_profit_per_task_wei),
-                _ether(p.economics_measured.cheater_profit_per_task_wei),
-                _ratio_text(p.economics_theory.break_even_slash_ratio),
-                "yes" if all(p.agrees(o) for o in JUDGED) else "NO")) + "</tr>" for p in results)
-        header = "".join(f"<th>{escape(h)}</th>" for h in (
-            "(r, q)", f"share by {share_by}", "trials", "P(wrong) theory", "simulated", "Wilson 95%",
-            "P(no consensus) theory", "simulated", "client cost ETH", "honest profit ETH", "cheater profit ETH",
-            "cheating stops at slash/reward", "theory inside"))
+        rows = [[f"r={p.point.replication} q={p.point.quorum}", _share(p), p.trials,
+                 p.theory.wrong, p.simulated(Outcome.WRONG),
+                 f"[{number(p.intervals[Outcome.WRONG].low)}, {number(p.intervals[Outcome.WRONG].high)}]",
+                 p.theory.no_consensus, p.simulated(Outcome.NO_CONSENSUS),
+                 _ether(p.economics_theory.client_cost_per_task_wei),
+                 _ether(p.economics_measured.honest_profit_per_task_wei),
+                 _ether(p.economics_measured.cheater_profit_per_task_wei),
+                 _ratio_text(p.economics_theory.break_even_slash_ratio),
+                 "yes" if all(p.agrees(o) for o in JUDGED) else "NO"] for p in results]
+        header = ["(r, q)", f"share by {share_by}", "trials", "P(wrong) theory", "simulated", "Wilson 95%",
+                  "P(no consensus) theory", "simulated", "client cost ETH", "honest profit ETH", "cheater profit ETH",
+                  "cheating stops at slash/reward", "theory inside"]
+        classes = ["" if all(p.agrees(o) for o in JUDGED) else "bad" for p in results]
         sections.append(f"<h2>{escape(line)}: {escape(kind)} byzantine nodes, share by {escape(share_by)}, "
                         f"{escape(stakes)} stakes, seed {escape(seed)}</h2>{_group_charts(results, ratios_max)}"
-                        f"<table><tr>{header}</tr>{rows}</table>")
+                        f"{table(header, rows, classes=classes)}")
     prices = config.prices
     outside = summary["outside_interval"]
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>cipherquorum sweep: {escape(config.source)}</title>
-<style>body{{font-family:sans-serif;margin:24px;max-width:1400px}}table{{border-collapse:collapse;margin:8px 0 18px}}
-td,th{{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:right}}th{{background:#f4f4f4}}
-svg{{display:block;margin:8px 0 18px}}.small{{display:flex;flex-wrap:wrap;gap:8px}}</style></head><body>
-<h1>Proof of execution by consensus: safety and cost</h1>
+    body = f"""<h1>Proof of execution by consensus: safety and cost</h1>
 <p>{escape(config.source)}, {escape(config.mode)} mode: the TaskMarket's own bytecode decided every trial.
 Reward {prices.reward_per_node_wei / ETHER_WEI:g} ether per replica, slash {prices.slash_wei / ETHER_WEI:g} ether
 (ratio {prices.slash_ratio:g}), gas at {prices.gas_price_wei / 10**9:g} gwei.</p>
-<p>{summary['trials']} trials at {summary['points']} points in {summary['seconds']:.1f} s
-({summary['trials_per_s']:.0f} trials/s). Safety: {summary['below_quorum_trials']} trials had fewer byzantine
-replicas than the quorum and {summary['wrong_below_quorum']} of them accepted a wrong result. Theory lies inside the
-simulation's Wilson 95% interval for {summary['judged'] - len(outside)} of {summary['judged']} figures
+<p>{number(summary['trials'])} trials at {summary['points']} points in {number(summary['seconds'])} s
+({number(summary['trials_per_s'])} trials/s). Safety: {number(summary['below_quorum_trials'])} trials had fewer
+byzantine replicas than the quorum and {summary['wrong_below_quorum']} of them accepted a wrong result. Theory lies
+inside the simulation's Wilson 95% interval for {summary['judged'] - len(outside)} of {summary['judged']} figures
 (P(wrong) and P(no consensus) per point; chance alone puts about 5% outside).</p>
-{''.join(sections)}
-</body></html>
-"""
+{''.join(sections)}"""
+    return page(f"cipherquorum sweep: {config.source}", body)
 
 
 def write_sweep_report(sweep: SweepResult, out_dir: str | Path) -> list[Path]:

@@ -23,6 +23,7 @@ from cipherquorum.nodes.client import ClientPoolHandle, TaskOutcome, TaskSpec
 from cipherquorum.nodes.compute import ComputeNodeHandle, NodeStatus
 from cipherquorum.nodes.driver.interrupts import sigint_recorded
 from cipherquorum.nodes.driver.metrics import RunMetrics, TaskMetrics, rpc_delta
+from cipherquorum.nodes.driver.proofs import task_timeline, third_party_checks
 from cipherquorum.nodes.driver.results import combine_results, task_reference
 from cipherquorum.nodes.driver.stack import MarketStack, answer_study, running_market
 from cipherquorum.nodes.hosting import RoleHandle, SpanSource, wait_first
@@ -31,6 +32,7 @@ from cipherquorum.nodes.storage_host import RemoteBlobStore
 from cipherquorum.nodes.workflows import WorkflowContext, drive_workflow
 from cipherquorum.reports.run import (
     NodeReport,
+    ProofCheck,
     RoleFault,
     RunReport,
     StudyReport,
@@ -107,16 +109,20 @@ class _Tally:
 class MarketRun:
     """Runs one scenario on Ray (local, or a cluster at ``ray_address``) and returns its RunReport.
 
-    ``on_progress`` is called about every ``progress_interval_s`` while tasks run. Ctrl-C stops the run
-    cleanly: the report then covers what finished and is marked interrupted. A role whose process dies for
-    good (the client pool, the chain, a respondent shard while it answers, a storage that is not restarted)
-    ends the run early: the report then names it as its ``fault`` and holds what was known by then, read from
+    ``on_progress`` is called about every ``progress_interval_s`` while tasks run. With ``check_proofs`` each
+    completed task's proof is also checked as a third party would (``cipherquorum verify``), for the run page.
+    Ctrl-C stops the run cleanly: the report then covers what finished and is marked interrupted. A role whose
+    process dies for good (the client pool, the chain, a respondent shard while it answers, a storage that is not
+    restarted) ends the run early: the report then names it as its ``fault`` and holds what was known by then, read from
     the chain while the chain is alive. A compute node that dies, or a storage that restarts, is ``survived``.
     """
 
     def __init__(self, scenario: Scenario, *, ray_address: str = "", data_dir: str | Path | None = None,
-                 on_progress: Callable[[Progress], None] | None = None, progress_interval_s: float = 0.5) -> None:
+                 on_progress: Callable[[Progress], None] | None = None, progress_interval_s: float = 0.5,
+                 check_proofs: bool = False) -> None:
         self._scenario = scenario
+        self._check_proofs = check_proofs
+        self._proof_checks: dict[TaskId, tuple[ProofCheck, ...]] = {}
         self._address = ray_address or scenario.run.ray_address
         self._data_dir = Path(data_dir or scenario.run.data_dir or Path("cq-data") / scenario.run.name)
         self._on_progress = on_progress
@@ -177,7 +183,7 @@ class MarketRun:
         fault, storage_survived = self._storage_fault(stack.store, fault)
         survived += storage_survived
         self._metrics = self._measure(market, outcomes, stack.roles, stack.span_sources)
-        chain = self._read_chain(market, stack.start_block, planned)
+        chain = self._read_chain(market, stack.start_block, planned, stack.store)
         if chain is None and fault is None:
             fault = RoleFault("chain", f"the chain stopped answering {_Phase.END}")
         report = self._report(chain, planned, outcomes, nodes, statuses, len(stack.roles), interrupted, fault,
@@ -430,9 +436,10 @@ class MarketRun:
 
     # --- the report ------------------------------------------------------------------------------
 
-    def _read_chain(self, market: TaskMarket, start_block: int,
-                    planned: dict[int, list[_PlannedTask]]) -> _ChainRecord | None:
-        """Read the run's events, and each created task's state and votes; None when the chain is gone.
+    def _read_chain(self, market: TaskMarket, start_block: int, planned: dict[int, list[_PlannedTask]],
+                    store: RemoteBlobStore) -> _ChainRecord | None:
+        """Read the run's events, and each created task's state and votes (and, with ``check_proofs``, each
+        completed task's proof as a third party checks it); None when the chain is gone.
 
         A task whose createTask was mined but whose client died before it returned gets its id here: a
         client's TaskCreated events come in the order of its planned tasks.
@@ -450,8 +457,11 @@ class MarketRun:
             info = {"market_address": market.address, "deploy_block": start_block,
                     "blocks": market.block_number() - start_block, "contract_balance_wei": market.balance_wei(),
                     "liabilities_wei": market.liabilities_wei()}
-            return _ChainRecord(events, {i: market.task(i).state for i in ids}, {i: market.votes(i) for i in ids},
-                                info)
+            states = {i: market.task(i).state for i in ids}
+            if self._check_proofs:
+                completed = [i for i in ids if states[i] is TaskState.COMPLETED]
+                self._proof_checks = third_party_checks(market, store, completed, start_block)
+            return _ChainRecord(events, states, {i: market.votes(i) for i in ids}, info)
         except ChainError:
             self._chain_alive = False
             return None
@@ -553,13 +563,15 @@ class MarketRun:
                 node=vote.node, behaviour=behaviour_of.get(vote.node, "?"), committed=vote.committed,
                 revealed=vote.revealed, result_hash="0x" + bytes(vote.result_hash).hex() if vote.revealed else "",
                 status=vote.status.name if vote.revealed else "", verdict=verdict))
+        events = chain.events if chain is not None else ()
         return TaskReport(
             id=outcome.task_id, label=outcome.label, program=outcome.program, status=outcome.state,
             exec_status=outcome.status.name if outcome.status is not None else "", result_hash=outcome.result_hash,
             verified=outcome.proof_verified and matches, proof_verified=outcome.proof_verified,
             assigned=tuple(v.node for v in votes), votes=tuple(votes), refund_wei=refunds.get(outcome.task_id, 0),
             result=result, reference=reference, latency_s=round(outcome.latency_s, 3), detail=outcome.detail,
-            dissent=tuple(v.node for v in votes if v.verdict is Verdict.DISSENT))
+            dissent=tuple(v.node for v in votes if v.verdict is Verdict.DISSENT),
+            timeline=task_timeline(outcome.task_id, events), third_party=self._proof_checks.get(outcome.task_id, ()))
 
     @staticmethod
     def _study_report(study: Study, q_index: int, program: str,

@@ -10,7 +10,7 @@ from eth_hash.auto import keccak
 from cipherquorum.chain import TaskMarket
 from cipherquorum.chain.errors import BadSeal, BatchEscrowMismatch, InvalidBatch, InvalidQuorum, NotAssigned
 from cipherquorum.exceptions import ValidationError
-from cipherquorum.protocol import MAX_BATCH, TaskParams, compute_seal
+from cipherquorum.protocol import MAX_BATCH, TaskParams, check_winners, compute_seal, failed_checks
 from cipherquorum.types import Address, ExecStatus, TaskState
 
 RESULT = keccak(b"batch result")
@@ -38,6 +38,32 @@ def test_a_batched_lifecycle_settles_every_task_as_single_calls_would(
         assert not receipt.skipped
     assert [market.task(t).state for t in ids if t is not None] == [TaskState.COMPLETED] * 3
     assert market.balance_wei() == market.liabilities_wei()
+
+
+def test_an_outsider_reads_each_salt_of_a_reveal_batch_and_the_winners_check(
+    market: TaskMarket, client: TaskMarket, register_nodes: Callable[..., dict[Address, TaskMarket]],
+    make_params: Callable[..., TaskParams],
+) -> None:
+    """A third party finds each node's salt for each task inside revealMany calldata (every item has its own
+    salt), so the seals check of a batched proof holds."""
+    nodes = register_nodes(3, capacity=4)
+    ids, _ = client.create_tasks([make_params()] * 2)
+    tasks = [t for t in ids if t is not None]
+
+    def salt(node: Address, task_id: int) -> bytes:
+        return keccak(f"salt/{node}/{task_id}".encode())
+
+    for node, binding in nodes.items():
+        binding.commit_many([(t, _seal(t, node, salt(node, t))) for t in tasks if node in market.assignment(t)])
+    for node, binding in nodes.items():
+        binding.reveal_many([(t, RESULT, ExecStatus.SUCCESS, salt(node, t), keccak(RESULT))
+                             for t in tasks if node in market.assignment(t)])
+    for task_id in tasks:
+        reveals = market.reveals(task_id)
+        assert {node: bytes(r.salt) for node, r in reveals.items()} == {
+            node: salt(node, task_id) for node in market.assignment(task_id)}
+        proof = market.proof(task_id)
+        assert not failed_checks(check_winners(proof, market.task(task_id).quorum, reveals))
 
 
 def test_a_bad_commit_or_reveal_is_skipped_with_its_error_and_the_others_take_effect(

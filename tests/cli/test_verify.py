@@ -237,7 +237,7 @@ TINY_RUN = {
     "fhe": {"preset": "bfv-2048"},
     "population": {"respondents": 4, "shards": 1},
     "nodes": [{"count": 3, "capacity": 4}],
-    "studies": [{"id": "tiny", "questions": [
+    "studies": [{"id": "tiny", "inputs_per_task": 1, "questions": [  # 4 tasks: each node commits and reveals a batch
         {"text": "How many?", "kind": "number", "min_value": 0, "max_value": 9, "programs": ["sum@1"]}]}],
 }
 

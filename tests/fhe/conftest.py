@@ -8,7 +8,6 @@ from dataclasses import dataclass
 import pytest
 
 from cipherquorum.fhe import (
-    PRESETS,
     Ciphertext,
     Deadline,
     Evaluator,
