@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 import numpy as np
+from eth_hash.auto import keccak
 from sklearn import datasets  # type: ignore[import-untyped]
 
 from cipherquorum.exceptions import ValidationError
@@ -126,3 +127,8 @@ def stats_schema(dataset: Dataset, feature_scale: int, target_scale: int) -> Joi
 def features_schema(dataset: Dataset) -> JointSchema:
     """The public schema of a federated job: the features' ranges (scale 1: only the range is used)."""
     return schema_of(dataset.feature_names, dataset.features, [1] * len(dataset.feature_names))
+
+
+def seed_of(run_seed: str, what: str) -> int:
+    """A 64-bit seed for ``what`` ("joint_stats") derived from the run's seed, so a run is reproducible."""
+    return int.from_bytes(keccak(f"{run_seed}/{what}".encode())[:8], "big")

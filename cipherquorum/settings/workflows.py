@@ -9,6 +9,8 @@ from cipherquorum.exceptions import ScenarioError
 from cipherquorum.settings.toml import TableReader
 
 SECTION_READERS: dict[str, str] = {
+    "joint_stats": "cipherquorum.joint.settings:read_joint_stats",
+    "federated": "cipherquorum.joint.settings:read_federated",
     "psi": "cipherquorum.psi.settings:read_settings",
     "split_inference": "cipherquorum.inference.settings:read_settings",
 }

@@ -14,6 +14,8 @@ from cipherquorum.reports.run import WorkflowSection
 from cipherquorum.settings.workflows import WorkflowSettings, import_path
 
 WORKFLOW_DRIVERS: dict[str, str] = {
+    "joint_stats": "cipherquorum.nodes.workflows.joint_stats:drive",
+    "federated": "cipherquorum.nodes.workflows.federated:drive",
     "psi": "cipherquorum.nodes.workflows.psi:drive",
     "split_inference": "cipherquorum.nodes.workflows.split_inference:drive",
 }

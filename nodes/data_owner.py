@@ -1,0 +1,99 @@
+"""The data owner role: holds its rows, encodes and encrypts them under the analyst's key, trains locally."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from cipherquorum.exceptions import PlainCapacityExceeded
+from cipherquorum.fhe import Encryptor, KeyBundle
+from cipherquorum.fhe.programs.joint import MomentsLayout, check_moment_capacity, pack_chunk
+from cipherquorum.joint.contribution import CONTRIBUTION_KIND, Contribution
+from cipherquorum.joint.data import OwnerShare, ShareSpec
+from cipherquorum.joint.federated import (
+    TrainingTerms,
+    check_update_capacity,
+    encode_update,
+    scale_features,
+    train_logistic,
+)
+from cipherquorum.joint.schema import JointSchema
+from cipherquorum.storage import IndexedStore
+from cipherquorum.types import BlobId
+from cipherquorum.wire.codec import encode
+
+
+class DataOwner:
+    """One owner of rows. No method returns a row: what leaves is ciphertexts under the analyst's public key and
+    a contribution record naming them, published in storage under the owner's name and the job."""
+
+    def __init__(self, store: IndexedStore, share: OwnerShare | ShareSpec) -> None:
+        """Keep ``share`` (a ShareSpec is loaded here, inside the owner's own process)."""
+        self._store = store
+        self._share = share.load() if isinstance(share, ShareSpec) else share
+        self._encryptors: dict[str, Encryptor] = {}
+
+    @property
+    def name(self) -> str:
+        """The owner's name ("owner-0")."""
+        return self._share.owner
+
+    @property
+    def rows(self) -> int:
+        """How many rows this owner holds (what its contribution's chunk count shows anyway, roughly)."""
+        return self._share.rows
+
+    def contribute_rows(self, job: str, schema: JointSchema, key_bundle_ref: BlobId, max_rows: int) -> Contribution:
+        """Encode the rows (features then target) under ``schema``, pack them into chunks for joint_moments@1,
+        encrypt each under the bundle ``key_bundle_ref`` and publish the contribution.
+
+        Raises OwnerDataError for rows of the wrong column count or out of range, PlainCapacityExceeded when
+        ``max_rows`` rows (the job's bound, or more rows than that here) could wrap the plain modulus,
+        KeyBundleError / StorageError for a bundle that cannot be read.
+        """
+        encoded = schema.encode(self._share.table(), self.name)
+        encryptor = self._encryptor(key_bundle_ref)
+        preset = encryptor.preset
+        self._check_rows(max_rows)
+        check_moment_capacity(schema.bounds, max_rows, preset.plain_bound)
+        layout = MomentsLayout(len(schema.columns) + 1, preset.row_slots)
+        per_chunk = layout.rows_per_chunk
+        chunks = [pack_chunk(encoded[start:start + per_chunk].tolist(), layout)
+                  for start in range(0, len(encoded), per_chunk)]
+        refs = self._store.put_many([encryptor.encrypt(chunk).to_bytes() for chunk in chunks])
+        return self._publish(Contribution(self.name, job, key_bundle_ref, schema.digest(), tuple(refs)))
+
+    def federated_update(self, job: str, schema: JointSchema, key_bundle_ref: BlobId, weights: Sequence[float],
+                         terms: TrainingTerms, max_rows: int) -> Contribution:
+        """Train from ``weights`` on the rows (features scaled by the schema's public ranges), encrypt the
+        update ``rows * w`` (fixed point, clipped) and the row count under ``key_bundle_ref``, and publish it.
+
+        Raises OwnerDataError for features of the wrong column count or out of range, PlainCapacityExceeded
+        when ``max_rows`` rows' updates could wrap the plain modulus.
+        """
+        schema.encode(self._share.features, self.name)  # the range check; training takes the raw features
+        encryptor = self._encryptor(key_bundle_ref)
+        self._check_rows(max_rows)
+        check_update_capacity(max_rows, terms, encryptor.preset.plain_bound)
+        features = scale_features(self._share.features, schema)
+        trained = train_logistic(np.asarray(weights, dtype=np.float64), features, self._share.target, terms)
+        update = encryptor.encrypt(encode_update(trained, self.rows, terms)).to_bytes()
+        ref = self._store.put(update)
+        return self._publish(Contribution(self.name, job, key_bundle_ref, schema.digest(), (ref,)))
+
+    def _check_rows(self, max_rows: int) -> None:
+        if self.rows > max_rows:
+            raise PlainCapacityExceeded(
+                f"owner {self.name!r} holds more rows than the job's bound (got rows={self.rows}, max_rows={max_rows})"
+            )
+
+    def _encryptor(self, key_bundle_ref: BlobId) -> Encryptor:
+        if key_bundle_ref not in self._encryptors:
+            bundle = KeyBundle.from_bytes(self._store.get(key_bundle_ref))
+            self._encryptors[key_bundle_ref] = Encryptor.from_bundle(bundle)
+        return self._encryptors[key_bundle_ref]
+
+    def _publish(self, contribution: Contribution) -> Contribution:
+        ref = self._store.put(encode(contribution))
+        self._store.publish_many([(self.name, CONTRIBUTION_KIND, contribution.job, ref)])
+        return contribution
