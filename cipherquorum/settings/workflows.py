@@ -11,6 +11,7 @@ from cipherquorum.settings.toml import TableReader
 SECTION_READERS: dict[str, str] = {
     "joint_stats": "cipherquorum.joint.settings:read_joint_stats",
     "federated": "cipherquorum.joint.settings:read_federated",
+    "market_study": "cipherquorum.marketstudy.settings:read_settings",
     "psi": "cipherquorum.psi.settings:read_settings",
     "split_inference": "cipherquorum.inference.settings:read_settings",
 }

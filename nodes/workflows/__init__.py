@@ -16,6 +16,7 @@ from cipherquorum.settings.workflows import WorkflowSettings, import_path
 WORKFLOW_DRIVERS: dict[str, str] = {
     "joint_stats": "cipherquorum.nodes.workflows.joint_stats:drive",
     "federated": "cipherquorum.nodes.workflows.federated:drive",
+    "market_study": "cipherquorum.nodes.workflows.market_study:drive",
     "psi": "cipherquorum.nodes.workflows.psi:drive",
     "split_inference": "cipherquorum.nodes.workflows.split_inference:drive",
 }

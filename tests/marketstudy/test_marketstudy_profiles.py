@@ -49,7 +49,7 @@ def test_each_change_is_a_new_version_and_the_current_one_decrypts(store: LocalI
 
 def test_a_change_based_on_an_old_version_is_refused() -> None:
     """A profile change based on version 1 when version 2 is current is a StaleProfileVersion naming both."""
-    with pytest.raises(StaleProfileVersion, match="respondent r9: .*version 1 .*current is 2"):
+    with pytest.raises(StaleProfileVersion, match=r"respondent r9: .*version 1 .*current is 2"):
         check_base_version("r9", 1, 2)
 
 
