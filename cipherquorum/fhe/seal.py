@@ -179,6 +179,13 @@ def ciphertext_bytes(ctxt: PyCtxt) -> bytes:
 
 def as_int64(values: object, what: str, bound: int) -> np.ndarray:
     """Return ``values`` (ints with |v| <= bound) as a contiguous int64 array; raises ValidationError otherwise."""
+    if isinstance(values, np.ndarray) and values.ndim == 1 and values.dtype.kind in "iu":
+        array = np.ascontiguousarray(values, dtype=np.int64)  # the same checks, vectorized
+        outside = np.flatnonzero((array < -bound) | (array > bound))
+        if outside.size:
+            index = int(outside[0])
+            raise ValidationError(f"{what}[{index}] must be in [-{bound}, {bound}] (got {int(values[index])})")
+        return array
     items = list(values)  # type: ignore[call-overload]
     for index, value in enumerate(items):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)):

@@ -40,10 +40,29 @@ def power(a: Vector, exponent: int, t: int) -> Vector:
 
 
 def inverse(a: Vector, t: int) -> Vector:
-    """Return the inverse of each element mod the prime t; raises ValidationError if one is 0."""
+    """Return the inverse of each element mod the prime t; raises ValidationError if one is 0.
+
+    Montgomery's batch inversion along the last axis: prefix products, one exponentiation per row, and a
+    backward pass, so a (rows, k) array costs about 3k products of rows elements instead of 45k.
+    """
     if np.any(a % t == 0):
         raise ValidationError("cannot invert 0 modulo the plain modulus (two interpolation points coincide)")
-    return power(a, t - 2, t)
+    if a.ndim != 2:
+        return power(a, t - 2, t)
+    width = a.shape[1]
+    if width == 0:
+        return a.copy()
+    prefix = np.empty_like(a)
+    prefix[:, 0] = a[:, 0] % t
+    for j in range(1, width):
+        prefix[:, j] = mul(prefix[:, j - 1], a[:, j], t)
+    running = power(prefix[:, -1], t - 2, t)  # the inverse of each row's whole product
+    result = np.empty_like(a)
+    for j in range(width - 1, 0, -1):
+        result[:, j] = mul(running, prefix[:, j - 1], t)
+        running = mul(running, a[:, j], t)
+    result[:, 0] = running
+    return result
 
 
 def poly_from_roots(roots: Vector, counts: Vector, t: int) -> Vector:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 
@@ -23,9 +24,14 @@ def _psi_shape() -> tuple[int, int]:
     return preset.slots, int(preset.plain_modulus or 0)
 
 
-def _centred(values: Vector, t: int) -> list[int]:
+def _as_values(array: Vector) -> Sequence[Number]:
+    """An int64 array where CipherOps takes a sequence (it checks an array's bounds vectorized)."""
+    return cast("Sequence[Number]", array)
+
+
+def _centred(values: Vector, t: int) -> Vector:
     """Field elements in [0, t) as the signed slot values BFV encodes, in [-(t-1)/2, (t-1)/2]."""
-    return [int(v) for v in np.where(values > (t - 1) // 2, values - t, values)]
+    return np.where(values > (t - 1) // 2, values - t, values)
 
 
 class PsiProgram(Program):
@@ -81,7 +87,7 @@ class PsiProgram(Program):
         """Return sum_k coeffs[:, k] * x^k, slot-wise."""
         acc: seal.PyCtxt | None = None
         for degree in range(coeffs.shape[1] - 1, 0, -1):
-            term = ops.multiply_plain_unless_zero(powers[degree], _centred(coeffs[:, degree], t),
+            term = ops.multiply_plain_unless_zero(powers[degree], _as_values(_centred(coeffs[:, degree], t)),
                                                   f"{what} coefficient {degree}")
             if term is None:
                 continue
@@ -91,14 +97,14 @@ class PsiProgram(Program):
                 ops.add_inplace(acc, term)
         if acc is None:
             raise ProgramError(f"{what}: every coefficient of degree >= 1 is zero (no provider item in the bundle)")
-        return ops.add_plain(acc, _centred(coeffs[:, 0], t), f"{what} constant")
+        return ops.add_plain(acc, _as_values(_centred(coeffs[:, 0], t)), f"{what} constant")
 
     def reference(self, plain_inputs: Sequence[Sequence[Number]], params: Params) -> list[PlainVector]:
         """What each result decrypts to (signed slot values), from the query's first power x (its slot values)."""
         slots, t = _psi_shape()
         task = self._task(params, slots, t)
         query = [int(v) for v in plain_inputs[0]]
-        return [_centred(vector, t) for vector in task.expected(query, slots, t)]
+        return [[int(v) for v in _centred(vector, t)] for vector in task.expected(query, slots, t)]
 
     def decode(self, decrypted: Sequence[Sequence[Number]], params: Params) -> object:
         """The result vectors as lists of ints (the requester reads them against its cuckoo table)."""
