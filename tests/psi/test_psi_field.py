@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from cipherquorum.exceptions import ValidationError
+from cipherquorum.fhe import seal
 from cipherquorum.psi.field import check_modulus, evaluate, interpolate, inverse, poly_from_roots
 
 T = 1073692673
@@ -46,3 +47,17 @@ def test_zero_has_no_inverse() -> None:
     with pytest.raises(ValidationError, match="coincide"):
         inverse(np.array([3, 0], dtype=np.int64), T)
     assert (inverse(np.array([3], dtype=np.int64), T) * 3 % T == 1).all()
+
+
+@pytest.mark.parametrize("values, verdict", [
+    (np.array([0, 5, -5], dtype=np.int64), None),
+    (np.array([0, 6, 1], dtype=np.int64), r"coefficient\[1\] must be in \[-5, 5\] \(got 6\)"),
+    (np.array([-6], dtype=np.int32), r"coefficient\[0\] .*got -6"),
+])
+def test_coefficient_arrays_are_checked_against_the_plain_range(values: np.ndarray, verdict: str | None) -> None:
+    """The vectorized check psi@1's coefficient arrays take refuses a value past the bound, naming its index."""
+    if verdict is None:
+        assert seal.as_int64(values, "coefficient", 5).tolist() == [0, 5, -5]
+    else:
+        with pytest.raises(ValidationError, match=verdict):
+            seal.as_int64(values, "coefficient", 5)
