@@ -135,7 +135,7 @@ def read_profile(data: bytes, keys: SecretKeyOwner) -> ProfileValues:
 
 def public_of(data: bytes) -> dict[str, int]:
     """The public part of a profile blob, as anyone may read it."""
-    return {k: int(v) for k, v in decode(data, ProfileBlob).public.items()}  # type: ignore[call-overload]
+    return {k: int(v) for k, v in decode(data, ProfileBlob).public.items()}  # type: ignore[arg-type]
 
 
 def check_base_version(respondent: str, base_version: int, current_version: int) -> None:

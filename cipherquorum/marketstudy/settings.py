@@ -51,6 +51,7 @@ class MarketStudySettings:
     profile_updates: int
     stale_updates: int
     locked_answers: int
+    impostors: int
     auth_batch: int
     match_batch: int
     answer_window_s: float
@@ -127,6 +128,7 @@ def read_settings(reader: TableReader) -> MarketStudySettings:
         profile_updates=profile_updates,
         stale_updates=stale_updates,
         locked_answers=reader.integer("locked_answers", 0, minimum=0, maximum=respondents),
+        impostors=reader.integer("impostors", 0, minimum=0, maximum=respondents),
         auth_batch=reader.integer("auth_batch", 500, minimum=1, maximum=4096),
         match_batch=reader.integer("match_batch", MATCH_BLOCKS, minimum=1, maximum=8 * MATCH_BLOCKS),
         answer_window_s=reader.number("answer_window_s", 5.0),

@@ -12,6 +12,7 @@ from typing import Any
 from cipherquorum.fhe import SecretKeyOwner, get_program
 from cipherquorum.marketstudy.catalogue import everything_of_survey
 from cipherquorum.marketstudy.client import SurveyClient, match_params
+from cipherquorum.marketstudy.impostor import STRATEGIES, Impostor
 from cipherquorum.marketstudy.keys import BUNDLE_KIND, KeyOutcome, KeyReport
 from cipherquorum.marketstudy.matching import Audience, TargetGroup
 from cipherquorum.marketstudy.plan import RespondentPlan, expect_room, final_profile, plan_respondents
@@ -32,7 +33,8 @@ from cipherquorum.reports.run import WorkflowSection, text_table
 from cipherquorum.storage import IndexedStore
 from cipherquorum.types import BlobId, ExecStatus
 
-STAGES = ("keys", "profiles", "surveys", "rooms", "authentication", "matching", "answers")
+STAGES = ("keys", "profiles", "surveys", "rooms", "authentication", "attack", "matching", "answers")
+"""The timed stages; "attack" is the impostors' extra challenges, not part of the per-respondent flow."""
 
 
 @dataclass
@@ -178,6 +180,7 @@ class _SurveyResult:
     catalogue: int
     change_refusal: str
     locked_refusals: int
+    attack: dict[str, Any]
 
 
 def _survey(run: _Run, index: int, survey: SurveySettings, client: ActorHost[SurveyClient],
@@ -238,6 +241,10 @@ def _survey(run: _Run, index: int, survey: SurveySettings, client: ActorHost[Sur
         auth_verdicts += room.call("answer_many", replays)
         authenticated: list[str] = room.call("authenticated")
     refusals = Counter(v.reason for v in [*verdicts, *auth_verdicts] if not v.accepted)
+    tally = room.call("tally")
+    with run.meter.stage("attack") as cost:
+        attack = _impostors(run, room, room_account, authenticated[:settings.impostors], bundles)
+        cost.tasks += attack["tasks"]
 
     with run.meter.stage("matching") as cost:
         blocks = min(MATCH_BLOCKS, settings.match_batch)
@@ -286,8 +293,7 @@ def _survey(run: _Run, index: int, survey: SurveySettings, client: ActorHost[Sur
         received = [c.respondent for c in copies]
         for spec, outcome in zip(specs, outcomes_agg):
             q = int(spec.label.split("/q")[1].split(" ")[0])
-            program = get_program(spec.program)
-            reference = program.plain_result([plain_by_user[user][q] for user in received], spec.params)
+            reference = get_program(spec.program).plain_result([plain_by_user[user][q] for user in received], spec.params)
             result = client.call("decrypt", outcome.outputs, spec.program, spec.params) \
                 if outcome.proof_verified and outcome.status is ExecStatus.SUCCESS else None
             aggregates.append({"question": survey.questions[q].text, "program": spec.program,
@@ -299,7 +305,6 @@ def _survey(run: _Run, index: int, survey: SurveySettings, client: ActorHost[Sur
         locked_verdicts = client.call("receive", [(c.respondent, c.refs) for c in late_copies])
     catalogue = len(everything_of_survey(run.store, survey.survey_id))
 
-    tally = room.call("tally")
     expected_refused = Counter({"not a candidate": expectation.refused_joins,
                                 "second connection": expectation.second_connections})
     run.check(f"{survey.survey_id}: refused joins", dict(+expected_refused), dict(+Counter(
@@ -317,10 +322,46 @@ def _survey(run: _Run, index: int, survey: SurveySettings, client: ActorHost[Sur
     run.check(f"{survey.survey_id}: change refused", True, bool(change_refusal))
     run.check(f"{survey.survey_id}: locked answers refused", len(late_copies),
               sum(1 for v in locked_verdicts if v))
+    run.check(f"{survey.survey_id}: impostor answers refused as wrong", attack["answers"], attack["refused"])
     return _SurveyResult(survey, joins, {"attempts": tally.attempts, "accepted": tally.accepted,
                                          "challenged": len(challenges), **dict(refusals)},
                          authenticated, matched, states, aggregates, catalogue, change_refusal,
-                         sum(1 for v in locked_verdicts if v))
+                         sum(1 for v in locked_verdicts if v), attack)
+
+
+def _impostors(run: _Run, room: ActorHost[RoomRole], room_account: int, victims: Sequence[str],
+               bundles: dict[str, BlobId]) -> dict[str, Any]:
+    """Impostors hold each victim's connection and know its PIN; they play the game once per strategy, read every
+    blob in storage and every event and transaction on chain, and answer. Every answer must be refused."""
+    if not victims:
+        return {"victims": 0, "answers": 0, "refused": 0, "tasks": 0}
+    slots = run.settings.pin_rules.mask_slots
+    impostor = Impostor(RESPONDENT_PRESET)
+    challenges, _ = room.call("challenge_many", [(v, bundles[v]) for v in victims for _ in STRATEGIES])
+    victim_bundles = dict(zip(victims, run.store.get_many([bundles[v] for v in victims])))
+    pin_refs = run.store.put_many([impostor.encrypt_pin(victim_bundles[user], pin, slots)
+                                   for user, _, pin in challenges])
+    pins = [(user, challenge_id, ref) for (user, challenge_id, _), ref in zip(challenges, pin_refs)]
+    specs: list[TaskSpec] = room.call("task_specs", pins, run.settings.auth_batch)
+    outcomes = run.context.run_tasks(room_account, specs)
+    room.call("deliver", [challenge_id for _, challenge_id, _ in challenges])
+    responses = [data for outcome in outcomes for data in outcome.outputs]
+    ids = list(run.store.ids())
+    for start in range(0, len(ids), 64):
+        impostor.read_storage(run.store.get_many(ids[start:start + 64]))
+    market = run.context.stack.market
+    latest = market.block_number()
+    impostor.read_chain(market.events(run.context.stack.start_block, latest),
+                        len(market.transactions(run.context.stack.start_block, latest)))
+    answers = [(user, challenge_id, impostor.guess(STRATEGIES[k % len(STRATEGIES)], pin, pin_ref, response,
+                                                   run.store.get, slots))
+               for k, ((user, challenge_id, pin), (_, _, pin_ref), response)
+               in enumerate(zip(challenges, pins, responses))]
+    verdicts: list[Verdict] = room.call("answer_many", answers)
+    sightings = impostor.sightings()
+    return {"victims": len(victims), "answers": len(answers), "tasks": len(specs),
+            "refused": sum(v.reason == "wrong pin" for v in verdicts), "strategies": list(STRATEGIES),
+            "read": asdict(sightings)}
 
 
 def _plain(value: object) -> object:
@@ -353,6 +394,15 @@ def _surveys_report(run: _Run, results: list[_SurveyResult]) -> None:
     run.text += text_table("Market study: authentication",
                            ["survey", "challenged", "attempts", "accepted", "foreign bundle", "wrong", "replayed",
                             "expired"], rows_auth)
+    run.text += text_table("Market study: impostors (no secret key; every blob in storage and the chain read)",
+                           ["survey", "victims", "answers", "refused", "blobs read", "MB read", "events read",
+                            "transactions read"],
+                           [[r.survey.survey_id, str(r.attack["victims"]), str(r.attack["answers"]),
+                             str(r.attack["refused"]), str(r.attack.get("read", {}).get("blobs", 0)),
+                             f'{r.attack.get("read", {}).get("blob_bytes", 0) / 1e6:.1f}',
+                             str(r.attack.get("read", {}).get("events", 0)),
+                             str(r.attack.get("read", {}).get("transactions", 0))]
+                            for r in results if r.attack["victims"]])
     run.text += text_table("Market study: matches", ["survey", "authenticated", "matched", "share"], rows_match)
     run.text += text_table("Market study: aggregates", ["survey", "question", "program", "decrypted", "reference",
                                                         "equal"], rows_agg)
@@ -361,7 +411,7 @@ def _surveys_report(run: _Run, results: list[_SurveyResult]) -> None:
                             "locked_refused": r.locked_refusals} for r in results]
     run.data["rooms"] = [{"survey": r.survey.survey_id, "joined": r.joins.get("joined", 0),
                           "refused": {k: v for k, v in r.joins.items() if k != "joined"}} for r in results]
-    run.data["authentication"] = [{"survey": r.survey.survey_id, **r.auth} for r in results]
+    run.data["authentication"] = [{"survey": r.survey.survey_id, **r.auth, "impostors": r.attack} for r in results]
     run.data["matches"] = [{"survey": r.survey.survey_id, "authenticated": len(r.authenticated),
                             "matched": len(r.matched)} for r in results]
     run.data["aggregates"] = [{"survey": r.survey.survey_id, **a} for r in results for a in r.aggregates]

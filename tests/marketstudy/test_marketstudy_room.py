@@ -187,3 +187,33 @@ def test_an_input_of_other_parameters_is_input_invalid() -> None:
     inputs = [user.encrypt([1]).to_bytes(), other.encrypt([2]).to_bytes()]
     outcome = execute("pin_mask@1", user.bundle, inputs, {}, 10.0)
     assert outcome.status is ExecStatus.INPUT_INVALID
+
+
+def test_an_impostor_who_reads_all_of_storage_fails_with_every_strategy(store: LocalIndexedStore) -> None:
+    """The impostor holds the victim's connection, encrypts the PIN under the victim's public key, reads every
+    blob (manifests included) and answers with each of its strategies: every answer is a WrongPin."""
+    from cipherquorum.marketstudy.impostor import STRATEGIES, Impostor
+
+    game = _play(store, ["victim"])
+    victim = game.users["victim"]
+    impostor = Impostor("bfv-2048")
+    refused = 0
+    for strategy in STRATEGIES:
+        challenge = game.room.challenge("victim", Encryptor.from_bundle(victim.bundle))
+        pin_ref = store.put(impostor.encrypt_pin(victim.bundle.to_bytes(), challenge.pin, RULES.mask_slots))
+        mask_ref = store.put(challenge.mask)
+        manifest = TaskManifest(program="pin_mask@1", preset="bfv-2048", key_bundle_ref=store.put(
+            victim.bundle.to_bytes()), input_refs=(pin_ref, mask_ref), params={}, time_limit_s=30.0,
+            client="room-1", label="impostor")
+        store.put(encode(manifest))
+        outcome = execute("pin_mask@1", victim.bundle, [store.get(pin_ref), store.get(mask_ref)], {}, 30.0)
+        store.put(outcome.output_bytes()[0])
+        impostor.read_storage(store.get(blob_id) for blob_id in store.ids())
+        game.room.deliver(challenge.challenge_id)
+        guess = impostor.guess(strategy, challenge.pin, pin_ref, outcome.output_bytes()[0], store.get,
+                               RULES.mask_slots)
+        with pytest.raises(WrongPin):
+            game.room.answer("victim", challenge.challenge_id, guess)
+        refused += 1
+    assert refused == len(STRATEGIES) and impostor.sightings().blobs > 10
+    assert "victim" not in game.room.authenticated
