@@ -238,8 +238,13 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             print(f"[{done}/{total}] {result.point.label}: {result.trials} trials, "
                   f"{result.trials_per_s:.0f} trials/s", file=sys.stderr, flush=True)
 
+    run_trials = None
+    if config.mode == "real":  # each point on a full market: Ray is imported only then
+        from cipherquorum.nodes.driver.sweep_real import real_trials_in
+
+        run_trials = real_trials_in(Path(args.out) / "data")
     try:
-        sweep = run_sweep(config, on_point=show)
+        sweep = run_sweep(config, on_point=show, run_trials=run_trials)
     except ValidationError as exc:
         print(f"cipherquorum: cannot sweep: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

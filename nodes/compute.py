@@ -14,6 +14,7 @@ from typing import TypeVar
 from cipherquorum.chain import ChainEvent, Queued, TaskMarket, TxReceipt, derive_account
 from cipherquorum.chain.errors import RevealNotOpen
 from cipherquorum.exceptions import (
+    ChainError,
     ChainUnavailable,
     CipherQuorumError,
     ContractError,
@@ -69,6 +70,8 @@ class ComputeNodeConfig:
     price_wei: int
     start_block: int = 0
     poll_interval_s: float = 0.1
+    restake: bool = False
+    """Top the stake back up by what each slash took, at once (as the sweep's trials assume)."""
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,7 @@ class ComputeNode:
         self._queued: dict[TaskId, int] = {}  # the queued tasks (TaskQueued, not yet TaskMatched) by replication
         self._replications: dict[TaskId, int] = {}  # of created tasks not yet matched, from TaskCreated
         self._widest = 1  # the largest replication of any task seen
+        self._slashed_wei = 0  # what slashes took and a restaking node has not added back yet
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -226,6 +230,18 @@ class ComputeNode:
                     self._note(f"task {work.task_id}: reveal deadline passed at stage {work.stage}")
                     work.stage = TaskStage.FAILED
         self._forget_settled()
+        self._restake()
+
+    def _restake(self) -> None:
+        """Add back what slashes took (a restaking node); a failed transaction is tried again next step."""
+        if not self._slashed_wei:
+            return
+        try:
+            self._market.add_stake(self._slashed_wei)
+        except ChainError as exc:
+            self._note(f"restake of {self._slashed_wei} wei: {exc} (will retry)")
+            return
+        self._slashed_wei = 0
 
     def _now(self, open_work: list[_Work]) -> float:
         """The next block's time, asked of the chain only when a deadline is near (the wall clock otherwise)."""
@@ -263,6 +279,8 @@ class ComputeNode:
                 self._computing[task_id] = self._prefetch.submit(self._fetch_and_compute, task_id,
                                                                  args["commitDeadline"])
             return
+        if event.name == "Slashed" and args["node"] == self._address and self._config.restake:
+            self._slashed_wei += args["amountWei"]
         work = self._work.get(task_id)
         if work is None:
             return

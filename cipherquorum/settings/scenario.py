@@ -144,6 +144,8 @@ class NodeGroup:
     stake_wei: int = 2 * ETHER_WEI
     capacity: int = 4
     price_wei: int = ETHER_WEI // 100
+    restake: bool = False
+    """Each node tops its stake back up by what a slash took, at once (the sweep's real mode does this)."""
 
 
 @dataclass(frozen=True)
@@ -344,6 +346,7 @@ def _read_node_group(reader: TableReader) -> NodeGroup:
         stake_wei=reader.wei("stake_wei", NodeGroup.stake_wei, maximum=MAX_STAKE_WEI),
         capacity=reader.integer("capacity", NodeGroup.capacity, minimum=1, maximum=1024),
         price_wei=reader.wei("price_wei", NodeGroup.price_wei, maximum=MAX_PRICE_WEI),
+        restake=reader.boolean("restake", False),
     )
     reader.finish()
     return group

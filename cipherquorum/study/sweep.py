@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from cipherquorum.exceptions import ValidationError
-from cipherquorum.study.contract import ContractTrials, MarketSetup
+from cipherquorum.study.contract import ContractTrials, MarketSetup, PointTally
 from cipherquorum.study.economics import (
     Economics,
     GasPerTask,
@@ -25,8 +25,16 @@ from cipherquorum.study.theory import (
     wilson_interval,
 )
 
-REAL_MODE_PENDING = ('mode = "real" (the full market with FHE per grid point) is not implemented yet; '
-                     'use mode = "contract"')
+REAL_MODE_NEEDS_MARKET = ('mode = "real" runs each grid point on a full market (Ray roles, the devnet, FHE): '
+                          "pass run_trials=cipherquorum.nodes.driver.sweep_real trials, as `cipherquorum sweep` does")
+
+TrialRunner = Callable[[GridPoint, MarketSetup], PointTally]
+"""Runs a grid point's trials on a market set up as ``MarketSetup`` says and tallies them."""
+
+
+def contract_trials(point: GridPoint, setup: MarketSetup) -> PointTally:
+    """The point's trials in contract mode: the TaskMarket bytecode in an in-process EVM, synthetic votes."""
+    return ContractTrials(point.registry, setup).run(point.trials)
 
 
 @dataclass(frozen=True)
@@ -105,11 +113,11 @@ class SweepResult:
         return self.trials / self.seconds if self.seconds > 0 else 0.0
 
 
-def run_point(point: GridPoint, config: SweepConfig, ratios: tuple[float, ...]) -> PointResult:
-    """Run one grid point's trials in contract mode and set theory beside them."""
+def run_point(point: GridPoint, config: SweepConfig, ratios: tuple[float, ...],
+              run_trials: TrialRunner = contract_trials) -> PointResult:
+    """Run one grid point's trials (contract mode by default) and set theory beside them."""
     setup = MarketSetup(point.seed, point.replication, point.quorum, point.kind, config.prices, config.min_stake_wei)
-    trials = ContractTrials(point.registry, setup)
-    tally = trials.run(point.trials)
+    tally = run_trials(point, setup)
     odds = byzantine_count_odds(point.registry, point.replication)[point.replication]
     theory = outcome_odds(odds, point.replication, point.quorum, point.kind)
     counts = {outcome: tally.outcomes.get(outcome, 0) for outcome in Outcome}
@@ -127,22 +135,26 @@ def run_point(point: GridPoint, config: SweepConfig, ratios: tuple[float, ...]) 
         expected, measured_economics(money, config.prices, expected.break_even_slash_ratio), curve, tally.seconds)
 
 
-def run_sweep(config: SweepConfig, on_point: Callable[[PointResult, int, int], None] | None = None) -> SweepResult:
+def run_sweep(config: SweepConfig, on_point: Callable[[PointResult, int, int], None] | None = None,
+              run_trials: TrialRunner | None = None) -> SweepResult:
     """Run every grid point of ``config``; ``on_point(result, done, total)`` hears of each as it finishes.
 
-    Raises ValidationError for mode "real", which is not implemented yet.
+    Contract mode runs in this process; mode "real" needs ``run_trials``, the market driver's (this library
+    starts no roles). Raises ValidationError for mode "real" without it.
     """
-    if config.mode == "real":
-        raise ValidationError(REAL_MODE_PENDING)
+    if config.mode == "real" and run_trials is None:
+        raise ValidationError(REAL_MODE_NEEDS_MARKET)
+    runner = run_trials if run_trials is not None else contract_trials
     started = time.perf_counter()
     results = []
     total = config.size
     for point in config.points():
-        result = run_point(point, config, config.slash_ratios)
+        result = run_point(point, config, config.slash_ratios, runner)
         results.append(result)
         if on_point is not None:
             on_point(result, len(results), total)
     return SweepResult(config, tuple(results), time.perf_counter() - started)
 
 
-__all__ = ["REAL_MODE_PENDING", "PointResult", "SweepResult", "run_point", "run_sweep"]
+__all__ = ["REAL_MODE_NEEDS_MARKET", "PointResult", "SweepResult", "TrialRunner", "contract_trials", "run_point",
+           "run_sweep"]

@@ -186,7 +186,8 @@ def _start_nodes(scenario: Scenario, rpc_url: str, market_address: str, start_bl
         for _ in range(group.count):
             config = ComputeNodeConfig(index=index, behaviour=group.behaviour, seed=scenario.run.seed,
                                        rpc_url=rpc_url, market_address=market_address, stake_wei=group.stake_wei,
-                                       capacity=group.capacity, price_wei=group.price_wei, start_block=start_block)
+                                       capacity=group.capacity, price_wei=group.price_wei, start_block=start_block,
+                                       restake=group.restake)
             nodes.append(ComputeNodeHandle(config, store, clustered=clustered))
             index += 1
     handles.extend(nodes)

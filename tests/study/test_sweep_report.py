@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from cipherquorum.cli import EXIT_BAD_INPUT, EXIT_OK, main
-from cipherquorum.exceptions import ValidationError
 from cipherquorum.reports.sweep import render_text, write_sweep_report
 from cipherquorum.study import parse_sweep, run_sweep
 
@@ -48,13 +47,6 @@ def test_the_text_summary_counts_trials_safety_and_agreement(small_sweep) -> Non
     assert "Wilson 95% interval" in text
 
 
-def test_real_mode_is_refused_as_not_implemented_yet() -> None:
-    """mode = "real" is read, but running it raises a ValidationError that says it is not implemented yet."""
-    config = parse_sweep({"sweep": {**SMALL["sweep"], "mode": "real"}}, "small.toml")
-    with pytest.raises(ValidationError, match=r'mode = "real" .* is not implemented yet'):
-        run_sweep(config)
-
-
 def test_the_sweep_command_runs_a_file_with_overrides(tmp_path: Path, capsys) -> None:
     """`cipherquorum sweep FILE --trials N --set KEY=VALUE` runs the overridden grid and writes its report."""
     sweep_file = tmp_path / "small.toml"
@@ -68,12 +60,11 @@ def test_the_sweep_command_runs_a_file_with_overrides(tmp_path: Path, capsys) ->
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--mode", "real"], "not implemented yet"),
     (["--set", "trials=0"], "sweep.trials: must be >= 1"),
     (["--set", "replication"], "key=value"),
 ])
 def test_the_sweep_command_refuses_what_it_cannot_run(tmp_path: Path, capsys, args, message) -> None:
-    """Real mode, an invalid override or a malformed one exits 2 with one line that says why."""
+    """An invalid override or a malformed one exits 2 with one line that says why."""
     sweep_file = tmp_path / "small.toml"
     sweep_file.write_text('[sweep]\nreplication = [3]\nnodes = 8\n', encoding="utf-8")
     assert main(["sweep", str(sweep_file), "--quiet", "--out", str(tmp_path / "out"), *args]) == EXIT_BAD_INPUT
