@@ -43,6 +43,10 @@ class DataOwner:
         """How many rows this owner holds (what its contribution's chunk count shows anyway, roughly)."""
         return self._share.rows
 
+    def fetch_key(self, key_bundle_ref: BlobId) -> str:
+        """Read the public key bundle ``key_bundle_ref`` ahead of a job; return its preset's name."""
+        return self._encryptor(key_bundle_ref).preset.name
+
     def contribute_rows(self, job: str, schema: JointSchema, key_bundle_ref: BlobId, max_rows: int) -> Contribution:
         """Encode the rows (features then target) under ``schema``, pack them into chunks for joint_moments@1,
         encrypt each under the bundle ``key_bundle_ref`` and publish the contribution.

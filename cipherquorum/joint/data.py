@@ -7,7 +7,7 @@ from types import MappingProxyType
 
 import numpy as np
 from eth_hash.auto import keccak
-from sklearn import datasets  # type: ignore[import-untyped]
+from sklearn import datasets
 
 from cipherquorum.exceptions import ValidationError
 from cipherquorum.joint.schema import JointSchema, schema_of

@@ -53,6 +53,8 @@ def drive(settings: FederatedSettings, context: WorkflowContext) -> WorkflowSect
     specs = [ShareSpec(settings.dataset, settings.owners, k, seed, 0, settings.test_fraction)
              for k in range(settings.owners)]
     owners = start_owners(context, specs, "federated")
+    for call in [owner.submit("fetch_key", bundle_ref) for owner in owners]:  # started, with the key, untimed
+        call.result(OWNER_TIMEOUT_S)
     x_test = scale_features(test.features, schema)
 
     weights = np.zeros(width - 1)

