@@ -28,8 +28,8 @@ class DigitsSplit:
 def load_split(test_fraction: float = TEST_FRACTION, seed: int = SPLIT_SEED) -> DigitsSplit:
     """Return the bundled digits (1,797 images, read from the installed package, no network), split by a
     seeded, stratified shuffle: the same split every time for the same arguments."""
-    from sklearn.datasets import load_digits  # type: ignore[import-untyped]
-    from sklearn.model_selection import train_test_split  # type: ignore[import-untyped]
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
 
     digits = load_digits()
     x_train, x_test, y_train, y_test = train_test_split(
