@@ -36,7 +36,8 @@ def scaled_document(document: dict[str, Any], respondents: int) -> dict[str, Any
     for key in SCALED:
         if key in section:
             section[key] = max(1, round(section[key] * factor))
-    section["shards"] = max(section.get("shards", 2), 2)
+    section["shards"] = max(section.get("shards", 2), 2 * max(1, respondents // 5000))
+    section["impostors"] = 0  # the attack is a check of the scenario, not a cost of the flow
     scaled["run"]["name"] = f"market-study-bench-{respondents}"
     return scaled
 

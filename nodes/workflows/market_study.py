@@ -278,10 +278,11 @@ def _survey(run: _Run, index: int, survey: SurveySettings, client: ActorHost[Sur
         states.append(client.call("advance", SurveyState.COMPLETED).value)
         room.call("follow", SurveyState.COMPLETED)
         late_copies = [c for c in copies if c.respondent in plan.locked]
-        specs = []
+        specs, questions = [], []
         for q, question in enumerate(survey.questions):
             refs = tuple(client.call("answer_refs", q))
             for program in question.programs:
+                questions.append(q)
                 specs.append(TaskSpec(label=f"{survey.survey_id}/q{q} {program}", program=program, input_refs=refs,
                                       params=question.program_params(program),
                                       key_bundle_ref=client.call("bundle_ref", RESPONDENT_PRESET),
@@ -291,9 +292,9 @@ def _survey(run: _Run, index: int, survey: SurveySettings, client: ActorHost[Sur
         aggregates = []
         plain_by_user = {c.respondent: c.plain for c in copies}
         received = [c.respondent for c in copies]
-        for spec, outcome in zip(specs, outcomes_agg):
-            q = int(spec.label.split("/q")[1].split(" ")[0])
-            reference = get_program(spec.program).plain_result([plain_by_user[user][q] for user in received], spec.params)
+        for q, spec, outcome in zip(questions, specs, outcomes_agg):
+            plain = [plain_by_user[user][q] for user in received]
+            reference = get_program(spec.program).plain_result(plain, spec.params)
             result = client.call("decrypt", outcome.outputs, spec.program, spec.params) \
                 if outcome.proof_verified and outcome.status is ExecStatus.SUCCESS else None
             aggregates.append({"question": survey.questions[q].text, "program": spec.program,
