@@ -236,7 +236,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     def show(result, done: int, total: int) -> None:
         if not args.quiet:
             print(f"[{done}/{total}] {result.point.label}: {result.trials} trials, "
-                  f"{result.trials_per_s:.0f} trials/s", file=sys.stderr, flush=True)
+                  f"{result.trials_per_s:.3g} trials/s", file=sys.stderr, flush=True)
 
     run_trials = None
     if config.mode == "real":  # each point on a full market: Ray is imported only then

@@ -145,7 +145,7 @@ def render_text(sweep: SweepResult) -> str:
     lines += [
         "",
         f"{sweep.trials} trials at {len(sweep.points)} points in {sweep.seconds:.1f} s "
-        f"({sweep.trials_per_s:.0f} trials/s, contract mode, setup and theory included)",
+        f"({number(sweep.trials_per_s)} trials/s, {sweep.config.mode} mode, setup and theory included)",
         f"safety: {sweep.below_quorum_trials} trials had fewer byzantine replicas than the quorum; "
         f"{sweep.wrong_below_quorum} of them accepted a wrong result",
         f"theory inside the simulation's Wilson 95% interval: {judged - len(outside)} of {judged} "

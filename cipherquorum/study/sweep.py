@@ -75,7 +75,7 @@ class PointResult:
 
     @property
     def trials_per_s(self) -> float:
-        """Contract-mode trials a second at this point."""
+        """Trials a second at this point (in the mode it ran)."""
         return self.trials / self.seconds if self.seconds > 0 else 0.0
 
 
@@ -109,7 +109,7 @@ class SweepResult:
 
     @property
     def trials_per_s(self) -> float:
-        """Contract-mode trials a second over the whole sweep (setup included)."""
+        """Trials a second over the whole sweep (setup included)."""
         return self.trials / self.seconds if self.seconds > 0 else 0.0
 
 
