@@ -86,7 +86,10 @@ def test_storage_holds_only_ciphertexts_under_the_analysts_key_and_no_row(store:
     row_patterns += [row.astype("<f8").tobytes() for share in _shares() for row in share.table()]
     for blob_id in store.ids():
         blob = store.get(blob_id)
-        assert not any(pattern in blob for pattern in row_patterns)
+        if blob_id == analyst.key_bundle_ref():  # made before any owner acted: only the analyst's keys
+            assert blob == bundle.to_bytes()
+        else:
+            assert not any(pattern in blob for pattern in row_patterns)
         kind = message_type_name(type(decode(blob)))
         kinds[kind] = kinds.get(kind, 0) + 1
         if kind == "Ciphertext":
@@ -182,3 +185,28 @@ def test_federated_updates_sum_to_the_plaintext_sum_and_average_back(store: Loca
                              TERMS) for s in shares]
     assert summed == [sum(column) for column in zip(*updates)]
     assert summed[-1] == sum(s.rows for s in shares)
+
+
+@pytest.mark.parametrize(("column", "value", "max_rows", "error", "message"), [
+    (0, 99.0, 569, OwnerDataError, "row 0 column 'mean radius' must be in [0.0, 30.0] (got 99.0)"),
+    (None, 0.0, 569, OwnerDataError, "rows must have 30 columns"),
+    (0, 10.0, 10**6, PlainCapacityExceeded, "an update sum over 1000000 rows"),
+])
+def test_bad_federated_rows_are_refused_before_training(store: LocalIndexedStore, column: int | None, value: float,
+                                                         max_rows: int, error: type, message: str) -> None:
+    """An owner's features out of the schema's range or of the wrong width, or a round whose updates could wrap,
+    give a typed error naming the value, and no update is stored."""
+    cancer = load_dataset("breast_cancer")
+    features = cancer.features[:6].copy()
+    if column is None:
+        features = features[:, :-1]
+    else:
+        features[0, column] = value
+    aggregator = Analyst(store, "bfv-8192", KeyNeeds(), name="aggregator")
+    before = set(store.ids())
+    owner = DataOwner(store, OwnerShare("owner-5", features, cancer.target[:6]))
+    with pytest.raises(error) as raised:
+        owner.federated_update("fl/bad", features_schema(cancer), aggregator.key_bundle_ref(), [0.0] * 31, TERMS,
+                               max_rows)
+    assert message in str(raised.value)
+    assert set(store.ids()) == before
