@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -98,6 +99,7 @@ def drive_bench(settings: BenchSettings, context: WorkflowContext) -> WorkflowSe
         phases["finish_s"].append(time.perf_counter() - market_s)
         return agree, done
 
+    load_before = os.getloadavg()[0]
     started_s = time.perf_counter()
     with ThreadPoolExecutor(max_workers=settings.users) as pool:
         results = list(pool.map(one_user, range(settings.users)))
@@ -115,6 +117,7 @@ def drive_bench(settings: BenchSettings, context: WorkflowContext) -> WorkflowSe
         "one_replica_cpu_ms_per_image": 1000 * one_replica_cpu_s / slots,
         "tenseal_unpacked_s_per_image": TENSEAL_UNPACKED_S,
         "phases_s": {name: max(values) for name, values in phases.items()},
+        "load_average_1min": [load_before, os.getloadavg()[0]],
     }
     text = "\n".join(text_table("Split inference benchmark", ["measure", "value"], [
         ["images end to end", f"{finished} of {images} ({data['agreement']:.2%} same class as plaintext)"],
@@ -125,6 +128,7 @@ def drive_bench(settings: BenchSettings, context: WorkflowContext) -> WorkflowSe
         ["one replica's FHE CPU ms / image", f"{data['one_replica_cpu_ms_per_image']:.2f}"],
         ["TenSEAL, one unpacked image (published)", f"{1000 * TENSEAL_UNPACKED_S:.0f} ms"],
         *[[f"slowest user: {name}", f"{value:.1f}"] for name, value in data["phases_s"].items()],
+        ["machine load average, before / after", " / ".join(f"{v:.1f}" for v in data["load_average_1min"])],
     ]))
     return WorkflowSection(settings.section, finished == images and data["agreement"] >= 0.99, data, text)
 
