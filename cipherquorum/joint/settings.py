@@ -27,6 +27,9 @@ class JointStatsSettings:
     feature_scale: int
     target_scale: int
     preset: str
+    bad_inputs: bool = True
+    """Also try the bad inputs the job must refuse (rows of the wrong width or out of range, too many rows,
+    an owner under another key) and report each error."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,9 @@ class FederatedSettings:
     test_fraction: float
     terms: TrainingTerms
     preset: str
+    bad_inputs: bool = True
+    """Also try the bad inputs a round must refuse (features out of range, too many rows, an owner under
+    another key) and report each error."""
 
 
 def _preset(reader: TableReader, default: str) -> str:
@@ -62,6 +68,7 @@ def read_joint_stats(reader: TableReader) -> JointStatsSettings:
         feature_scale=reader.integer("feature_scale", 10_000, minimum=1, maximum=10**9),
         target_scale=reader.integer("target_scale", 1, minimum=1, maximum=10**9),
         preset=_preset(reader, "bfv-8192-wide"),
+        bad_inputs=reader.boolean("bad_inputs", True),
     )
     reader.finish()
     return settings
@@ -88,6 +95,7 @@ def read_federated(reader: TableReader) -> FederatedSettings:
         test_fraction=test_fraction,
         terms=terms,
         preset=_preset(reader, "bfv-8192"),
+        bad_inputs=reader.boolean("bad_inputs", True),
     )
     reader.finish()
     return settings

@@ -2,22 +2,26 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
-from cipherquorum.fhe import KeyNeeds
+from cipherquorum.fhe import KeyNeeds, SecretKeyOwner
 from cipherquorum.joint.contribution import Contribution
 from cipherquorum.joint.data import OwnerShare, ShareSpec, features_schema, load_dataset, pooled, seed_of, split_shares
 from cipherquorum.joint.federated import accuracy, average_from_sum, encode_update, scale_features, train_logistic
 from cipherquorum.joint.schema import JointSchema
 from cipherquorum.joint.settings import FederatedSettings
+from cipherquorum.nodes.analyst import Analyst
 from cipherquorum.nodes.client import TaskSpec
+from cipherquorum.nodes.data_owner import DataOwner
+from cipherquorum.nodes.hosting import ActorHost
 from cipherquorum.nodes.workflows.context import WorkflowContext
+from cipherquorum.nodes.workflows.joint_probes import ProbeResult, probe_rows, run_probes
 from cipherquorum.nodes.workflows.joint_roles import start_analyst, start_owners
 from cipherquorum.reports.run import WorkflowSection, text_table
-from cipherquorum.types import ExecStatus
+from cipherquorum.types import BlobId, ExecStatus
 
 PROGRAM = "sum@1"
 OWNER_TIMEOUT_S = 600.0
@@ -84,7 +88,40 @@ def drive(settings: FederatedSettings, context: WorkflowContext) -> WorkflowSect
     everyone = pooled(shares)
     central = train_logistic(np.zeros(width - 1), scale_features(everyone.features, schema), everyone.target,
                              terms, epochs=settings.rounds * terms.local_epochs)
-    return _section(settings, rounds, accuracy(central, x_test, test.target), test.rows, everyone.rows)
+    probes = _probe_bad_inputs(context, settings, schema, shares[0], aggregator, owners, bundle_ref, weights,
+                               dataset.rows) if settings.bad_inputs else []
+    return _section(settings, rounds, accuracy(central, x_test, test.target), test.rows, everyone.rows, probes)
+
+
+def _probe_bad_inputs(context: WorkflowContext, settings: FederatedSettings, schema: JointSchema,
+                      share: OwnerShare, aggregator: ActorHost[Analyst], owners: list[ActorHost[DataOwner]],
+                      bundle_ref: BlobId, weights: np.ndarray, max_rows: int) -> list[ProbeResult]:
+    """The bad inputs of a round: an owner's features out of range (a misbehaving owner, in the driver's
+    process), a round too large for the plain modulus, an owner under another key. Each must be refused."""
+    store = context.stack.store
+    column = schema.columns[0]
+    shifted = share.features.copy()
+    shifted[0, 0] = column.high * 3
+    outside = OwnerShare("owner-outside", shifted, share.target)
+    foreign_ref = store.put(SecretKeyOwner.generate(settings.preset).bundle.to_bytes())
+    job = f"{context.seed}/{settings.section}/probe"
+    last = len(owners) - 1
+    model = weights.tolist()
+
+    def mismatched_keys() -> object:
+        names = [owner.call("federated_update", f"{job}-keys", schema, foreign_ref if k == last else bundle_ref,
+                            model, settings.terms, max_rows).owner for k, owner in enumerate(owners)]
+        return aggregator.call("inputs_of", f"{job}-keys", names, schema.digest())
+
+    return run_probes([
+        (f"{column.name} = {column.high * 3:g}, outside [{column.low:g}, {column.high:g}]", "OwnerDataError",
+         lambda: DataOwner(store, outside).federated_update(f"{job}-outside", schema, bundle_ref, model,
+                                                            settings.terms, max_rows)),
+        ("a round of 10,000,000 rows (its sum could wrap)", "PlainCapacityExceeded",
+         lambda: owners[0].call("federated_update", f"{job}-big", schema, bundle_ref, model, settings.terms,
+                                10_000_000)),
+        (f"owner-{last} encrypts under another key", "OwnerKeyMismatch", mismatched_keys),
+    ])
 
 
 def _plain_sum(shares: list[OwnerShare], weights: np.ndarray, schema: JointSchema,
@@ -97,22 +134,23 @@ def _plain_sum(shares: list[OwnerShare], weights: np.ndarray, schema: JointSchem
 
 def _failed(settings: FederatedSettings, rounds: list[RoundResult], index: int, detail: str) -> WorkflowSection:
     data: dict[str, Any] = {"ok": False, "failed_round": index, "detail": detail,
-                            "rounds": [r.__dict__ for r in rounds]}
+                            "rounds": [asdict(r) for r in rounds]}
     text = "\n".join(text_table("Federated learning", ["round", "detail"], [[str(index), detail]]))
     return WorkflowSection(settings.section, False, data, text)
 
 
 def _section(settings: FederatedSettings, rounds: list[RoundResult], central_accuracy: float, test_rows: int,
-             train_rows: int) -> WorkflowSection:
-    ok = bool(rounds) and all(r.sum_equal for r in rounds)
+             train_rows: int, probes: list[ProbeResult]) -> WorkflowSection:
+    ok = bool(rounds) and all(r.sum_equal for r in rounds) and all(probe.ok for probe in probes)
     per_owner_s = [(r.train_s + r.market_s) / settings.owners for r in rounds]
     data: dict[str, Any] = {
         "ok": ok, "dataset": settings.dataset, "owners": settings.owners, "train_rows": train_rows,
         "test_rows": test_rows, "preset": settings.preset, "program": PROGRAM,
-        "terms": settings.terms.__dict__, "central_accuracy": central_accuracy,
+        "terms": asdict(settings.terms), "central_accuracy": central_accuracy,
         "final_accuracy": rounds[-1].accuracy if rounds else None,
-        "rounds": [{**r.__dict__, "train_s": round(r.train_s, 4), "market_s": round(r.market_s, 4)} for r in rounds],
+        "rounds": [{**asdict(r), "train_s": round(r.train_s, 4), "market_s": round(r.market_s, 4)} for r in rounds],
         "round_s_per_owner": [round(s, 4) for s in per_owner_s],
+        "probes": [{**asdict(probe), "ok": probe.ok} for probe in probes],
     }
     table = [[str(r.round), str(r.task), f"{r.winners} @ {r.proof_block}", "yes" if r.sum_equal else "NO",
               f"{r.accuracy:.4f}", f"{central_accuracy:.4f}", f"{r.train_s:.2f}", f"{r.market_s:.2f}",
@@ -121,6 +159,10 @@ def _section(settings: FederatedSettings, rounds: list[RoundResult], central_acc
                        f"{test_rows} test rows, FedAvg over {PROGRAM})",
                        ["round", "task", "proof", "sum exact", "accuracy", "central", "train s", "market s",
                         "s/owner", "kB/owner"], table)
-    lines.append(f"verdict {'ok' if ok else 'MISMATCH'}: each round's decrypted sum "
-                 f"{'equals' if ok else 'differs from'} the plaintext sum of the owners' fixed-point updates")
+    sums_ok = bool(rounds) and all(r.sum_equal for r in rounds)
+    lines.append(f"each round's decrypted sum {'equals' if sums_ok else 'DIFFERS FROM'} the plaintext sum of the "
+                 f"owners' fixed-point updates")
+    if probes:
+        lines += [""] + text_table("Bad input (each refused with its typed error)", ["case", "expected", "got", "ok"],
+                                   probe_rows(probes))
     return WorkflowSection(settings.section, ok, data, "\n".join(lines))

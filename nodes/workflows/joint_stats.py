@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from cipherquorum.fhe import get_preset, get_program
+from cipherquorum.fhe import SecretKeyOwner, get_preset, get_program
 from cipherquorum.fhe.programs.joint import MomentSums
 from cipherquorum.joint.contribution import Contribution
-from cipherquorum.joint.data import ShareSpec, load_dataset, pooled, seed_of, split_shares, stats_schema
+from cipherquorum.joint.data import OwnerShare, ShareSpec, load_dataset, pooled, seed_of, split_shares, stats_schema
 from cipherquorum.joint.moments import (
     JointStatistics,
     Regression,
@@ -23,11 +23,15 @@ from cipherquorum.joint.moments import (
 )
 from cipherquorum.joint.schema import JointSchema
 from cipherquorum.joint.settings import JointStatsSettings
+from cipherquorum.nodes.analyst import Analyst
 from cipherquorum.nodes.client import TaskOutcome, TaskSpec
+from cipherquorum.nodes.data_owner import DataOwner
+from cipherquorum.nodes.hosting import ActorHost
 from cipherquorum.nodes.workflows.context import WorkflowContext
+from cipherquorum.nodes.workflows.joint_probes import ProbeResult, probe_rows, run_probes
 from cipherquorum.nodes.workflows.joint_roles import start_analyst, start_owners
 from cipherquorum.reports.run import WorkflowSection, text_table
-from cipherquorum.types import ExecStatus
+from cipherquorum.types import BlobId, ExecStatus
 
 PROGRAM = "joint_moments@1"
 STATS_TOLERANCE = 1e-9
@@ -94,14 +98,51 @@ def drive(settings: JointStatsSettings, context: WorkflowContext) -> WorkflowSec
         "result_bytes": sum(len(blob) for blob in outcome.outputs),
     }
     timings = {"keys_s": keys_s, "encrypt_s": encrypt_s, "market_s": market_s, "decrypt_s": decrypt_s}
+    probes = _probe_bad_inputs(context, settings, schema, seed, analyst, owners, bundle_ref, max_rows) \
+        if settings.bad_inputs else []
     return _section(settings, schema, outcome, contributions, sums, expected, reference, exact_fit, raw_fit,
-                    sizes, timings)
+                    sizes, timings, probes)
+
+
+def _probe_bad_inputs(context: WorkflowContext, settings: JointStatsSettings, schema: JointSchema, seed: int,
+                      analyst: ActorHost[Analyst], owners: list[ActorHost[DataOwner]], bundle_ref: BlobId,
+                      max_rows: int) -> list[ProbeResult]:
+    """The bad inputs of issue 11, tried against the market's storage and the running roles: a misbehaving
+    owner's rows (here, in the driver's process), a job too large for the plain modulus, an owner under another
+    analyst's key. Each must give its typed error, naming the value."""
+    store = context.stack.store
+    share = ShareSpec(settings.dataset, settings.owners, 0, seed, settings.rows).load()
+    narrow = OwnerShare("owner-narrow", share.features[:, :-1], share.target)
+    column = schema.columns[2]
+    bad_value = round(column.high + 0.7, 6)
+    shifted = share.features.copy()
+    shifted[0, 2] = bad_value
+    outside = OwnerShare("owner-outside", shifted, share.target)
+    foreign = SecretKeyOwner.generate(settings.preset)  # another analyst's key pair (only its public key is used)
+    foreign_ref = store.put(foreign.bundle.to_bytes())
+    job = f"{context.seed}/{settings.section}/probe"
+    last = len(owners) - 1
+
+    def mismatched_keys() -> object:
+        names = [owner.call("contribute_rows", f"{job}-keys", schema, foreign_ref if k == last else bundle_ref,
+                            max_rows).owner for k, owner in enumerate(owners)]
+        return analyst.call("inputs_of", f"{job}-keys", names, schema.digest())
+
+    return run_probes([
+        (f"rows of {len(schema.columns) - 1} columns, not {len(schema.columns)}", "OwnerDataError",
+         lambda: DataOwner(store, narrow).contribute_rows(f"{job}-narrow", schema, bundle_ref, max_rows)),
+        (f"{column.name} = {bad_value:g}, outside [{column.low:g}, {column.high:g}]", "OwnerDataError",
+         lambda: DataOwner(store, outside).contribute_rows(f"{job}-outside", schema, bundle_ref, max_rows)),
+        ("a job of 10,000,000 rows (its sums could wrap)", "PlainCapacityExceeded",
+         lambda: owners[0].call("contribute_rows", f"{job}-big", schema, bundle_ref, 10_000_000)),
+        (f"owner-{last} encrypts under another analyst's key", "OwnerKeyMismatch", mismatched_keys),
+    ])
 
 
 def _section(settings: JointStatsSettings, schema: JointSchema, outcome: TaskOutcome,
              contributions: list[Contribution], sums: MomentSums | None, expected: MomentSums,
              reference: JointStatistics, exact_fit: Regression, raw_fit: Regression, sizes: dict[str, int],
-             timings: dict[str, float]) -> WorkflowSection:
+             timings: dict[str, float], probes: list[ProbeResult]) -> WorkflowSection:
     names = schema.names
     rows = expected.count
     data: dict[str, Any] = {
@@ -118,6 +159,7 @@ def _section(settings: JointStatsSettings, schema: JointSchema, outcome: TaskOut
         "market_s_per_row": round(timings["market_s"] / rows, 6),
         "encrypt_s_per_row": round(timings["encrypt_s"] / rows, 6),
         "input_bytes_per_row": round(sizes["input_bytes"] / rows, 1),
+        "probes": [{**asdict(probe), "ok": probe.ok} for probe in probes],
     }
     if sums is None:
         data.update(ok=False, sums=None, detail=outcome.detail or "no verified result")
@@ -133,12 +175,16 @@ def _section(settings: JointStatsSettings, schema: JointSchema, outcome: TaskOut
         "regression_equals_lstsq": largest_difference(fit, exact_fit) <= EXACT_FIT_TOLERANCE * scale,
         "regression_near_raw_lstsq": largest_difference(fit, raw_fit) <= RAW_FIT_TOLERANCE * scale,
     }
-    ok = all(checks.values())
+    ok = all(checks.values()) and all(probe.ok for probe in probes)
     data.update(ok=ok, checks=checks, sums=asdict(sums), statistics=asdict(stats), regression=asdict(fit),
                 largest_differences={"statistics": largest_difference(stats, reference),
                                      "regression_vs_fixed_point": largest_difference(fit, exact_fit),
                                      "regression_vs_raw": largest_difference(fit, raw_fit)})
-    return WorkflowSection(settings.section, ok, data, _text(data, names, stats, reference, fit, exact_fit, raw_fit))
+    text = _text(data, names, stats, reference, fit, exact_fit, raw_fit)
+    if probes:
+        text += "\n" + "\n".join(text_table("Bad input (each refused with its typed error)",
+                                            ["case", "expected", "got", "ok"], probe_rows(probes)))
+    return WorkflowSection(settings.section, ok, data, text)
 
 
 def _text(data: dict[str, Any], names: tuple[str, ...], stats: JointStatistics, reference: JointStatistics,

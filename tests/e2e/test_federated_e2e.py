@@ -14,7 +14,7 @@ SCENARIO = Path(__file__).parent / "scenarios" / "federated_small.toml"
 @pytest.mark.slow
 def test_each_round_sums_the_updates_exactly_and_the_model_learns(run_scenario: Callable[[Path], RunReport]) -> None:
     """Both rounds' sums reach consensus with the wrong node outvoted and equal the plaintext sums exactly; the
-    averaged model classifies the held-out rows well, near the centrally trained one."""
+    averaged model classifies the held-out rows well, near the centrally trained one; each bad input is refused."""
     report = run_scenario(SCENARIO)
     (section,) = [s for s in report.workflows if s.name == "federated"]
     data = section.data
@@ -23,4 +23,7 @@ def test_each_round_sums_the_updates_exactly_and_the_model_learns(run_scenario: 
     assert all(r["sum_equal"] and r["winners"] == 2 and r["proof_block"] > 0 for r in data["rounds"])
     assert data["central_accuracy"] > 0.85
     assert data["final_accuracy"] > 0.8
-    assert "Federated learning" in section.text
+    assert [(p["expected"], p["ok"]) for p in data["probes"]] == [
+        ("OwnerDataError", True), ("PlainCapacityExceeded", True), ("OwnerKeyMismatch", True)]
+    assert "owner-2 used" in data["probes"][2]["got"]
+    assert "Federated learning" in section.text and "Bad input" in section.text
