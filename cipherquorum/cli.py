@@ -34,10 +34,14 @@ def _progress_printer(stream=sys.stderr):
     last = {"line": ""}
 
     def show(progress) -> None:
-        line = (f"[{progress.elapsed_s:6.1f}s] tasks {progress.created}/{progress.planned} created, "
-                f"{progress.committed} commits, {progress.revealed} reveals, "
-                f"{progress.finalized}/{progress.planned} finalized"
-                + (f" ({progress.no_consensus} without consensus)" if progress.no_consensus else ""))
+        if progress.planned:
+            line = (f"[{progress.elapsed_s:6.1f}s] tasks {progress.created}/{progress.planned} created, "
+                    f"{progress.committed} commits, {progress.revealed} reveals, "
+                    f"{progress.finalized}/{progress.planned} finalized")
+        else:  # a workflow creates its tasks as it goes
+            line = (f"[{progress.elapsed_s:6.1f}s] {progress.phase}: {progress.created} tasks created, "
+                    f"{progress.committed} commits, {progress.revealed} reveals, {progress.finalized} finalized")
+        line += f" ({progress.no_consensus} without consensus)" if progress.no_consensus else ""
         if line == last["line"]:
             return
         last["line"] = line
@@ -230,6 +234,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     if args.mode is not None:
         overrides.append(("mode", args.mode))
     config = load_sweep(args.sweep, overrides)
+    if args.line:
+        config = config.only(args.line)
     print(f"sweep {args.sweep}: {config.size} grid points in {len(config.lines)} lines, {config.mode} mode",
           file=sys.stderr)
 
@@ -350,6 +356,8 @@ def _build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--mode", choices=("contract", "real"), help="overrides mode")
     sweep.add_argument("--set", action="append", metavar="KEY=VALUE",
                        help="override a [sweep] key in every grid line, VALUE in TOML ('byzantine_share=[0.2]')")
+    sweep.add_argument("--line", action="append", metavar="NAME",
+                       help="run only the [[sweep.grid]] line of that name (repeatable)")
     sweep.add_argument("--quiet", action="store_true", help="do not show each point as it finishes")
     sweep.set_defaults(handler=_cmd_sweep)
 

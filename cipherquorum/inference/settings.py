@@ -59,9 +59,8 @@ def read_settings(reader: TableReader) -> SplitInferenceSettings:
     if users * per_user > TEST_IMAGES:
         raise reader.error(f"users x images_per_user must be <= {TEST_IMAGES} held-out images "
                            f"({TEST_FRACTION:.0%} of the digits) (got {users} x {per_user})", "images_per_user")
-    ks_raw = reader._get("ks", list, [1, 2, 3])
-    if not ks_raw or len(set(ks_raw)) != len(ks_raw) or any(
-            isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K for k in ks_raw):
+    ks_raw = reader.integers("ks", (1, 2, 3), minimum=1, maximum=MAX_K)
+    if not ks_raw or len(set(ks_raw)) != len(ks_raw):
         raise reader.error(f"must be distinct ints in [1, {MAX_K}] (got {ks_raw!r:.80})", "ks")
     settings = SplitInferenceSettings(
         section=SECTION,

@@ -175,6 +175,17 @@ class TableReader:
                 raise self.error(f"item {index} must be a string (got {describe_value(item)})", key)
         return tuple(value)
 
+    def integers(self, key: str, default: tuple[int, ...] = (), minimum: int | None = None,
+                 maximum: int | None = None) -> tuple[int, ...]:
+        """An array of integers (not booleans) as a tuple, each within ``minimum`` and ``maximum``."""
+        value = self._get(key, list, list(default))
+        for index, item in enumerate(value):
+            if isinstance(item, bool) or not isinstance(item, int):
+                raise self.error(f"item {index} must be an integer (got {describe_value(item)})", key)
+            if (minimum is not None and item < minimum) or (maximum is not None and item > maximum):
+                raise self.error(f"item {index} must be in [{minimum}, {maximum}] (got {item})", key)
+        return tuple(value)
+
     def table(self, key: str) -> TableReader:
         """A reader of the sub-table ``key`` (an empty one when the table does not set it)."""
         self._used.add(key)

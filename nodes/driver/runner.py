@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import math
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -216,7 +218,8 @@ class MarketRun:
             context = WorkflowContext(self._scenario, stack, self._data_dir / settings.section, clients,
                                       clustered=bool(self._address))
             try:
-                sections.append(drive_workflow(settings, context))
+                with self._progress_while(stack, f"workflow {settings.section}"):
+                    sections.append(drive_workflow(settings, context))
             except KeyboardInterrupt:
                 return True
             except (RoleDied, StorageUnavailable, ChainError):
@@ -226,6 +229,32 @@ class MarketRun:
                 sections.append(WorkflowSection(settings.section, False, {"error": error},
                                                 f"[{settings.section}] failed: {error}\n"))
         return False
+
+    @contextmanager
+    def _progress_while(self, stack: MarketStack, phase: str) -> Iterator[None]:
+        """Report the chain's progress from the next block on, every progress interval, while the body runs (a
+        workflow drives its own tasks, so progress is read from the chain in a thread of its own)."""
+        if self._on_progress is None:
+            yield
+            return
+        reader = TaskMarket(stack.rpc_url, stack.market.address)
+        tally = _Tally(next_block=reader.block_number() + 1)
+        done = threading.Event()
+
+        def watch() -> None:
+            while not done.wait(self._progress_interval_s):
+                try:
+                    self._report_progress(reader, tally, 0, phase)
+                except CipherQuorumError:
+                    pass  # the chain did not answer this time; the next look reads the same blocks
+
+        watcher = threading.Thread(target=watch, name="workflow-progress", daemon=True)
+        watcher.start()
+        try:
+            yield
+        finally:
+            done.set()
+            watcher.join(timeout=5)
 
     def _answer_studies(self, clients: ClientPoolHandle, shards: Sequence[RespondentShardHandle],
                         planned: dict[int, list[_PlannedTask]]) -> None:
@@ -362,7 +391,7 @@ class MarketRun:
         self._chain_alive = False
         return RoleFault("chain", f"the chain at {stack.rpc_url} stopped answering {self._phase}")
 
-    def _report_progress(self, market: TaskMarket, tally: _Tally, planned: int) -> None:
+    def _report_progress(self, market: TaskMarket, tally: _Tally, planned: int, phase: str = "tasks") -> None:
         latest = market.block_number()
         if latest >= tally.next_block:
             tally.add(market.events(tally.next_block, latest))
@@ -370,7 +399,7 @@ class MarketRun:
         if self._on_progress is not None:
             c = tally.counts
             self._on_progress(Progress(
-                elapsed_s=time.monotonic() - self._t0, phase="tasks", planned=planned,
+                elapsed_s=time.monotonic() - self._t0, phase=phase, planned=planned,
                 created=c.get("TaskCreated", 0), committed=c.get("Committed", 0), revealed=c.get("Revealed", 0),
                 finalized=c.get("TaskCompleted", 0) + c.get("TaskFailed", 0), no_consensus=c.get("TaskFailed", 0)))
 

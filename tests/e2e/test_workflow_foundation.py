@@ -105,8 +105,11 @@ def test_without_studies_or_a_workflow_section_a_scenario_is_refused() -> None:
 @pytest.mark.slow
 def test_a_workflow_runs_tasks_under_its_owners_key_and_reports(owned_sum: None, run_on_devnet) -> None:
     """The driver's task runs under the key owner's bundle from a keyless client: the nodes agree (the wrong node
-    is outvoted), the client gets the verified ciphertexts undecrypted, and the owner's decryption is the sum."""
-    ran = run_on_devnet(_document(owners=3, values=["4", "5", "6"]))
+    is outvoted), the client gets the verified ciphertexts undecrypted, and the owner's decryption is the sum;
+    progress is reported from the chain while the workflow runs."""
+    progress: list = []
+    ran = run_on_devnet(_document(owners=3, values=["4", "5", "6"]), on_progress=progress.append,
+                        progress_interval_s=0.05)
     (section,) = ran.report.workflows
     assert section.ok, section.data
     assert section.data["reference"] == [24, 30, 36]
@@ -115,6 +118,8 @@ def test_a_workflow_runs_tasks_under_its_owners_key_and_reports(owned_sum: None,
     assert ran.report.all_verified
     assert "Owned sum" in ran.report.render_text()
     assert ran.report.to_json_dict()["workflows"][0]["name"] == "owned_sum"
+    seen = [p for p in progress if p.phase == "workflow owned_sum"]
+    assert seen and seen[-1].created == 1 and max(p.committed for p in seen) >= 2
 
 
 @pytest.mark.slow
