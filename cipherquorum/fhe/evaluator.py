@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 from Pyfhel import PyPtxt
 
 from cipherquorum.exceptions import KeyBundleError, ProgramError, ValidationError
@@ -17,6 +18,8 @@ from cipherquorum.fhe.keys import KeyBundle, KeyNeeds
 from cipherquorum.fhe.presets import FhePreset
 
 Number = int | float
+PlainValues = Sequence[Number] | np.ndarray
+"""Plaintext slot values: a sequence of numbers, or a 1-D numpy array (checked in one vectorized step)."""
 
 
 class Encryptor:
@@ -182,14 +185,14 @@ class CipherOps:
             self.add_inplace(acc, other)
         return acc
 
-    def add_plain(self, ctxt: seal.PyCtxt, values: Sequence[Number], what: str) -> seal.PyCtxt:
+    def add_plain(self, ctxt: seal.PyCtxt, values: PlainValues, what: str) -> seal.PyCtxt:
         """Return ``ctxt`` plus the plaintext vector ``values`` (named ``what`` in errors), encoded to match it."""
         ptxt = self._encode(values, what, ctxt, match_scale=True)
         self._deadline.check("add_plain")
         with seal.pyfhel_errors(f"adding {what} failed", ProgramError):
             return self._he.add_plain(ctxt, ptxt, in_new_ctxt=True)
 
-    def multiply_plain(self, ctxt: seal.PyCtxt, values: Sequence[Number], what: str) -> seal.PyCtxt:
+    def multiply_plain(self, ctxt: seal.PyCtxt, values: PlainValues, what: str) -> seal.PyCtxt:
         """Return ``ctxt`` times the plaintext vector ``values`` slot-wise (CKKS: at scale 2**scale_bits).
 
         Raises ValidationError if ``values`` encodes to zero (the product would be a transparent ciphertext).
@@ -200,7 +203,7 @@ class CipherOps:
         return product
 
     def multiply_plain_unless_zero(
-        self, ctxt: seal.PyCtxt, values: Sequence[Number], what: str
+        self, ctxt: seal.PyCtxt, values: PlainValues, what: str
     ) -> seal.PyCtxt | None:
         """Return ``ctxt`` times ``values`` like ``multiply_plain``, or None when ``values`` encodes to zero
         (all zero, or CKKS values too small for the scale): the product is then an encryption of zero."""
@@ -253,7 +256,7 @@ class CipherOps:
         with seal.pyfhel_errors(f"rotation by {step} failed", KeyBundleError):
             return self._he.rotate(ctxt, step, in_new_ctxt=True)
 
-    def _encode(self, values: Sequence[Number], what: str, ctxt: seal.PyCtxt, *, match_scale: bool) -> PyPtxt:
+    def _encode(self, values: PlainValues, what: str, ctxt: seal.PyCtxt, *, match_scale: bool) -> PyPtxt:
         preset = self._preset
         if not 1 <= len(values) <= preset.slots:
             raise ValidationError(f"{what} must hold 1..{preset.slots} values (got {len(values)})")

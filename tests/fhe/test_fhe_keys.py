@@ -5,6 +5,7 @@ import dataclasses
 import math
 import pickle
 
+import numpy as np
 import pytest
 
 from cipherquorum.exceptions import FheError, KeyBundleError, UnknownPreset, ValidationError
@@ -158,6 +159,10 @@ def test_encryptor_from_bundle_encrypts_for_the_owner(keys) -> None:
         ("ckks-8192", [float("nan")], "values[0] must be finite"),
         ("ckks-8192", [2.0**20], "values[0] must be finite with |value| <= 524288"),
         ("ckks-8192", ["1"], "values[0] must be a real number (got str '1')"),
+        ("ckks-8192", np.array([1.0, np.inf]), "values[1] must be finite"),
+        ("ckks-8192", np.array([0.5, -(2.0**20)]), "values[1] must be finite with |value| <= 524288"),
+        ("ckks-8192", np.array([True]), "values[0] must be a real number (got bool"),
+        ("bfv-2048", np.array([0, 3670017]), "values[1] must be in [-3670016, 3670016] (got 3670017)"),
     ],
 )
 def test_encrypt_rejects_values_the_preset_cannot_hold(preset: str, values: list, message: str, keys) -> None:

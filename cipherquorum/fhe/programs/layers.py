@@ -177,7 +177,7 @@ class PackedLayersProgram(Program):
                 for col, (w, ctxt) in enumerate(zip(row, values)):
                     if not w:
                         continue
-                    term = ops.multiply_plain_unless_zero(ctxt, [float(w)] * width, f"layer {index} weight {col}")
+                    term = ops.multiply_plain_unless_zero(ctxt, np.full(width, float(w)), f"layer {index} weight {col}")
                     if term is None:
                         continue
                     if acc is None:
@@ -188,7 +188,7 @@ class PackedLayersProgram(Program):
                     raise ValidationError(f'"weights" of layer {index} must hold a value that is non-zero at the '
                                           "preset's scale in every row (a zero product would not be encrypted)")
                 ops.rescale_inplace(acc)
-                outputs.append(ops.add_plain(acc, [float(b)] * width, f"layer {index} bias"))
+                outputs.append(ops.add_plain(acc, np.full(width, float(b)), f"layer {index} bias"))
             values = outputs
         return values
 
