@@ -112,6 +112,7 @@ class NodeReport:
     address: str
     behaviour: str
     assigned: int
+    """The tasks of the run it was matched to, the workflows' included."""
     rewarded_wei: int
     slashed_wei: int
     slash_reasons: tuple[str, ...]

@@ -511,6 +511,7 @@ class MarketRun:
         reasons: dict[str, list[str]] = {}
         refunds: dict[int, int] = {}
         settled: dict[int, ChainEvent] = {}
+        matched: dict[str, int] = {}
         for event in events:
             args = event.args
             if event.name == "Rewarded":
@@ -522,6 +523,9 @@ class MarketRun:
                 refunds[args["taskId"]] = args["refundWei"]
             if event.name in ("TaskCompleted", "TaskFailed"):
                 settled[args["taskId"]] = event
+            elif event.name == "TaskMatched":  # every task of the run, the workflows' too
+                for assigned in args["nodes"]:
+                    matched[assigned] = matched.get(assigned, 0) + 1
 
         task_reports: list[TaskReport] = []
         study_reports: list[StudyReport] = []
@@ -550,7 +554,7 @@ class MarketRun:
                 derive_account(self._scenario.run.seed, "node", node.config.index).address)
             node_reports.append(NodeReport(
                 index=node.config.index, address=address, behaviour=node.config.behaviour,
-                assigned=assigned_count.get(address, 0), rewarded_wei=rewards.get(address, 0),
+                assigned=matched.get(address, assigned_count.get(address, 0)), rewarded_wei=rewards.get(address, 0),
                 slashed_wei=slashes.get(address, 0), slash_reasons=tuple(reasons.get(address, [])),
                 alive=status is not None, notes=status.notes if status else ("its process died",)))
         chain_info = chain.info if chain is not None else {

@@ -118,6 +118,7 @@ def test_a_workflow_runs_tasks_under_its_owners_key_and_reports(owned_sum: None,
     assert ran.report.all_verified
     assert "Owned sum" in ran.report.render_text()
     assert ran.report.to_json_dict()["workflows"][0]["name"] == "owned_sum"
+    assert sum(node.assigned for node in ran.report.nodes) == 3  # the workflow's one task, three replicas
     seen = [p for p in progress if p.phase == "workflow owned_sum"]
     assert seen and seen[-1].created == 1 and max(p.committed for p in seen) >= 2
 
