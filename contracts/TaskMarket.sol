@@ -133,6 +133,10 @@ contract TaskMarket {
     }
 
     /// @dev Packed into 6 slots; `winnerIndex` points at the first winning ballot once COMPLETED.
+    ///      `maxReplication` is the seats the escrow pays for (`replication` for an ordinary task). An adaptive
+    ///      task that was extended keeps its earlier ballots closed: `roundStart` is the first ballot of the
+    ///      current round, `closedUncommitted` and `closedUnrevealed` count the closed ballots without a commit
+    ///      and without a reveal (all three are 0 until an extension).
     struct Task {
         address client;
         uint8 replication;
@@ -141,6 +145,10 @@ contract TaskMarket {
         uint8 commitCount;
         uint8 revealCount;
         uint8 winnerIndex;
+        uint8 maxReplication;
+        uint8 roundStart;
+        uint8 closedUncommitted;
+        uint8 closedUnrevealed;
         uint64 createdAt;
         uint64 matchedAt;
         uint64 commitDeadline;
@@ -224,6 +232,12 @@ contract TaskMarket {
         uint8 quorum,
         uint256 rewardPerNodeWei
     );
+    /// @notice The task is adaptive: without a quorum it is extended with extra replicas up to `maxReplication`.
+    event TaskAdaptive(uint256 indexed taskId, uint8 maxReplication);
+    /// @notice No quorum was reached, so the adaptive task was extended with `added` nodes (NodeAssigned for each);
+    ///         the earlier reveals still count, the earlier ballots are closed; commits are due by
+    ///         `commitDeadline`, reveals by `revealDeadline`.
+    event TaskExtended(uint256 indexed taskId, address[] added, uint64 commitDeadline, uint64 revealDeadline);
     /// @notice Too few eligible nodes were free; the task waits in the queue until capacity frees.
     event TaskQueued(uint256 indexed taskId);
     /// @notice `node` was assigned to the task (one event per assigned node).
@@ -319,6 +333,10 @@ contract TaskMarket {
     error InvalidBatch(uint256 length, uint256 maxLength);
     /// @notice The escrows of a createTasks batch sum to `totalWei`, not the `valueWei` sent.
     error BatchEscrowMismatch(uint256 totalWei, uint256 valueWei);
+    /// @notice An adaptive task's `maxReplication` must be between its `replication` and MAX_REPLICATION.
+    error InvalidMaxReplication(uint8 maxReplication, uint8 replication);
+    /// @notice `node`'s seat belongs to a round of the extended task that has closed: it can no longer vote.
+    error BallotClosed(uint256 taskId, address node);
 
     modifier nonReentrant() {
         if (_lock != 1) revert ReentrantCall();
@@ -441,9 +459,29 @@ contract TaskMarket {
         TaskSpec memory spec = TaskSpec(
             programId, manifestRef, replication, quorum, commitWindowS, revealWindowS, timeLimitS, msg.value
         );
-        bytes memory reason = _specError(spec);
+        bytes memory reason = _specError(spec, replication);
         if (reason.length != 0) _revertWith(reason);
-        return _createTask(spec);
+        return _createTask(spec, replication);
+    }
+
+    /// @notice Creates an adaptive task escrowing msg.value: matched to `spec.replication` nodes (r_min) like
+    ///         createTask's; while no (resultHash, status) pair reaches the quorum, the settlement is replaced by
+    ///         extra replicas (at most `maxReplication` in all, drawn like the first ones), the reveals so far
+    ///         still counting. The escrow pays every seat (msg.value = maxReplication x reward; spec.escrowWei
+    ///         is ignored); seats never used are refunded to the client when the task settles.
+    /// @return taskId the new task's id
+    function createAdaptiveTask(TaskSpec memory spec, uint8 maxReplication)
+        external
+        payable
+        returns (uint256 taskId)
+    {
+        if (maxReplication < spec.replication || maxReplication > MAX_REPLICATION) {
+            revert InvalidMaxReplication(maxReplication, spec.replication);
+        }
+        spec.escrowWei = msg.value;
+        bytes memory reason = _specError(spec, maxReplication);
+        if (reason.length != 0) _revertWith(reason);
+        return _createTask(spec, maxReplication);
     }
 
     /// @notice Creates one task per spec in one transaction, each escrowing its `escrowWei` (they sum to
@@ -461,9 +499,9 @@ contract TaskMarket {
         taskIds = new uint256[](count);
         for (uint256 i; i < count; ++i) {
             TaskSpec memory spec = specs[i];
-            bytes memory reason = _specError(spec);
+            bytes memory reason = _specError(spec, spec.replication);
             if (reason.length == 0) {
-                taskIds[i] = _createTask(spec);
+                taskIds[i] = _createTask(spec, spec.replication);
             } else {
                 _withdrawableWei[msg.sender] += spec.escrowWei;
                 totalWithdrawableWei += spec.escrowWei;
@@ -482,7 +520,7 @@ contract TaskMarket {
     /// @param seal computeSeal(taskId, resultHash, status, msg.sender, salt)
     function commit(uint256 taskId, bytes32 seal) external {
         Task storage task = _activeTask(taskId);
-        Ballot storage ballot = _ballotOf(taskId, msg.sender);
+        Ballot storage ballot = _openBallotOf(taskId, task, msg.sender);
         if (block.timestamp > task.commitDeadline) revert CommitClosed(taskId, task.commitDeadline);
         if (ballot.committed) revert AlreadyCommitted(taskId, msg.sender);
         ballot.committed = true;
@@ -490,10 +528,11 @@ contract TaskMarket {
         uint8 commitCount = task.commitCount + 1;
         task.commitCount = commitCount;
         emit Committed(taskId, msg.sender, seal);
-        if (commitCount == task.replication) emit AllCommitted(taskId);
+        if (commitCount + task.closedUncommitted == task.replication) emit AllCommitted(taskId);
     }
 
-    /// @notice Reveals the values behind the caller's seal; the last of all reveals finalizes the task.
+    /// @notice Reveals the values behind the caller's seal; the last of all reveals finalizes the task (or, for
+    ///         an adaptive task without a quorum and with seats left, extends it).
     /// @dev Open once every node committed or the commit deadline passed, until the reveal deadline.
     /// @param resultHash keccak256 of the canonical result bytes
     /// @param status execution status code (0..MAX_STATUS)
@@ -502,8 +541,8 @@ contract TaskMarket {
     function reveal(uint256 taskId, bytes32 resultHash, uint8 status, bytes32 salt, bytes32 resultRef) external {
         Task storage task = _activeTask(taskId);
         if (status > MAX_STATUS) revert InvalidStatus(status);
-        Ballot storage ballot = _ballotOf(taskId, msg.sender);
-        if (task.commitCount < task.replication && block.timestamp <= task.commitDeadline) {
+        Ballot storage ballot = _openBallotOf(taskId, task, msg.sender);
+        if (task.commitCount + task.closedUncommitted < task.replication && block.timestamp <= task.commitDeadline) {
             revert RevealNotOpen(taskId);
         }
         if (block.timestamp > task.revealDeadline) revert RevealClosed(taskId, task.revealDeadline);
@@ -519,7 +558,7 @@ contract TaskMarket {
         uint8 revealCount = task.revealCount + 1;
         task.revealCount = revealCount;
         emit Revealed(taskId, msg.sender, resultHash, status, resultRef);
-        if (revealCount == task.replication) _finalize(taskId, task);
+        if (revealCount + task.closedUnrevealed == task.replication) _finalize(taskId, task);
     }
 
     /// @notice Commits several seals in one transaction, as `commit` would one by one. An item `commit` would
@@ -548,14 +587,16 @@ contract TaskMarket {
         }
     }
 
-    /// @notice Settles an ACTIVE task: pays the winners or refunds the client, slashes, frees the nodes.
+    /// @notice Settles an ACTIVE task: pays the winners or refunds the client, slashes, frees the nodes (an
+    ///         adaptive task without a quorum and with seats left is extended instead).
     /// @dev Allowed when every node revealed, or after the commit deadline once every commit was revealed, or
     ///      after the reveal deadline.
     function finalize(uint256 taskId) external {
         Task storage task = _activeTask(taskId);
-        uint8 revealCount = task.revealCount;
-        bool allRevealed = revealCount == task.replication;
-        bool commitsRevealed = block.timestamp > task.commitDeadline && revealCount == task.commitCount;
+        uint256 revealed = uint256(task.revealCount) + task.closedUnrevealed;
+        bool allRevealed = revealed == task.replication;
+        bool commitsRevealed =
+            block.timestamp > task.commitDeadline && revealed == uint256(task.commitCount) + task.closedUncommitted;
         if (!allRevealed && !commitsRevealed && block.timestamp <= task.revealDeadline) {
             revert FinalizeTooEarly(taskId, task.revealDeadline);
         }
@@ -626,6 +667,17 @@ contract TaskMarket {
         info.timeLimitS = task.timeLimitS;
         info.commitCount = task.commitCount;
         info.revealCount = task.revealCount;
+    }
+
+    /// @notice A task's adaptive terms: the seats its escrow pays for (its replication for an ordinary task), the
+    ///         first ballot of its current round, and the closed ballots without a commit and without a reveal.
+    function getRound(uint256 taskId)
+        external
+        view
+        returns (uint8 maxReplication, uint8 roundStart, uint8 closedUncommitted, uint8 closedUnrevealed)
+    {
+        Task storage task = _knownTask(taskId);
+        return (task.maxReplication, task.roundStart, task.closedUncommitted, task.closedUnrevealed);
     }
 
     /// @notice The nodes assigned to a task, in assignment order (empty while PENDING).
@@ -719,11 +771,30 @@ contract TaskMarket {
         (uint256[] memory candidates, uint256 count, uint256 totalWeight) = _eligibleNodes(task.rewardPerNodeWei);
         if (count < replication) return false;
 
-        address[] memory chosen = new address[](replication);
-        for (uint256 k; k < replication; ++k) {
+        address[] memory chosen = _draw(taskId, candidates, count, totalWeight, 0, replication);
+        _assign(taskId, chosen);
+        (uint64 commitDeadline, uint64 revealDeadline) = _openRound(task);
+        task.state = TaskState.ACTIVE;
+        task.matchedAt = uint64(block.timestamp);
+        emit TaskMatched(taskId, chosen, commitDeadline, revealDeadline);
+        return true;
+    }
+
+    /// @dev Draws `draws` distinct candidates with weight by stake, draw indexes `firstDraw`, `firstDraw + 1`, ...
+    ///      (so an extension's draws continue the first match's). `count` candidates lead the array.
+    function _draw(
+        uint256 taskId,
+        uint256[] memory candidates,
+        uint256 count,
+        uint256 totalWeight,
+        uint256 firstDraw,
+        uint256 draws
+    ) private view returns (address[] memory chosen) {
+        chosen = new address[](draws);
+        for (uint256 k; k < draws; ++k) {
             // Walk the cumulative stakes to the drawn point, take that node, then swap the last candidate into
             // its place so every draw is among the nodes not yet chosen.
-            uint256 draw = uint256(keccak256(abi.encode(block.prevrandao, taskId, k))) % totalWeight;
+            uint256 draw = uint256(keccak256(abi.encode(block.prevrandao, taskId, firstDraw + k))) % totalWeight;
             uint256 j;
             uint256 weight = candidates[0] >> _WEIGHT_SHIFT;
             while (draw >= weight) {
@@ -740,21 +811,88 @@ contract TaskMarket {
             }
             candidates[j] = candidates[count];
         }
+    }
 
+    /// @dev Seats `chosen` on the task: a ballot each, a busy slot each, NodeAssigned for each.
+    function _assign(uint256 taskId, address[] memory chosen) private {
         Ballot[] storage ballots = _ballots[taskId];
-        for (uint256 k; k < replication; ++k) {
+        for (uint256 k; k < chosen.length; ++k) {
             ballots.push().node = chosen[k];
             _nodes[chosen[k]].activeTasks += 1;
             emit NodeAssigned(taskId, chosen[k]);
         }
-        uint64 commitDeadline = uint64(block.timestamp) + task.commitWindowS;
-        uint64 revealDeadline = commitDeadline + task.revealWindowS;
-        task.state = TaskState.ACTIVE;
-        task.matchedAt = uint64(block.timestamp);
+    }
+
+    /// @dev Opens fresh commit and reveal windows from now.
+    function _openRound(Task storage task) private returns (uint64 commitDeadline, uint64 revealDeadline) {
+        commitDeadline = uint64(block.timestamp) + task.commitWindowS;
+        revealDeadline = commitDeadline + task.revealWindowS;
         task.commitDeadline = commitDeadline;
         task.revealDeadline = revealDeadline;
-        emit TaskMatched(taskId, chosen, commitDeadline, revealDeadline);
+    }
+
+    /// @dev Extends an adaptive task that has no quorum: draws quorum - `bestCount` more nodes (at most the seats
+    ///      left and the eligible nodes not on the task), closes the earlier ballots and opens a new round.
+    ///      Returns false, changing nothing, when no eligible node is left.
+    function _extend(uint256 taskId, Task storage task, uint256 bestCount) private returns (bool) {
+        Ballot[] storage ballots = _ballots[taskId];
+        uint256 assigned = ballots.length;
+        (uint256[] memory candidates, uint256 count, uint256 totalWeight) = _eligibleNodes(task.rewardPerNodeWei);
+        (count, totalWeight) = _withoutAssigned(ballots, candidates, count, totalWeight);
+        if (count == 0) return false;
+        uint256 need = task.quorum - bestCount;
+        uint256 seats = task.maxReplication - assigned;
+        if (need > seats) need = seats;
+        if (need > count) need = count;
+
+        uint8 uncommitted;
+        uint8 unrevealed;
+        for (uint256 i; i < assigned; ++i) {
+            Ballot storage ballot = ballots[i];
+            if (!ballot.committed) ++uncommitted;
+            if (!ballot.revealed) ++unrevealed;
+        }
+        address[] memory added = _draw(taskId, candidates, count, totalWeight, assigned, need);
+        _assign(taskId, added);
+        task.replication = uint8(assigned + need);
+        task.roundStart = uint8(assigned);
+        task.closedUncommitted = uncommitted;
+        task.closedUnrevealed = unrevealed;
+        (uint64 commitDeadline, uint64 revealDeadline) = _openRound(task);
+        emit TaskExtended(taskId, added, commitDeadline, revealDeadline);
         return true;
+    }
+
+    /// @dev Removes the nodes already seated on the task from the `count` leading candidates (swapping the last
+    ///      one in), returning the candidates left and their weight.
+    function _withoutAssigned(Ballot[] storage ballots, uint256[] memory candidates, uint256 count, uint256 totalWeight)
+        private
+        view
+        returns (uint256, uint256)
+    {
+        uint256 assigned = ballots.length;
+        address[] memory seated = new address[](assigned);
+        for (uint256 i; i < assigned; ++i) {
+            seated[i] = ballots[i].node;
+        }
+        for (uint256 j; j < count; ) {
+            address candidate = address(uint160(candidates[j]));
+            bool taken;
+            for (uint256 i; i < assigned; ++i) {
+                if (seated[i] == candidate) {
+                    taken = true;
+                    break;
+                }
+            }
+            if (taken) {
+                totalWeight -= candidates[j] >> _WEIGHT_SHIFT;
+                --count;
+                candidates[j] = candidates[count];
+            } else {
+                ++j;
+            }
+        }
+        return (count, totalWeight);
     }
 
     /// @dev Nodes that may take a task paying `rewardWei`: registered, not exiting, staked at least the minimum
@@ -789,11 +927,13 @@ contract TaskMarket {
     // Settlement
     // ------------------------------------------------------------------------------------------------------------
 
-    /// @dev Tallies the reveals, settles payments and slashes, frees the nodes, then matches queued tasks.
+    /// @dev Tallies the reveals, settles payments and slashes, frees the nodes, then matches queued tasks. An
+    ///      adaptive task without a quorum and with seats left is extended instead, if an eligible node is left.
     function _finalize(uint256 taskId, Task storage task) private {
         Ballot[] storage ballots = _ballots[taskId];
         (uint256 winnerIndex, uint256 winnerCount) = _tally(ballots);
         bool consensus = winnerCount >= task.quorum;
+        if (!consensus && ballots.length < task.maxReplication && _extend(taskId, task, winnerCount)) return;
         task.finalizedBlock = uint64(block.number);
         if (consensus) {
             task.state = TaskState.COMPLETED;
@@ -833,7 +973,8 @@ contract TaskMarket {
     }
 
     /// @dev Pays each winner its reward plus an equal share of the slashed stake; slashes every other node for
-    ///      dissent or non-delivery; the client gets the unpaid escrow and the share remainder.
+    ///      dissent or non-delivery; the client gets the unpaid escrow (unused seats included) and the share
+    ///      remainder.
     function _settleConsensus(
         uint256 taskId,
         Task storage task,
@@ -863,7 +1004,7 @@ contract TaskMarket {
             _withdrawableWei[winners[i]] += rewardWei + bonusWei;
             emit Rewarded(taskId, winners[i], rewardWei + bonusWei);
         }
-        uint256 escrowWei = rewardWei * ballots.length;
+        uint256 escrowWei = rewardWei * task.maxReplication;
         uint256 refundWei = escrowWei - rewardWei * winnerCount + (slashedWei - bonusWei * winnerCount);
         _release(escrowWei, slashedWei);
         if (refundWei != 0) {
@@ -883,7 +1024,7 @@ contract TaskMarket {
             node.activeTasks -= 1;
             if (!ballot.revealed) slashedWei += _slash(taskId, ballot, node, _slashReason(ballot));
         }
-        uint256 escrowWei = task.rewardPerNodeWei * ballots.length;
+        uint256 escrowWei = task.rewardPerNodeWei * task.maxReplication;
         uint256 refundWei = escrowWei + slashedWei;
         _release(escrowWei, slashedWei);
         _withdrawableWei[task.client] += refundWei;
@@ -920,8 +1061,9 @@ contract TaskMarket {
     // Lookups
     // ------------------------------------------------------------------------------------------------------------
 
-    /// @dev The error createTask reverts with for `spec`, ABI-encoded; empty when the spec is valid.
-    function _specError(TaskSpec memory spec) private pure returns (bytes memory) {
+    /// @dev The error createTask reverts with for `spec` escrowing `seats` rewards, ABI-encoded; empty when the
+    ///      spec is valid.
+    function _specError(TaskSpec memory spec, uint8 seats) private pure returns (bytes memory) {
         uint8 replication = spec.replication;
         if (replication == 0 || replication > MAX_REPLICATION) {
             return abi.encodeWithSelector(InvalidReplication.selector, replication);
@@ -929,8 +1071,8 @@ contract TaskMarket {
         if (spec.quorum > replication || 2 * uint256(spec.quorum) <= replication) {
             return abi.encodeWithSelector(InvalidQuorum.selector, spec.quorum, replication);
         }
-        if (spec.escrowWei == 0 || spec.escrowWei % replication != 0) {
-            return abi.encodeWithSelector(InvalidEscrow.selector, spec.escrowWei, replication);
+        if (spec.escrowWei == 0 || spec.escrowWei % seats != 0) {
+            return abi.encodeWithSelector(InvalidEscrow.selector, spec.escrowWei, seats);
         }
         (uint64 commitWindowS, uint64 revealWindowS, uint64 timeLimitS) =
             (spec.commitWindowS, spec.revealWindowS, spec.timeLimitS);
@@ -941,13 +1083,15 @@ contract TaskMarket {
         return "";
     }
 
-    /// @dev Records a valid task escrowing `spec.escrowWei` from the caller, then matches or queues it.
-    function _createTask(TaskSpec memory spec) private returns (uint256 taskId) {
+    /// @dev Records a valid task escrowing `spec.escrowWei` from the caller for `seats` replicas (its replication,
+    ///      or an adaptive task's maximum), then matches or queues it.
+    function _createTask(TaskSpec memory spec, uint8 seats) private returns (uint256 taskId) {
         taskId = ++_taskCount;
         Task storage task = _tasks[taskId];
-        uint256 rewardPerNodeWei = spec.escrowWei / spec.replication;
+        uint256 rewardPerNodeWei = spec.escrowWei / seats;
         task.client = msg.sender;
         task.replication = spec.replication;
+        task.maxReplication = seats;
         task.quorum = spec.quorum;
         task.createdAt = uint64(block.timestamp);
         task.commitWindowS = spec.commitWindowS;
@@ -960,6 +1104,7 @@ contract TaskMarket {
         emit TaskCreated(
             taskId, msg.sender, spec.programId, spec.manifestRef, spec.replication, spec.quorum, rewardPerNodeWei
         );
+        if (seats != spec.replication) emit TaskAdaptive(taskId, seats);
 
         if (!_tryMatch(taskId, task)) {
             task.state = TaskState.PENDING;
@@ -994,10 +1139,14 @@ contract TaskMarket {
         if (task.state != TaskState.ACTIVE) revert WrongState(taskId, uint8(task.state));
     }
 
-    function _ballotOf(uint256 taskId, address account) private view returns (Ballot storage) {
+    /// @dev `account`'s ballot on the task, which must be in the current round (an extension closes the earlier).
+    function _openBallotOf(uint256 taskId, Task storage task, address account) private view returns (Ballot storage) {
         Ballot[] storage ballots = _ballots[taskId];
         for (uint256 i; i < ballots.length; ++i) {
-            if (ballots[i].node == account) return ballots[i];
+            if (ballots[i].node == account) {
+                if (i < task.roundStart) revert BallotClosed(taskId, account);
+                return ballots[i];
+            }
         }
         revert NotAssigned(taskId, account);
     }

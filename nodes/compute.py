@@ -104,6 +104,7 @@ class _Work:
     peer_seals: list[bytes] = field(default_factory=list)
     peer_reveals: list[tuple[Hash32, ExecStatus, Hash32]] = field(default_factory=list)
     all_committed: bool = False
+    max_replication: int | None = None  # an adaptive task's, which its last reveal may extend it to
 
 
 T = TypeVar("T")
@@ -148,6 +149,7 @@ class ComputeNode:
         self._queued: dict[TaskId, int] = {}  # the queued tasks (TaskQueued, not yet TaskMatched) by replication
         self._replications: dict[TaskId, int] = {}  # of created tasks not yet matched, from TaskCreated
         self._widest = 1  # the largest replication of any task seen
+        self._adaptive: dict[TaskId, int] = {}  # max replication of adaptive tasks not yet matched (TaskAdaptive)
         self._slashed_wei = 0  # what slashes took and a restaking node has not added back yet
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -264,20 +266,24 @@ class ComputeNode:
         if event.name == "TaskQueued":
             self._queued[task_id] = self._replications.get(task_id, self._widest)
             return
+        if event.name == "TaskAdaptive":
+            self._adaptive[task_id] = args["maxReplication"]
+            return
         if event.name == "TaskMatched":
             self._queued.pop(task_id, None)
             self._replications.pop(task_id, None)
+            max_replication = self._adaptive.pop(task_id, None)
             if self._address not in args["nodes"]:
                 self._created.pop(task_id, None)  # another node's task
-        if event.name == "TaskMatched" and self._address in args["nodes"]:
-            self._work[task_id] = _Work(task_id, len(args["nodes"]), args["commitDeadline"],
-                                        args["revealDeadline"])
-            self._counts[TaskStage.ASSIGNED] += 1
-            seen_s = time.time()
-            self._spans.add(Phase.ASSIGNED, task_id, seen_s, seen_s)
-            if self._behaviour.computes:  # fetch and compute ahead, while the loop sends other transactions
-                self._computing[task_id] = self._prefetch.submit(self._fetch_and_compute, task_id,
-                                                                 args["commitDeadline"])
+            else:
+                self._take(_Work(task_id, len(args["nodes"]), args["commitDeadline"], args["revealDeadline"],
+                                 max_replication=max_replication))
+            return
+        if event.name == "TaskExtended" and self._address in args["added"]:
+            # Seated by an extension: a fresh assignment at the task's full (new) replication.
+            view, terms = self._market.task(task_id), self._market.task_round(task_id)
+            self._take(_Work(task_id, view.replication, args["commitDeadline"], args["revealDeadline"],
+                             max_replication=terms.max_replication))
             return
         if event.name == "Slashed" and args["node"] == self._address and self._config.restake:
             self._slashed_wei += args["amountWei"]
@@ -292,6 +298,19 @@ class ComputeNode:
             work.peer_reveals.append((args["resultHash"], args["status"], args["resultRef"]))
         elif event.name in ("TaskCompleted", "TaskFailed") and work.stage is not TaskStage.FAILED:
             work.stage = TaskStage.DONE
+        elif event.name == "TaskExtended" and work.stage in (TaskStage.ASSIGNED, TaskStage.COMMITTED):
+            self._note(f"task {task_id}: extended before this node revealed; its seat is closed")
+            work.stage = TaskStage.FAILED
+
+    def _take(self, work: _Work) -> None:
+        """Start work on a task this node was seated on, fetching and computing ahead."""
+        task_id = work.task_id
+        self._work[task_id] = work
+        self._counts[TaskStage.ASSIGNED] += 1
+        seen_s = time.time()
+        self._spans.add(Phase.ASSIGNED, task_id, seen_s, seen_s)
+        if self._behaviour.computes:  # fetch and compute ahead, while the loop sends other transactions
+            self._computing[task_id] = self._prefetch.submit(self._fetch_and_compute, task_id, work.commit_deadline)
 
     def _guarded(self, work: _Work, prepare: Callable[[], T]) -> tuple[T, ...]:
         """``(prepare(),)``, or () after noting a failure (a storage that is down is retried next step)."""
@@ -366,11 +385,13 @@ class ComputeNode:
             works = [work for work, _ in chunk]
             items = [item for _, item in chunk]
             replications = [work.replication for work in works]
+            tops = [work.max_replication or work.replication for work in works]
 
-            def send(items: list[RevealArgs] = items, rs: list[int] = replications) -> TxReceipt:
+            def send(items: list[RevealArgs] = items, rs: list[int] = replications,
+                     tops: list[int] = tops) -> TxReceipt:
                 if len(items) == 1:
-                    return self._market.reveal(*items[0], replication=rs[0], queued=queued)
-                return self._market.reveal_many(items, replications=rs, queued=queued)
+                    return self._market.reveal(*items[0], replication=rs[0], queued=queued, max_replication=tops[0])
+                return self._market.reveal_many(items, replications=rs, queued=queued, max_replications=tops)
 
             self._send(Phase.REVEAL, TaskStage.REVEALED, works, send)
 

@@ -157,6 +157,14 @@ class BatchEscrowMismatch(ContractError):
     """The escrows of a createTasks batch do not add up to the value sent."""
 
 
+class InvalidMaxReplication(ContractError):
+    """An adaptive task's maximum replication is below its replication or above the contract's maximum."""
+
+
+class BallotClosed(ContractError):
+    """The node's seat is in a round of an extended adaptive task that has closed: it can no longer vote."""
+
+
 CONTRACT_ERRORS: Mapping[str, type[ContractError]] = {
     cls.__name__: cls
     for cls in (
@@ -165,6 +173,7 @@ CONTRACT_ERRORS: Mapping[str, type[ContractError]] = {
         CommitClosed, AlreadyCommitted, RevealNotOpen, RevealClosed, NotCommitted, AlreadyRevealed, BadSeal,
         InvalidStatus, FinalizeTooEarly, NotFinalized, ExitNotRequested, ExitAlreadyRequested, CooldownNotOver,
         NodeBusy, InsufficientBalance, TransferFailed, ReentrantCall, InvalidBatch, BatchEscrowMismatch,
+        InvalidMaxReplication, BallotClosed,
     )
 }
 """Every TaskMarket custom error class, by its Solidity name."""

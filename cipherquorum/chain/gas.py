@@ -10,6 +10,8 @@ limit against eth_estimateGas over node counts, replications and batch sizes).
 What a call costs depends on the task's replication ``r``, and, where the call may match tasks, on the number
 of registered nodes ``n`` (matching scans every node) and on the replication of the queued tasks it may match
 (finalizing a task, registering and adding stake each try to match up to ``AUTO_MATCH_TASKS`` queued tasks).
+The last reveal (or a finalize) of an adaptive task without a quorum may extend it instead of settling: that
+scans every node too, and is priced at the task's maximum replication.
 """
 from __future__ import annotations
 
@@ -68,6 +70,11 @@ class GasCosts:
     """What a batch call adds to the sum of its items (its loop, the arrays' calldata)."""
     batch_item: int
     """What each item of a batch adds to the single call's cost (the self-call, its calldata)."""
+    create_adaptive: int = 0
+    """What createAdaptiveTask adds to createTask's cost at the same (minimum) replication."""
+    extend: Linear = Linear(0)
+    """An extension of an adaptive task, in place of its settlement, at its maximum replication (the tally, the
+    scan of the nodes without the seated ones, the draws and the new ballots)."""
 
 
 DEVNET_COSTS = GasCosts(
@@ -85,6 +92,8 @@ DEVNET_COSTS = GasCosts(
     match_pending=30_000,
     batch=25_000,
     batch_item=12_000,
+    create_adaptive=30_000,
+    extend=Linear(base=20_000, per_replica=25_000, per_node=5_000, per_replica_node=60),
 )
 
 
@@ -101,16 +110,20 @@ class GasTable:
         self._margin = margin
 
     def limit(self, function: str, replications: Sequence[int] = (), *, nodes: int = MAX_NODES,
-              queued_tasks: int | None = None, queued_replication: int = MAX_REPLICATION) -> int:
+              queued_tasks: int | None = None, queued_replication: int = MAX_REPLICATION,
+              max_replications: Sequence[int] = ()) -> int:
         """The gas limit for one call of ``function``; ``replications`` has one entry per task it touches
-        (one for createTask, commit, reveal and finalize; one per item for the batch calls; one per task to
-        match for matchPending). A reveal is priced as if it finalized its task."""
+        (one for createTask, createAdaptiveTask, commit, reveal and finalize; one per item for the batch calls;
+        one per task to match for matchPending). A reveal is priced as if it finalized its task, or, for a task
+        whose entry in ``max_replications`` (aligned with ``replications``; empty: none is adaptive) is above
+        its replication, as if it extended it, whichever costs more."""
         c = self._costs
         nodes = min(max(nodes, 0), MAX_NODES)
         tasks = tuple(replications) or (MAX_REPLICATION,)
         fixed = {"deploy": c.deploy, "requestExit": c.request_exit, "exit": c.exit, "withdraw": c.withdraw,
                  "register": c.register, "addStake": c.add_stake}
-        per_task = {"createTask": c.create_task, "commit": c.commit, "reveal": c.reveal, "finalize": c.finalize}
+        per_task = {"createTask": c.create_task, "createAdaptiveTask": c.create_task, "commit": c.commit,
+                    "reveal": c.reveal, "finalize": c.finalize}
         batches = {"createTasks": "createTask", "commitMany": "commit", "revealMany": "reveal"}
         single = batches.get(function, function)
         if function == "matchPending":
@@ -119,8 +132,13 @@ class GasTable:
             cost, matching = fixed[function], AUTO_MATCH_TASKS if function in ("register", "addStake") else 0
         elif single in per_task:
             cost = sum(per_task[single].at(r, nodes) for r in tasks)
+            if single == "createAdaptiveTask":
+                cost += c.create_adaptive
             if single == "reveal":  # priced as the last reveal: the settlement too
                 cost += sum(c.finalize.at(r, nodes) for r in tasks)
+            if single in ("reveal", "finalize"):  # an extension in place of a settlement costs more
+                cost += sum(max(0, c.extend.at(top, nodes) - c.finalize.at(r, nodes))
+                            for r, top in zip(tasks, max_replications) if top > r)
             matching = AUTO_MATCH_TASKS * len(tasks) if single in ("reveal", "finalize") else 0
             if function in batches:
                 cost += c.batch + c.batch_item * len(tasks)
@@ -139,7 +157,8 @@ class FixedGas(GasTable):
         self._gas = gas
 
     def limit(self, function: str, replications: Sequence[int] = (), *, nodes: int = MAX_NODES,
-              queued_tasks: int | None = None, queued_replication: int = MAX_REPLICATION) -> int:
+              queued_tasks: int | None = None, queued_replication: int = MAX_REPLICATION,
+              max_replications: Sequence[int] = ()) -> int:
         return self._gas
 
 

@@ -25,6 +25,7 @@ from cipherquorum.chain.views import (
     FunctionCodec,
     MarketTotals,
     NodeView,
+    TaskRound,
     TaskView,
     TxReceipt,
     TxSummary,
@@ -215,6 +216,29 @@ class TaskMarket:
             raise ChainError(f"createTask transaction {receipt.tx_hash} emitted {len(created)} TaskCreated events")
         return TaskId(created[0].args["taskId"]), receipt
 
+    def create_adaptive_task(self, params: TaskParams, max_replication: int) -> tuple[TaskId, TxReceipt]:
+        """Create an adaptive task: matched to ``params.replication`` nodes (r_min) and, while no result reaches
+        the quorum, extended with extra replicas up to ``max_replication``; escrows max_replication x reward
+        (seats never used are refunded at settlement). Return its id and the receipt.
+
+        Raises ValidationError (before anything is sent) if ``params`` break the contract's rules or
+        ``max_replication`` is not in [replication, MAX_REPLICATION].
+        """
+        params.validate()
+        top = checked_uint("max_replication", max_replication, 8)
+        if not params.replication <= top <= MAX_REPLICATION:
+            raise ValidationError(f'"max_replication" must be between replication and {MAX_REPLICATION} (got '
+                                  f"max_replication={max_replication}, replication={params.replication})")
+        escrow_wei = top * params.reward_per_node_wei
+        spec = (params.program_id, params.manifest_ref, params.replication, params.quorum, params.commit_window_s,
+                params.reveal_window_s, params.time_limit_s, escrow_wei)
+        receipt = self._transact("createAdaptiveTask", (spec, top), escrow_wei, (params.replication,))
+        created = receipt.named("TaskCreated")
+        if len(created) != 1:
+            raise ChainError(f"createAdaptiveTask transaction {receipt.tx_hash} emitted {len(created)} TaskCreated "
+                             "events")
+        return TaskId(created[0].args["taskId"]), receipt
+
     def create_tasks(self, tasks: Sequence[TaskParams]) -> tuple[list[TaskId | None], TxReceipt]:
         """Create several tasks in one transaction (at most MAX_BATCH), each escrowing its replication x reward.
 
@@ -261,44 +285,54 @@ class TaskMarket:
                               replications=self._replications(replications, len(items)))
 
     def reveal(self, task_id: int, result_hash: bytes, status: int, salt: bytes, result_ref: bytes, *,
-               replication: int = MAX_REPLICATION, queued: Queued | None = None) -> TxReceipt:
-        """Reveal the values behind the sender's seal; the last reveal of a task finalizes it.
+               replication: int = MAX_REPLICATION, queued: Queued | None = None,
+               max_replication: int | None = None) -> TxReceipt:
+        """Reveal the values behind the sender's seal; the last reveal of a task finalizes it (or extends an
+        adaptive task without a quorum).
 
-        ``replication`` (the task's) and ``queued`` (what the sender knows of the queued tasks, which the
-        finalization may match) only size the gas limit.
+        ``replication`` (the task's), ``queued`` (what the sender knows of the queued tasks, which the
+        finalization may match) and ``max_replication`` (an adaptive task's, which an extension may reach) only
+        size the gas limit.
         """
         return self._transact("reveal", self._reveal_args("", task_id, result_hash, status, salt, result_ref),
-                              replications=(replication,), queued=queued)
+                              replications=(replication,), queued=queued,
+                              max_replications=() if max_replication is None else (max_replication,))
 
     def reveal_many(self, reveals: Sequence[tuple[int, bytes, int, bytes, bytes]], *,
-                    replications: Sequence[int] | None = None, queued: Queued | None = None) -> TxReceipt:
+                    replications: Sequence[int] | None = None, queued: Queued | None = None,
+                    max_replications: Sequence[int] | None = None) -> TxReceipt:
         """Reveal several ``(task_id, result_hash, status, salt, result_ref)`` items in one transaction.
 
         At most MAX_BATCH items; an item the contract refuses is skipped (its error in the receipt's
-        ``skipped``), and each task's last reveal finalizes it. ``replications`` and ``queued`` only size the
-        gas limit.
+        ``skipped``), and each task's last reveal finalizes it (or extends it). ``replications``, ``queued``
+        and ``max_replications`` (one per item, for adaptive tasks) only size the gas limit.
         """
         items = [self._reveal_args(f"reveals[{i}].", *item) for i, item in enumerate(self._batch("reveals", reveals))]
+        tops = () if max_replications is None else self._replications(max_replications, len(items))
         return self._transact("revealMany", (items,), replications=self._replications(replications, len(items)),
-                              queued=queued)
+                              queued=queued, max_replications=tops)
 
-    def finalize(self, task_id: int, *, replication: int = MAX_REPLICATION, queued: Queued | None = None) -> TxReceipt:
-        """Settle a task after every reveal or its deadlines: pay, slash, refund, free the nodes."""
+    def finalize(self, task_id: int, *, replication: int = MAX_REPLICATION, queued: Queued | None = None,
+                 max_replication: int | None = None) -> TxReceipt:
+        """Settle a task after every reveal or its deadlines: pay, slash, refund, free the nodes (an adaptive
+        task without a quorum and with seats left is extended instead). The keywords only size the gas limit."""
         return self._transact("finalize", (checked_uint("task_id", task_id, 256),), replications=(replication,),
-                              queued=queued)
+                              queued=queued, max_replications=() if max_replication is None else (max_replication,))
 
     def match_pending(self, max_tasks: int) -> TxReceipt:
         """Try to match up to ``max_tasks`` queued tasks, oldest first."""
         checked = checked_uint("max_tasks", max_tasks, 256)
         return self._transact("matchPending", (checked,), replications=(MAX_REPLICATION,) * min(checked, MAX_BATCH))
 
-    def gas_limit(self, function: str, replications: Sequence[int] = (), *, queued: Queued | None = None) -> int:
-        """The gas limit this binding sends ``function`` with: the gas table's, for the registered nodes and
-        what ``queued`` says of the queued tasks (unknown when None), capped at the block gas limit."""
+    def gas_limit(self, function: str, replications: Sequence[int] = (), *, queued: Queued | None = None,
+                  max_replications: Sequence[int] = ()) -> int:
+        """The gas limit this binding sends ``function`` with: the gas table's, for the registered nodes, what
+        ``queued`` says of the queued tasks (unknown when None) and the adaptive tasks' ``max_replications``,
+        capped at the block gas limit."""
         queued_tasks = None if queued is None else queued.tasks + QUEUE_SLACK
         queued_replication = MAX_REPLICATION if queued is None else queued.most_replication
         table = self._gas.limit(function, replications, nodes=self._node_bound(function), queued_tasks=queued_tasks,
-                                queued_replication=queued_replication)
+                                queued_replication=queued_replication, max_replications=max_replications)
         return min(table, self._connection.block_gas_limit())
 
     def in_transactions(self, function: str, items: Sequence[T], replication: int, *,
@@ -313,12 +347,12 @@ class TaskMarket:
         return [list(items[first:first + size]) for first in range(0, len(items), size)]
 
     def _transact(self, function: str, args: Sequence[Any], value_wei: int = 0, replications: Sequence[int] = (),
-                  queued: Queued | None = None) -> TxReceipt:
+                  queued: Queued | None = None, max_replications: Sequence[int] = ()) -> TxReceipt:
         if self._account is None:
             raise ValidationError(f"{function} needs an account: this TaskMarket binding is read-only")
         with self._connection.translated(self._interface.reverts):
             data = self._interface.functions.encode_call(function, args)
-        gas = self.gas_limit(function, replications, queued=queued)
+        gas = self.gas_limit(function, replications, queued=queued, max_replications=max_replications)
         receipt = self._connection.transact(self._account, self._address, data, value_wei, self._interface.reverts,
                                             gas)
         events = self._decode_logs(receipt["logs"])
@@ -373,6 +407,11 @@ class TaskMarket:
         """Return the task; raises UnknownTask for an unknown id."""
         (raw,) = self._call("getTask", checked_uint("task_id", task_id, 256))
         return task_view(task_id, raw)
+
+    def task_round(self, task_id: int) -> TaskRound:
+        """Return the task's adaptive terms and current round; raises UnknownTask for an unknown id."""
+        raw = self._call("getRound", checked_uint("task_id", task_id, 256))
+        return TaskRound(*(int(value) for value in raw))
 
     def assignment(self, task_id: int) -> tuple[Address, ...]:
         """Return the nodes assigned to the task, in assignment order (empty while PENDING)."""

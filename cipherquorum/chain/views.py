@@ -95,6 +95,18 @@ class TxSummary:
 
 
 @dataclass(frozen=True)
+class TaskRound:
+    """A task's adaptive terms (getRound): the seats its escrow pays for (its replication for an ordinary task),
+    the first ballot of its current round, and the ballots an extension closed without a commit and without a
+    reveal."""
+
+    max_replication: int
+    round_start: int
+    closed_uncommitted: int
+    closed_unrevealed: int
+
+
+@dataclass(frozen=True)
 class TaskView:
     """A task as the contract's getTask returns it; times are unix seconds of block time."""
 

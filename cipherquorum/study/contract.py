@@ -3,7 +3,9 @@
 One market per grid point: its nodes register once, in the registry's order, as the seed's derived accounts.
 Trial t is task t: the client creates it, the assigned replicas commit and then reveal a synthetic result
 (honest: the true hash; independent wrong: a hash of each node's own; colluding: one shared wrong hash), the
-last reveal finalizes it, and the outcome and payouts are read from the contract's events. Each slashed node
+last reveal finalizes it, and the outcome and payouts are read from the contract's events. An adaptive point's
+task is created with createAdaptiveTask: while its last reveal extends it (TaskExtended), the added replicas
+vote the same way, until it settles; the trial records how many replicas it used. Each slashed node
 then adds back what it lost, so every trial draws from the same stakes. The contract's matching mixes the
 block's prevrandao with the task id, and every block carries the devnet's prevrandao for the seed, so the same
 seed and registry give the same assignments on the devnet (see ``devnet_prevrandao``).
@@ -21,7 +23,7 @@ from eth_hash.auto import keccak
 from cipherquorum.chain.accounts import derive_account
 from cipherquorum.devnet.backend import prevrandao_of
 from cipherquorum.exceptions import ValidationError
-from cipherquorum.protocol import BehaviourName, TaskParams
+from cipherquorum.protocol import MAX_REPLICATION, BehaviourName, TaskParams
 from cipherquorum.study.economics import MarketPrices, MoneyTotals
 from cipherquorum.study.evm import InProcessMarket
 from cipherquorum.study.registry import Registry
@@ -71,10 +73,22 @@ class MarketSetup:
     kind: BehaviourName
     prices: MarketPrices
     min_stake_wei: int
+    max_replication: int | None = None
+    """An adaptive task's most replicas (``replication`` is then its r_min); None for fixed replication."""
 
     def __post_init__(self) -> None:
         checked_kind(self.kind)
         self.task_params.validate()
+        top = self.max_replication
+        if top is not None and (isinstance(top, bool) or not isinstance(top, int)
+                                or not self.replication <= top <= MAX_REPLICATION):
+            raise ValidationError(f'"max_replication" must be an int between replication and {MAX_REPLICATION} '
+                                  f"(got max_replication={top!r}, replication={self.replication})")
+
+    @property
+    def seats(self) -> int:
+        """The most replicas a task can have: its escrow pays this many rewards."""
+        return self.replication if self.max_replication is None else self.max_replication
 
     @property
     def task_params(self) -> TaskParams:
@@ -97,6 +111,11 @@ class Trial:
     create_gas: int
     replica_gas: Mapping[Address, int]
 
+    @property
+    def replicas(self) -> int:
+        """How many replicas the task used (more than its r_min when an adaptive task was extended)."""
+        return len(self.assigned)
+
 
 @dataclass
 class PointTally:
@@ -108,6 +127,8 @@ class PointTally:
     byzantine_histogram: list[int] = field(default_factory=list)
     below_quorum_trials: int = 0
     wrong_below_quorum: int = 0
+    replicas: int = 0
+    """Replicas over all trials (the seats the tasks used)."""
     money: dict[str, int] = field(default_factory=lambda: dict.fromkeys(MoneyTotals.__dataclass_fields__, 0))
     seconds: float = 0.0
 
@@ -124,6 +145,7 @@ class PointTally:
         """Count one trial; ``byzantine`` are the registry's byzantine addresses."""
         self.outcomes[trial.outcome] += 1
         self.byzantine_histogram[trial.byzantine_assigned] += 1
+        self.replicas += trial.replicas
         if trial.byzantine_assigned < self.quorum:
             self.below_quorum_trials += 1
             self.wrong_below_quorum += trial.outcome is Outcome.WRONG
@@ -138,6 +160,11 @@ class PointTally:
             money[f"{side}_slash_wei"] += trial.slashed_wei.get(node, 0)
             money[f"{side}_gas"] += trial.replica_gas[node]
             money[f"{side}_seats"] += 1
+
+    @property
+    def mean_replicas(self) -> float:
+        """The mean replicas per task (the replication for a fixed point)."""
+        return self.replicas / self.trials if self.trials else 0.0
 
     @property
     def money_totals(self) -> MoneyTotals:
@@ -168,9 +195,12 @@ class ContractTrials:
         if setup.replication > registry.size:
             raise ValidationError(f'"replication" must be <= the registered nodes (got replication='
                                   f"{setup.replication}, nodes={registry.size})")
+        if setup.seats > registry.size:
+            raise ValidationError(f'"max_replication" must be <= the registered nodes (got max_replication='
+                                  f"{setup.seats}, nodes={registry.size})")
         self._setup = setup
         params = setup.task_params
-        self._escrow_wei = params.escrow_wei
+        self._escrow_wei = setup.seats * params.reward_per_node_wei
         self._prevrandao = devnet_prevrandao(setup.seed) if prevrandao is None else prevrandao
         self._registry = registry
         self._client = Address(derive_account(setup.seed, "client", 0).address.lower())
@@ -179,9 +209,12 @@ class ContractTrials:
         self._byzantine = frozenset(node for node, bad in zip(self._nodes, registry.byzantine) if bad)
         self._trials_on_market = 0
         market = self._market = self._build_market(0)
-        self._create = market.calldata("createTask", (
-            params.program_id, params.manifest_ref, params.replication, params.quorum, params.commit_window_s,
-            params.reveal_window_s, params.time_limit_s))
+        terms = (params.program_id, params.manifest_ref, params.replication, params.quorum, params.commit_window_s,
+                 params.reveal_window_s, params.time_limit_s)
+        if setup.max_replication is None:
+            self._create = market.calldata("createTask", terms)
+        else:
+            self._create = market.calldata("createAdaptiveTask", ((*terms, self._escrow_wei), setup.max_replication))
         self._add_stake = market.calldata("addStake")
         self._commit_selector = market.calldata("commit", (0, bytes(32)))[:4]
         self._seal_tail: dict[Address, bytes] = {}
@@ -194,8 +227,8 @@ class ContractTrials:
             self._reveal_tail[node] = market.calldata("reveal", (0, result, ExecStatus.SUCCESS, salt, TRUE_RESULT))[36:]
         self._reveal_selector = market.calldata("reveal", (0, bytes(32), 0, bytes(32), bytes(32)))[:4]
         self._topics = {name: market.topic(name) for name in
-                        ("NodeAssigned", "Rewarded", "Slashed", "Refunded", "TaskCompleted")}
-        self._tally = PointTally(setup.replication, setup.quorum)
+                        ("NodeAssigned", "Rewarded", "Slashed", "Refunded", "TaskCompleted", "TaskExtended")}
+        self._tally = PointTally(setup.seats, setup.quorum)
 
     def _build_market(self, task_count: int) -> InProcessMarket:
         """A fresh market with every node registered, whose next task has id ``task_count + 1``."""
@@ -262,13 +295,19 @@ class ContractTrials:
         assigned = tuple(Address("0x" + log.topics[2][-40:]) for log in created.logs
                          if log.topics[0] == topics["NodeAssigned"])
         gas: dict[Address, int] = {}
-        for node in assigned:
-            seal = keccak(task_word + self._seal_tail[node])
-            gas[node] = market.transact(node, self._commit_selector + task_word + seal).gas_used
-        last = created
-        for node in assigned:
-            last = market.transact(node, self._reveal_selector + task_word + self._reveal_tail[node])
-            gas[node] += last.gas_used
+        last, voting = created, assigned
+        while voting:  # the first round, then each round an extension added
+            for node in voting:
+                seal = keccak(task_word + self._seal_tail[node])
+                gas[node] = market.transact(node, self._commit_selector + task_word + seal).gas_used
+            for node in voting:
+                last = market.transact(node, self._reveal_selector + task_word + self._reveal_tail[node])
+                gas[node] += last.gas_used
+            voting = ()
+            if any(log.topics[0] == topics["TaskExtended"] for log in last.logs):
+                voting = tuple(Address("0x" + log.topics[2][-40:]) for log in last.logs
+                               if log.topics[0] == topics["NodeAssigned"])
+                assigned += voting
         credited: dict[Address, int] = {}
         slashed: dict[Address, int] = {}
         refund = 0

@@ -5,6 +5,10 @@ grid lines, the ``[[sweep.grid]]`` tables; each line is the Cartesian product of
 quorum, byzantine share, share measure, byzantine kind, stake distribution, seed). Without grid lines the
 ``[sweep]`` table itself is the one line. An override (``key=value``, the value in TOML syntax) replaces a key
 of ``[sweep]`` and of every grid line.
+
+A line with ``adaptive = true`` runs adaptive tasks: ``replication`` is then each task's r_min and
+``max_replication`` (one value, or one per replication) its r_max; its quorum "majority" is a majority of r_max
+(which r_min must reach, since the contract wants q <= r_min), "unanimous" is r_min.
 """
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ import math
 import random
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -38,12 +42,12 @@ MAX_NODES = 256
 """The contract's MAX_NODES: most nodes a market registers."""
 MAX_TRIALS = 10_000_000
 LINE_KEYS = ("replication", "quorum", "byzantine_share", "share_by", "byzantine_kind", "stakes", "seeds", "trials",
-             "nodes")
+             "nodes", "adaptive", "max_replication")
 """The keys a grid line reads, each defaulting to the ``[sweep]`` table's value."""
 _LINE_DEFAULTS: Mapping[str, Any] = {
     "replication": [1, 3, 5, 7], "quorum": "majority", "byzantine_share": [0.0, 0.1, 0.2, 0.3],
     "share_by": ["count"], "byzantine_kind": ["colluding"], "stakes": ["equal"], "seeds": ["sweep"],
-    "trials": 1000, "nodes": 20,
+    "trials": 1000, "nodes": 20, "adaptive": False,
 }
 ETHER = 10**18
 
@@ -61,6 +65,13 @@ class GridLine:
     seeds: tuple[str, ...]
     trials: int
     nodes: int
+    max_replications: tuple[int, ...] = ()
+    """An adaptive line's r_max for each of its pairs (whose replication is r_min); empty for fixed replication."""
+
+    @property
+    def adaptive(self) -> bool:
+        """Whether the line's tasks are adaptive."""
+        return bool(self.max_replications)
 
     @property
     def size(self) -> int:
@@ -83,11 +94,19 @@ class GridPoint:
     seed: str
     trials: int
     registry: Registry
+    max_replication: int | None = None
+    """An adaptive point's r_max (``replication`` is its r_min); None for fixed replication."""
+
+    @property
+    def pair_label(self) -> str:
+        """The replication and quorum: ``r3q2``, or ``r3-5q3`` for an adaptive point (r_min to r_max)."""
+        top = "" if self.max_replication is None else f"-{self.max_replication}"
+        return f"r{self.replication}{top}q{self.quorum}"
 
     @property
     def label(self) -> str:
         """A short name of the point, unique within a sweep."""
-        return (f"{self.line}/r{self.replication}q{self.quorum}/{self.kind.value}/{self.share_by}"
+        return (f"{self.line}/{self.pair_label}/{self.kind.value}/{self.share_by}"
                 f"{self.byzantine_share:g}/{self.stakes}/{self.seed}")
 
 
@@ -108,6 +127,15 @@ class SweepConfig:
         """How many grid points the sweep spans."""
         return sum(line.size for line in self.lines)
 
+    def only(self, names: Sequence[str]) -> SweepConfig:
+        """The sweep with just the grid lines named ``names``, in file order; raises ScenarioError for a name
+        that no line has."""
+        known = [line.name for line in self.lines]
+        for name in names:
+            if name not in known:
+                raise ScenarioError(f'{self.source}: no grid line is named {name!r} (lines: {", ".join(known)})')
+        return replace(self, lines=tuple(line for line in self.lines if line.name in names))
+
     def points(self) -> Iterator[GridPoint]:
         """Every grid point, line by line, each with the registry its stakes and byzantine share make."""
         for line in self.lines:
@@ -116,10 +144,11 @@ class SweepConfig:
                     for share_by in line.share_by:
                         for share in line.byzantine_shares:
                             registry = build_registry(line.nodes, stakes, self.stake_wei, share, share_by, seed)
+                            tops: tuple[int | None, ...] = line.max_replications or (None,) * len(line.pairs)
                             for kind in line.kinds:
-                                for r, q in line.pairs:
+                                for (r, q), top in zip(line.pairs, tops):
                                     yield GridPoint(line.name, r, q, share, share_by, kind, stakes, seed,
-                                                    line.trials, registry)
+                                                    line.trials, registry, top)
 
 
 def build_stakes(nodes: int, distribution: str, stake_wei: int, seed: str) -> tuple[int, ...]:
@@ -236,7 +265,24 @@ def _read_line(reader: TableReader, path: str, table: Mapping[str, Any]) -> Grid
     nodes = reader.integer("nodes", 20, minimum=1, maximum=MAX_NODES)
     replication = _array(reader, path, table, "replication", None,
                          lambda item, key: item.integer(key, minimum=1, maximum=min(MAX_REPLICATION, nodes)))
-    pairs = _quorums(reader, path, table, replication)
+    adaptive = reader.boolean("adaptive", False)
+    tops: list[int] = []
+    if adaptive:
+        tops = _array(reader, path, table, "max_replication", None,
+                      lambda item, key: item.integer(key, minimum=1, maximum=min(MAX_REPLICATION, nodes)))
+        if len(tops) == 1:
+            tops = tops * len(replication)
+        if len(tops) != len(replication):
+            raise reader.error(f"must be one value or one per replication (got {len(tops)} for "
+                               f"{len(replication)} replications)", "max_replication")
+        for index, (r, top) in enumerate(zip(replication, tops)):
+            if top < r:
+                raise reader.error(f"must be >= replication {r}, the r_min (got {top})", f"max_replication[{index}]")
+        pairs = _adaptive_quorums(reader, path, table, replication, tops)
+    else:
+        if reader.has("max_replication") and table.get("max_replication") is not None:
+            raise reader.error("needs adaptive = true (got max_replication without it)", "max_replication")
+        pairs = _quorums(reader, path, table, replication)
     shares = _array(reader, path, table, "byzantine_share", None, lambda item, key: _fraction(item, key, 0.0, 1.0))
     share_by = _array(reader, path, table, "share_by", None, lambda item, key: item.string(key, choices=SHARE_MEASURES))
     kind_names = tuple(kind.value for kind in BYZANTINE_KINDS)
@@ -248,8 +294,23 @@ def _read_line(reader: TableReader, path: str, table: Mapping[str, Any]) -> Grid
     trials = reader.integer("trials", 1000, minimum=1, maximum=MAX_TRIALS)
     reader.finish()
     return GridLine(name, pairs, tuple(shares), tuple(share_by), tuple(kinds), tuple(stakes), tuple(seeds), trials,
-                    nodes)
+                    nodes, tuple(tops))
 
+
+def _adaptive_quorums(reader: TableReader, path: str, table: Mapping[str, Any], replication: list[int],
+                      tops: list[int]) -> tuple[tuple[int, int], ...]:
+    """An adaptive line's (r_min, q) pairs: "majority" of r_max (r_min must reach it), "unanimous" r_min, or one
+    quorum per replication that the contract accepts (a majority of r_min, at most r_min)."""
+    rule = table.get("quorum", "majority")
+    if isinstance(rule, str):
+        rule = reader.string("quorum", choices=QUORUM_RULES)
+        quorums = [top // 2 + 1 if rule == "majority" else r for r, top in zip(replication, tops)]
+        for index, (r, q) in enumerate(zip(replication, quorums)):
+            if q > r:
+                raise reader.error(f"an adaptive majority quorum is a majority of max_replication ({q}), which "
+                                   f"replication (r_min) must reach (got replication={r})", f"replication[{index}]")
+        return tuple(zip(replication, quorums))
+    return _quorums(reader, path, table, replication)
 
 def _quorums(reader: TableReader, path: str, table: Mapping[str, Any],
              replication: list[int]) -> tuple[tuple[int, int], ...]:

@@ -20,6 +20,7 @@ from cipherquorum.study.theory import (
     Interval,
     Outcome,
     OutcomeOdds,
+    adaptive_equivalent_replication,
     byzantine_count_odds,
     outcome_odds,
     wilson_interval,
@@ -42,11 +43,13 @@ class PointResult:
     """One grid point's figures: theory's odds, the trials' counts and Wilson intervals, and the economics.
 
     ``cheater_profit_by_ratio`` pairs slash-to-reward ratios with theory's expected cheater profit (wei) at
-    each; it is empty when no byzantine replica is ever drawn.
+    each; it is empty when no byzantine replica is ever drawn. An adaptive point has outcome odds only where
+    ``adaptive_equivalent_replication`` gives them (``theory`` None otherwise: "no theory"), and no economics
+    theory (``economics_theory`` None, no curve); ``mean_replicas`` is what its tasks used.
     """
 
     point: GridPoint
-    theory: OutcomeOdds
+    theory: OutcomeOdds | None
     byzantine_odds: tuple[float, ...]
     counts: Mapping[Outcome, int]
     intervals: Mapping[Outcome, Interval]
@@ -55,10 +58,11 @@ class PointResult:
     wrong_below_quorum: int
     money: MoneyTotals
     gas: GasPerTask
-    economics_theory: Economics
+    economics_theory: Economics | None
     economics_measured: Economics
     cheater_profit_by_ratio: tuple[tuple[float, float], ...]
     seconds: float
+    mean_replicas: float = 0.0
 
     @property
     def trials(self) -> int:
@@ -70,8 +74,9 @@ class PointResult:
         return self.counts.get(outcome, 0) / self.trials
 
     def agrees(self, outcome: Outcome) -> bool:
-        """Whether theory's probability of ``outcome`` lies in the trials' Wilson 95% interval."""
-        return self.intervals[outcome].contains(self.theory.of(outcome))
+        """Whether theory's probability of ``outcome`` lies in the trials' Wilson 95% interval (True for a point
+        without theory: nothing is judged there)."""
+        return self.theory is None or self.intervals[outcome].contains(self.theory.of(outcome))
 
     @property
     def trials_per_s(self) -> float:
@@ -108,6 +113,11 @@ class SweepResult:
                 if not point.agrees(outcome)]
 
     @property
+    def judged_points(self) -> int:
+        """The points that have theory to judge (adaptive points without it are skipped)."""
+        return sum(point.theory is not None for point in self.points)
+
+    @property
     def trials_per_s(self) -> float:
         """Trials a second over the whole sweep (setup included)."""
         return self.trials / self.seconds if self.seconds > 0 else 0.0
@@ -116,23 +126,35 @@ class SweepResult:
 def run_point(point: GridPoint, config: SweepConfig, ratios: tuple[float, ...],
               run_trials: TrialRunner = contract_trials) -> PointResult:
     """Run one grid point's trials (contract mode by default) and set theory beside them."""
-    setup = MarketSetup(point.seed, point.replication, point.quorum, point.kind, config.prices, config.min_stake_wei)
+    setup = MarketSetup(point.seed, point.replication, point.quorum, point.kind, config.prices, config.min_stake_wei,
+                        point.max_replication)
     tally = run_trials(point, setup)
-    odds = byzantine_count_odds(point.registry, point.replication)[point.replication]
-    theory = outcome_odds(odds, point.replication, point.quorum, point.kind)
     counts = {outcome: tally.outcomes.get(outcome, 0) for outcome in Outcome}
+    intervals = {outcome: wilson_interval(count, tally.trials) for outcome, count in counts.items()}
     money = tally.money_totals
     gas = money.gas_per_task
+    if point.max_replication is not None:
+        equivalent = adaptive_equivalent_replication(point.max_replication, point.quorum, point.kind)
+        theory = None
+        if equivalent is not None:
+            odds = byzantine_count_odds(point.registry, equivalent)[equivalent]
+            theory = outcome_odds(odds, equivalent, point.quorum, point.kind)
+        return PointResult(
+            point, theory, (), counts, intervals, tuple(tally.byzantine_histogram), tally.below_quorum_trials,
+            tally.wrong_below_quorum, money, gas, None, measured_economics(money, config.prices, None), (),
+            tally.seconds, tally.mean_replicas)
+    odds = byzantine_count_odds(point.registry, point.replication)[point.replication]
+    theory = outcome_odds(odds, point.replication, point.quorum, point.kind)
     expected = expected_economics(odds, point.replication, point.quorum, point.kind, config.prices, gas)
     reward = config.prices.reward_per_node_wei
     cheater = cheater_odds(odds, point.replication, point.quorum, point.kind,
                            gas.cheater_replica * config.prices.gas_price_wei)
     curve = () if cheater is None else tuple((ratio, cheater.profit_at(ratio, reward)) for ratio in ratios)
     return PointResult(
-        point, theory, odds, counts,
-        {outcome: wilson_interval(count, tally.trials) for outcome, count in counts.items()},
-        tuple(tally.byzantine_histogram), tally.below_quorum_trials, tally.wrong_below_quorum, money, gas,
-        expected, measured_economics(money, config.prices, expected.break_even_slash_ratio), curve, tally.seconds)
+        point, theory, odds, counts, intervals, tuple(tally.byzantine_histogram), tally.below_quorum_trials,
+        tally.wrong_below_quorum, money, gas, expected,
+        measured_economics(money, config.prices, expected.break_even_slash_ratio), curve, tally.seconds,
+        tally.mean_replicas)
 
 
 def run_sweep(config: SweepConfig, on_point: Callable[[PointResult, int, int], None] | None = None,
@@ -144,6 +166,11 @@ def run_sweep(config: SweepConfig, on_point: Callable[[PointResult, int, int], N
     """
     if config.mode == "real" and run_trials is None:
         raise ValidationError(REAL_MODE_NEEDS_MARKET)
+    if config.mode == "real":
+        adaptive = [line.name for line in config.lines if line.adaptive]
+        if adaptive:
+            raise ValidationError(f"adaptive grid lines run in contract mode only (got mode=\"real\" with adaptive "
+                                  f"line {adaptive[0]!r})")
     runner = run_trials if run_trials is not None else contract_trials
     started = time.perf_counter()
     results = []

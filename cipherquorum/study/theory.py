@@ -159,6 +159,26 @@ def wilson_interval(successes: int, trials: int, z: float = Z_95) -> Interval:
     return Interval(max(0.0, centre - half), min(1.0, centre + half))
 
 
+def adaptive_equivalent_replication(max_replication: int, quorum: int, kind: BehaviourName) -> int | None:
+    """The fixed replication whose outcome odds an adaptive task's equal, when every replica reveals; None when
+    theory here has none.
+
+    An adaptive task draws more replicas, continuing the same stake-weighted draw without replacement, until a
+    (result, status) pair reaches ``quorum`` or ``max_replication`` replicas are drawn, and an extension adds
+    at most quorum - (largest pair) replicas, so no two pairs reach the quorum together: the first pair to
+    reach it wins. With a quorum above half of ``max_replication`` that is the majority pair of all
+    ``max_replication`` draws, whose odds are fixed replication's at ``max_replication``. With a lower quorum and
+    colluding byzantine nodes (two pairs) it is the majority pair of the first 2 x quorum - 1 draws. Independent
+    wrong nodes below that quorum: none.
+    """
+    checked_kind(kind)
+    if 2 * quorum > max_replication:
+        return max_replication
+    if kind is BehaviourName.COLLUDING:
+        return 2 * quorum - 1
+    return None
+
+
 __all__ = [
     "BYZANTINE_KINDS",
     "MAX_THEORY_STATES",
@@ -166,6 +186,7 @@ __all__ = [
     "Interval",
     "Outcome",
     "OutcomeOdds",
+    "adaptive_equivalent_replication",
     "byzantine_count_odds",
     "checked_kind",
     "outcome_odds",

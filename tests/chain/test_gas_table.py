@@ -31,7 +31,8 @@ MOST_ABOVE = 2.0
 this many times its largest estimate plus ABOVE_FLOOR (matching is priced for the node count read, plus a slack
 of NODE_COUNT_SLACK)."""
 ABOVE_FLOOR = 100_000
-BOUNDED = frozenset({"createTask", "createTasks", "commit", "commitMany", "requestExit", "exit", "withdraw"})
+BOUNDED = frozenset({"createTask", "createAdaptiveTask", "createTasks", "commit", "commitMany", "requestExit", "exit",
+                     "withdraw"})
 """The functions whose cost the table's terms fix (the others may match queued tasks of unknown replication)."""
 
 
@@ -176,3 +177,31 @@ def test_a_limit_below_the_cost_is_an_out_of_gas_error_not_a_contract_error(
     starved = TaskMarket(market.rpc_url, market.address, accounts("client", 0), gas_table=FixedGas(60_000))
     with pytest.raises(TransactionFailed, match=r"out of gas .*60000"):
         starved.create_task(make_params())
+
+
+@pytest.mark.parametrize(("node_count", "replication", "max_replication"), [(5, 2, 3), (20, 3, 7), (40, 8, 16)])
+def test_the_table_covers_adaptive_tasks_and_the_reveals_that_extend_them(
+    sent: list[Sent], market: TaskMarket, client: TaskMarket, register_nodes: Callable[..., dict[Address, TaskMarket]],
+    make_params: Callable[..., TaskParams], node_count: int, replication: int, max_replication: int,
+) -> None:
+    """createAdaptiveTask, then every replica reveals a result of its own (unanimous quorum), so the last reveal
+    extends the task by quorum - 1 seats (the seated nodes, at capacity 2, still eligible and swapped out)."""
+    nodes = register_nodes(node_count, capacity=2)
+    params = make_params(replication=replication, quorum=replication)
+    task_id, _ = client.create_adaptive_task(params, max_replication)
+    salt = keccak(b"salt")
+    assigned = market.assignment(task_id)
+    answers = {node: keccak(node.encode()) for node in assigned}
+    for node in assigned:
+        nodes[node].commit(task_id, compute_seal(task_id, answers[node], ExecStatus.SUCCESS, node, salt),
+                           replication=replication)
+    receipt = None
+    for node in assigned:
+        receipt = nodes[node].reveal(task_id, answers[node], ExecStatus.SUCCESS, salt, keccak(answers[node]),
+                                     replication=replication, queued=Queued(0, replication),
+                                     max_replication=max_replication)
+    assert receipt is not None and receipt.named("TaskExtended")
+    assert market.task(task_id).replication == min(max_replication, 2 * replication - 1)
+    assert {"createAdaptiveTask", "reveal"} <= {item.function for item in sent}
+    reveals = [item.estimate for item in sent if item.function == "reveal"]
+    assert reveals[-1] > 1.5 * reveals[0]  # the extending reveal, against one that neither extends nor settles

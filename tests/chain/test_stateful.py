@@ -1,5 +1,6 @@
 """Random sequences of market operations, single and batched, keep the contract's books balanced and never slash a
-winner; a batch's refused items are skipped and the others take effect."""
+winner; a batch's refused items are skipped and the others take effect; adaptive tasks extend and settle within
+their maximum replication."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -42,6 +43,8 @@ class MarketMachine(RuleBasedStateMachine):
         self.nodes = [self.market.with_account(accounts("node", i)) for i in range(NODE_COUNT)]
         self.clients = [self.market.with_account(accounts("client", i)) for i in range(CLIENT_COUNT)]
         self.assigned: dict[int, tuple[Address, ...]] = {}
+        self.max_replication: dict[int, int] = {}
+        self.extended = 0
         self.answers: dict[tuple[int, Address], Hash32] = {}
         self.step_receipts: list[TxReceipt] = []
         self.completed = 0
@@ -55,6 +58,13 @@ class MarketMachine(RuleBasedStateMachine):
         for event in receipt.events:
             if event.name == "TaskMatched":
                 self.assigned[event.args["taskId"]] = event.args["nodes"]
+            elif event.name == "TaskExtended":
+                task_id = event.args["taskId"]
+                self.assigned[task_id] = tuple(self.assigned[task_id]) + tuple(event.args["added"])
+                assert len(self.assigned[task_id]) <= self.max_replication[task_id]
+                self.extended += 1
+            elif event.name == "TaskAdaptive":
+                self.max_replication[event.args["taskId"]] = event.args["maxReplication"]
             elif event.name == "TaskCompleted":
                 self.completed += 1
         return receipt
@@ -91,6 +101,42 @@ class MarketMachine(RuleBasedStateMachine):
         params = self._params(replication, extra_quorum, reward_units)
         self._send(lambda: self.clients[client].create_task(params)[1])
 
+    @rule(client=st.integers(0, CLIENT_COUNT - 1), replication=st.integers(1, 3), extra_quorum=st.integers(0, 2),
+          extra_seats=st.integers(0, NODE_COUNT), reward_units=st.integers(1, 3))
+    def create_adaptive_task(self, client: int, replication: int, extra_quorum: int, extra_seats: int,
+                             reward_units: int) -> None:
+        """Create an adaptive task of up to NODE_COUNT + 3 seats (above MAX_REPLICATION never, above the nodes
+        sometimes); it is matched at r_min or queued, and without a quorum its settlement may extend it."""
+        params = self._params(replication, extra_quorum, reward_units)
+        self._send(lambda: self.clients[client].create_adaptive_task(params, replication + extra_seats)[1])
+
+    @rule(client=st.integers(0, CLIENT_COUNT - 1), extra_seats=st.integers(1, NODE_COUNT))
+    def split_an_adaptive_task(self, client: int, extra_seats: int) -> None:
+        """Create an adaptive task (r_min 2, a unanimous quorum) and, if it is matched, have its two replicas
+        disagree, so that the last reveal extends it when an eligible node is free (else it settles)."""
+        receipt = self._send(lambda: self.clients[client].create_adaptive_task(self._params(2, 1, 1),
+                                                                               2 + extra_seats)[1])
+        matched = [] if receipt is None else receipt.named("TaskMatched")
+        if matched:
+            task_id = matched[0].args["taskId"]
+            nodes = self.assigned[task_id]
+            for seat, node in enumerate(nodes):
+                self._commit(task_id, node, seat == 1)
+            for node in nodes:
+                self._reveal(task_id, node)
+
+    @rule(pick=st.integers(0, 10**6), dissenters=st.sets(st.integers(0, NODE_COUNT - 1), max_size=2))
+    def vote_on_the_current_round(self, pick: int, dissenters: set[int]) -> None:
+        """Every node of a task's latest seats commits, then reveals (closed seats of an extended task are
+        refused); the seats in ``dissenters`` dissent, so an adaptive task may be extended."""
+        task_id = self._pick_task(pick)
+        if task_id is not None:
+            nodes = self.assigned[task_id]
+            for seat, node in enumerate(nodes):
+                self._commit(task_id, node, seat in dissenters)
+            for node in nodes:
+                self._reveal(task_id, node)
+
     @rule(client=st.integers(0, CLIENT_COUNT - 1),
           tasks=st.lists(st.tuples(st.integers(1, 3), st.integers(0, 2), st.integers(1, 3)), min_size=1, max_size=3))
     def create_tasks(self, client: int, tasks: list[tuple[int, int, int]]) -> None:
@@ -122,7 +168,7 @@ class MarketMachine(RuleBasedStateMachine):
         self._send(lambda: self._binding(node).reveal(
             task_id, answer, ExecStatus.SUCCESS, self._salt(task_id, node), keccak(answer)))
 
-    @rule(pick=st.integers(0, 10**6), seat=st.integers(0, 2), dissent=st.booleans())
+    @rule(pick=st.integers(0, 10**6), seat=st.integers(0, NODE_COUNT - 1), dissent=st.booleans())
     def commit(self, pick: int, seat: int, dissent: bool) -> None:
         """An assigned node commits the honest or a dissenting result."""
         task_id = self._pick_task(pick)
@@ -130,7 +176,7 @@ class MarketMachine(RuleBasedStateMachine):
             nodes = self.assigned[task_id]
             self._commit(task_id, nodes[seat % len(nodes)], dissent)
 
-    @rule(pick=st.integers(0, 10**6), seat=st.integers(0, 2))
+    @rule(pick=st.integers(0, 10**6), seat=st.integers(0, NODE_COUNT - 1))
     def reveal(self, pick: int, seat: int) -> None:
         """An assigned node reveals what it committed (refused if it did not commit)."""
         task_id = self._pick_task(pick)
@@ -228,6 +274,8 @@ class MarketMachine(RuleBasedStateMachine):
             return
         assert self.market.balance_wei() == self.market.totals().liabilities_wei
         for receipt in self.step_receipts:
+            settled = {e.args["taskId"] for e in receipt.events if e.name in ("TaskCompleted", "TaskFailed")}
+            assert not settled & {e.args["taskId"] for e in receipt.named("TaskExtended")}
             for completed in receipt.named("TaskCompleted"):
                 task_id = completed.args["taskId"]
                 winners = set(completed.args["winners"])
@@ -261,3 +309,4 @@ def test_random_market_operations_keep_the_books_balanced(
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]),
     )
     assert sum(machine.completed for machine in machines) > 0, "no sequence ever completed a task"
+    assert sum(machine.extended for machine in machines) > 0, "no sequence ever extended an adaptive task"
