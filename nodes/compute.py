@@ -381,7 +381,9 @@ class ComputeNode:
             return
         queued = Queued(len(self._queued), max(self._queued.values(), default=self._widest))
         widest = max(work.replication for work, _ in ready)
-        for chunk in self._market.in_transactions("revealMany", ready, widest, queued=queued):
+        top = max(work.max_replication or work.replication for work, _ in ready)
+        for chunk in self._market.in_transactions("revealMany", ready, widest, queued=queued,
+                                                  max_replication=top if top > widest else None):
             works = [work for work, _ in chunk]
             items = [item for _, item in chunk]
             replications = [work.replication for work in works]

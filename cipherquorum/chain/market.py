@@ -336,13 +336,16 @@ class TaskMarket:
         return min(table, self._connection.block_gas_limit())
 
     def in_transactions(self, function: str, items: Sequence[T], replication: int, *,
-                        queued: Queued | None = None) -> list[list[T]]:
+                        queued: Queued | None = None, max_replication: int | None = None) -> list[list[T]]:
         """``items`` split into consecutive chunks, one transaction of batch ``function`` each: MAX_BATCH items,
-        or fewer, at least one, so that a chunk's gas limit stays within MAX_BATCH_GAS (tasks of ``replication``).
+        or fewer, at least one, so that a chunk's gas limit stays within MAX_BATCH_GAS (tasks of ``replication``,
+        adaptive up to ``max_replication`` when given).
         """
         size = 1
-        while size < MAX_BATCH and self.gas_limit(function, (replication,) * (size + 1),
-                                                  queued=queued) <= MAX_BATCH_GAS:
+        while size < MAX_BATCH and self.gas_limit(
+                function, (replication,) * (size + 1), queued=queued,
+                max_replications=() if max_replication is None else (max_replication,) * (size + 1)
+        ) <= MAX_BATCH_GAS:
             size += 1  # the limit grows with the count, so the first count past the cap ends the search
         return [list(items[first:first + size]) for first in range(0, len(items), size)]
 

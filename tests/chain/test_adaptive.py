@@ -12,6 +12,8 @@ from eth_hash.auto import keccak
 from cipherquorum.chain import TaskMarket
 from cipherquorum.chain.accounts import derive_account
 from cipherquorum.chain.errors import BallotClosed, InvalidMaxReplication
+from cipherquorum.chain.gas import MAX_BATCH_GAS
+from cipherquorum.chain.market import Queued
 from cipherquorum.exceptions import ValidationError
 from cipherquorum.protocol import TaskParams
 from cipherquorum.study.evm import InProcessMarket
@@ -248,3 +250,17 @@ def test_the_contract_refuses_a_bad_max_replication_with_its_typed_error(replica
     with pytest.raises(InvalidMaxReplication) as caught:
         market.transact(client, calldata, 10**16 * max(max_replication, 1))
     assert caught.value.error_args == {"maxReplication": max_replication, "replication": replication}
+
+
+def test_batches_of_reveals_on_adaptive_tasks_are_split_for_the_extensions_they_may_pay_for(
+    market: TaskMarket, register_nodes: Callable[..., dict[Address, TaskMarket]],
+) -> None:
+    """A revealMany chunk of adaptive tasks is priced for an extension to max_replication on each item, so it
+    holds fewer items than one of fixed tasks, and its gas limit stays within MAX_BATCH_GAS."""
+    node = next(iter(register_nodes(3).values()))
+    items, queued = list(range(64)), Queued(0, 3)
+    fixed = node.in_transactions("revealMany", items, 3, queued=queued)
+    adaptive = node.in_transactions("revealMany", items, 3, queued=queued, max_replication=16)
+    assert 1 <= len(adaptive[0]) < len(fixed[0])
+    assert node.gas_limit("revealMany", (3,) * len(adaptive[0]), queued=queued,
+                          max_replications=(16,) * len(adaptive[0])) <= MAX_BATCH_GAS
