@@ -20,6 +20,12 @@ def store() -> Iterator[LocalIndexedStore]:
     indexed.close()
 
 
+@pytest.fixture(scope="session")
+def small_params() -> dict:
+    """joint_moments@1 params for three columns in 4096-slot rows (small keys, quick tests)."""
+    return dict(SMALL_PARAMS)
+
+
 @pytest.fixture(scope="module")
 def small_keys() -> SecretKeyOwner:
     """Keys of bfv-8192-wide with what joint_moments@1 needs for two data columns."""

@@ -10,7 +10,6 @@ from cipherquorum.exceptions import PlainCapacityExceeded, ValidationError
 from cipherquorum.fhe import Deadline, Evaluator, SecretKeyOwner, get_preset, get_program
 from cipherquorum.fhe.programs.joint import MomentSums, check_moment_capacity, layout_of, pack_chunk
 from cipherquorum.joint.moments import plain_sums
-from conftest import SMALL_PARAMS
 
 PROGRAM = get_program("joint_moments@1")
 
@@ -20,34 +19,34 @@ def _owner_rows(seed: int, counts: list[int]) -> list[np.ndarray]:
     return [np.column_stack([rng.integers(-50, 51, n), rng.integers(-90, 91, n)]) for n in counts]
 
 
-def test_sums_of_products_over_three_owners_equal_numpy(small_keys: SecretKeyOwner) -> None:
+def test_sums_of_products_over_three_owners_equal_numpy(small_keys: SecretKeyOwner, small_params: dict) -> None:
     """The decrypted result decodes to the pooled rows' count, sums and X^T X, exactly, slot for slot."""
-    layout = layout_of(SMALL_PARAMS)
+    layout = layout_of(small_params)
     owners = _owner_rows(1, [700, 1, 2048])  # 2048 rows fill one chunk; 700 and 1 leave padding
     chunks = [pack_chunk(rows[start:start + layout.rows_per_chunk].tolist(), layout)
               for rows in owners for start in range(0, len(rows), layout.rows_per_chunk)]
     results = PROGRAM.run(Evaluator.from_bundle(small_keys.bundle), [small_keys.encrypt(c) for c in chunks],
-                          SMALL_PARAMS, Deadline(120))
+                          small_params, Deadline(120))
     decrypted = small_keys.decrypt(results[0])
-    assert decrypted == PROGRAM.reference(chunks, SMALL_PARAMS)[0]
-    assert PROGRAM.decode([decrypted], SMALL_PARAMS) == plain_sums(np.vstack(owners))
+    assert decrypted == PROGRAM.reference(chunks, small_params)[0]
+    assert PROGRAM.decode([decrypted], small_params) == plain_sums(np.vstack(owners))
     assert small_keys.noise_budget_bits(results[0]) > 0
 
 
-def test_replicas_give_byte_identical_results(small_keys: SecretKeyOwner) -> None:
+def test_replicas_give_byte_identical_results(small_keys: SecretKeyOwner, small_params: dict) -> None:
     """Two evaluators loaded separately from the bundle produce the same result bytes (consensus needs it)."""
-    layout = layout_of(SMALL_PARAMS)
+    layout = layout_of(small_params)
     inputs = [small_keys.encrypt(pack_chunk(rows.tolist(), layout)) for rows in _owner_rows(2, [5, 6, 7])]
-    first, second = (PROGRAM.run(Evaluator.from_bundle(small_keys.bundle), inputs, SMALL_PARAMS, Deadline(120))
+    first, second = (PROGRAM.run(Evaluator.from_bundle(small_keys.bundle), inputs, small_params, Deadline(120))
                      for _ in range(2))
     assert first[0].data == second[0].data
 
 
-def test_result_hides_every_single_row(small_keys: SecretKeyOwner) -> None:
+def test_result_hides_every_single_row(small_keys: SecretKeyOwner, small_params: dict) -> None:
     """Slots outside the kept blocks decrypt to 0: no row's values, and no partial sum, is left in the result."""
-    layout = layout_of(SMALL_PARAMS)
+    layout = layout_of(small_params)
     inputs = [small_keys.encrypt(pack_chunk(rows.tolist(), layout)) for rows in _owner_rows(3, [9, 9, 9])]
-    decrypted = small_keys.decrypt(PROGRAM.run(Evaluator.from_bundle(small_keys.bundle), inputs, SMALL_PARAMS,
+    decrypted = small_keys.decrypt(PROGRAM.run(Evaluator.from_bundle(small_keys.bundle), inputs, small_params,
                                                Deadline(120))[0])
     kept = {half + shift * layout.width + i for half in (0, layout.row_slots)
             for shift in range(layout.columns) for i in range(layout.columns - shift)}
@@ -55,14 +54,14 @@ def test_result_hides_every_single_row(small_keys: SecretKeyOwner) -> None:
     assert len(kept) == 2 * 6
 
 
-def test_decode_reads_both_bfv_rows() -> None:
+def test_decode_reads_both_bfv_rows(small_params: dict) -> None:
     """A sum split over the two BFV rows is added back together by decode."""
-    layout = layout_of(SMALL_PARAMS)
+    layout = layout_of(small_params)
     vector = [0] * layout.slots
     vector[0], vector[layout.row_slots] = 3, 4  # count 3 + 4
     vector[layout.width], vector[layout.row_slots + layout.width] = 10, -2  # shift 1, column 0: sum of column 1
     vector[1] = 5  # shift 0, column 1: sum of column 1 squared
-    assert PROGRAM.decode([vector], SMALL_PARAMS) == MomentSums(count=7, sums=(8, 0), products=((5, 0), (0, 0)))
+    assert PROGRAM.decode([vector], small_params) == MomentSums(count=7, sums=(8, 0), products=((5, 0), (0, 0)))
 
 
 @pytest.mark.parametrize(("params", "message"), [
@@ -96,17 +95,17 @@ def test_capacity_check_refuses_sums_that_could_wrap(bounds: list[int], rows: in
             check_moment_capacity(bounds, rows, bound)
 
 
-def test_program_refuses_inputs_that_could_wrap(small_keys: SecretKeyOwner) -> None:
+def test_program_refuses_inputs_that_could_wrap(small_keys: SecretKeyOwner, small_params: dict) -> None:
     """A node refuses a task whose bounds let the sums pass the plain modulus (before any multiplication)."""
-    params = {**SMALL_PARAMS, "bounds": [1, 50, 10**6]}
+    params = {**small_params, "bounds": [1, 50, 10**6]}
     layout = layout_of(params)
     inputs = [small_keys.encrypt(pack_chunk([[1, 2]], layout))]
     with pytest.raises(PlainCapacityExceeded, match="past the plain modulus bound"):
         PROGRAM.run(Evaluator.from_bundle(small_keys.bundle), inputs, params, Deadline(120))
 
 
-def test_reference_refuses_a_value_past_its_bound() -> None:
+def test_reference_refuses_a_value_past_its_bound(small_params: dict) -> None:
     """The plaintext reference checks each slot against its column's bound."""
-    layout = layout_of(SMALL_PARAMS)
+    layout = layout_of(small_params)
     with pytest.raises(ValidationError, match=r"column 2\) must be within \+-90 \(got 91\)"):
-        PROGRAM.reference([pack_chunk([[0, 91]], layout)], SMALL_PARAMS)
+        PROGRAM.reference([pack_chunk([[0, 91]], layout)], small_params)
