@@ -181,18 +181,6 @@ class RunInterrupted(CipherQuorumError):
     """A run was stopped before every task finished (for example by Ctrl-C)."""
 
 
-class PsiItemError(ValidationError):
-    """A PSI item that does not hash to the field (not bytes, str or int; empty; too long), or a bad label."""
-
-
-class PsiQueryError(ValidationError):
-    """A PSI query that does not fit its parameters: an OPRF point that does not parse, too many requester items."""
-
-
-class ProviderSetTooLarge(ValidationError):
-    """A PSI provider set larger than its parameters allow: more items, or a fuller bin, than the bundles hold."""
-
-
 class InferenceError(ValidationError):
     """Split inference was asked for something its model or its inputs do not allow."""
 
@@ -207,6 +195,18 @@ class LayerRangeError(InferenceError):
 
 class ModelVersionNotFound(InferenceError, KeyError):
     """The model repository holds no such model, or no such version of it."""
+
+
+class OwnerDataError(ValidationError):
+    """A data owner's rows do not fit the joint schema: the wrong column count, or a value out of its range."""
+
+
+class PlainCapacityExceeded(ValidationError):
+    """A BFV result could pass the plain modulus and wrap: the rows, scale or bounds are too large for the preset."""
+
+
+class OwnerKeyMismatch(KeyBundleError):
+    """Data owners encrypted under different key bundles (or a bundle other than the analyst's)."""
 
 
 class MarketStudyRefusal(ValidationError):
@@ -278,13 +278,13 @@ class StaleProfileVersion(MarketStudyRefusal):
     reason = "stale profile version"
 
 
-class OwnerDataError(ValidationError):
-    """A data owner's rows do not fit the joint schema: the wrong column count, or a value out of its range."""
+class PsiItemError(ValidationError):
+    """A PSI item that does not hash to the field (not bytes, str or int; empty; too long), or a bad label."""
 
 
-class PlainCapacityExceeded(ValidationError):
-    """A BFV result could pass the plain modulus and wrap: the rows, scale or bounds are too large for the preset."""
+class PsiQueryError(ValidationError):
+    """A PSI query that does not fit its parameters: an OPRF point that does not parse, too many requester items."""
 
 
-class OwnerKeyMismatch(KeyBundleError):
-    """Data owners encrypted under different key bundles (or a bundle other than the analyst's)."""
+class ProviderSetTooLarge(ValidationError):
+    """A PSI provider set larger than its parameters allow: more items, or a fuller bin, than the bundles hold."""

@@ -240,6 +240,7 @@ PRESETS: Mapping[str, FhePreset] = MappingProxyType({
                 "data bits): a fresh ciphertext has 114 bits of noise budget, 56 after a product and the fold "
                 "over 256 blocks, 15 after the mask; 393 kB ciphertexts, 1.6 MB per key-switching key."
             ),
+        ),
     )
 })
 """Every preset by name."""

@@ -30,9 +30,9 @@ PROGRAMS: Mapping[str, Program] = MappingProxyType({
         WeightedScoreProgram(),
         PinChallengeProgram(),
         LinearSquareProgram(),
+        PsiProgram(),
         JointMomentsProgram(),
         PackedLayersProgram(),
-        PsiProgram(),
         PinMaskProgram(),
         ProfileMatchProgram(),
     )
