@@ -1,7 +1,8 @@
 """The sweep report: a CSV row and a JSON object per grid point, a text summary, and an HTML page of SVG plots.
 
-Adaptive points show their mean replicas per task beside P(wrong accepted), and "no theory" where theory has
-none; each is compared with the fixed points of the same byzantine share and kind at its r_min and r_max.
+Adaptive points show their mean replicas per task (and theory's) beside P(wrong accepted), and "no theory" where
+theory has none (their economics); each is compared with the fixed points of the same byzantine share and kind
+at its r_min and r_max.
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ CSV_FIELDS = (
     "wilson_no_consensus_high", "agrees", "below_quorum_trials", "wrong_below_quorum", "client_gas_per_task",
     "theory_client_cost_wei", "measured_client_cost_wei", "theory_honest_profit_wei", "measured_honest_profit_wei",
     "theory_cheater_profit_wei", "measured_cheater_profit_wei", "break_even_slash_ratio", "trials_per_s",
-    "max_replication", "mean_replicas",
+    "max_replication", "mean_replicas", "theory_mean_replicas",
 )
 NO_THEORY = "no theory"
 
@@ -63,6 +64,7 @@ def point_json(result: PointResult) -> dict[str, Any]:
         "stakes_wei": list(point.registry.stakes_wei), "byzantine": list(point.registry.byzantine),
         "share_by_count": point.registry.share_by_count, "share_by_stake": point.registry.share_by_stake,
         "trials": result.trials, "max_replication": point.max_replication, "mean_replicas": result.mean_replicas,
+        "theory_mean_replicas": result.theory_mean_replicas,
         "theory": None if result.theory is None else {outcome.value: result.theory.of(outcome) for outcome in Outcome},
         "simulated": {outcome.value: result.simulated(outcome) for outcome in Outcome},
         "counts": {outcome.value: result.counts.get(outcome, 0) for outcome in Outcome},
@@ -103,7 +105,8 @@ def sweep_json(sweep: SweepResult) -> dict[str, Any]:
         "summary": summary_json(sweep), "points": [point_json(point) for point in sweep.points],
         "adaptive_against_fixed": [
             {"adaptive": adaptive.point.label, "fixed": fixed.point.label,
-             "adaptive_mean_replicas": adaptive.mean_replicas, "fixed_replicas": fixed.mean_replicas,
+             "adaptive_mean_replicas": adaptive.mean_replicas,
+             "adaptive_theory_mean_replicas": adaptive.theory_mean_replicas, "fixed_replicas": fixed.mean_replicas,
              "adaptive_wrong": adaptive.simulated(Outcome.WRONG), "fixed_wrong": fixed.simulated(Outcome.WRONG),
              "adaptive_no_consensus": adaptive.simulated(Outcome.NO_CONSENSUS),
              "fixed_no_consensus": fixed.simulated(Outcome.NO_CONSENSUS)}
@@ -160,6 +163,7 @@ def csv_row(result: PointResult) -> dict[str, Any]:
         "trials_per_s": result.trials_per_s,
         "max_replication": "" if point.max_replication is None else point.max_replication,
         "mean_replicas": result.mean_replicas,
+        "theory_mean_replicas": "" if result.theory_mean_replicas is None else result.theory_mean_replicas,
     }
 
 
@@ -189,10 +193,12 @@ def render_text(sweep: SweepResult) -> str:
     pairs = adaptive_pairs(sweep)
     if pairs:
         lines += ["", "adaptive against fixed replication (same byzantine share, kind, stakes and seed; simulated):",
-                  f"{'adaptive':52} {'replicas':>8} {'P(wrong)':>9} {'P(none)':>8}   {'fixed':52} {'replicas':>8} "
-                  f"{'P(wrong)':>9} {'P(none)':>8}"]
+                  f"{'adaptive':52} {'replicas':>8} {'theory':>7} {'P(wrong)':>9} {'P(none)':>8}   {'fixed':52} "
+                  f"{'replicas':>8} {'P(wrong)':>9} {'P(none)':>8}"]
         for adaptive, fixed in pairs:
+            expected = adaptive.theory_mean_replicas
             lines.append(f"{adaptive.point.label:52} {adaptive.mean_replicas:8.3f} "
+                         f"{NO_THEORY if expected is None else f'{expected:.3f}':>7} "
                          f"{adaptive.simulated(Outcome.WRONG):9.5f} {adaptive.simulated(Outcome.NO_CONSENSUS):8.5f}   "
                          f"{fixed.point.label:52} {fixed.mean_replicas:8.3f} {fixed.simulated(Outcome.WRONG):9.5f} "
                          f"{fixed.simulated(Outcome.NO_CONSENSUS):8.5f}")
@@ -313,7 +319,9 @@ def _html_row(p: PointResult) -> list[Any]:
     odds, economics = p.theory, p.economics_theory
     cost = _ether(p.economics_measured.client_cost_per_task_wei) + " m" if economics is None else _ether(
         economics.client_cost_per_task_wei)
-    return [p.point.pair_label, _share(p), p.trials, p.mean_replicas,
+    replicas = p.mean_replicas if p.theory_mean_replicas is None else (
+        f"{number(p.mean_replicas)} (theory {number(p.theory_mean_replicas)})")
+    return [p.point.pair_label, _share(p), p.trials, replicas,
             NO_THEORY if odds is None else odds.wrong, p.simulated(Outcome.WRONG),
             f"[{number(p.intervals[Outcome.WRONG].low)}, {number(p.intervals[Outcome.WRONG].high)}]",
             NO_THEORY if odds is None else odds.no_consensus, p.simulated(Outcome.NO_CONSENSUS), cost,
@@ -327,10 +335,10 @@ def _adaptive_html(sweep: SweepResult) -> str:
     pairs = adaptive_pairs(sweep)
     if not pairs:
         return ""
-    rows = [[a.point.label, a.mean_replicas, a.simulated(Outcome.WRONG), a.simulated(Outcome.NO_CONSENSUS),
-             f.point.label, f.mean_replicas, f.simulated(Outcome.WRONG), f.simulated(Outcome.NO_CONSENSUS)]
-            for a, f in pairs]
-    header = ["adaptive point", "mean replicas", "P(wrong) simulated", "P(no consensus)", "fixed point",
+    rows = [[a.point.label, a.mean_replicas, NO_THEORY if a.theory_mean_replicas is None else a.theory_mean_replicas,
+             a.simulated(Outcome.WRONG), a.simulated(Outcome.NO_CONSENSUS), f.point.label, f.mean_replicas,
+             f.simulated(Outcome.WRONG), f.simulated(Outcome.NO_CONSENSUS)] for a, f in pairs]
+    header = ["adaptive point", "mean replicas", "theory", "P(wrong) simulated", "P(no consensus)", "fixed point",
               "replicas", "P(wrong) simulated", "P(no consensus)"]
     return ("<h2>Adaptive against fixed replication</h2><p>Each adaptive point beside the fixed points of the same "
             "byzantine share, kind, stakes and seed at its r_min and r_max.</p>" + table(header, rows))

@@ -20,7 +20,7 @@ from cipherquorum.study.theory import (
     Interval,
     Outcome,
     OutcomeOdds,
-    adaptive_equivalent_replication,
+    adaptive_odds,
     byzantine_count_odds,
     outcome_odds,
     wilson_interval,
@@ -43,9 +43,9 @@ class PointResult:
     """One grid point's figures: theory's odds, the trials' counts and Wilson intervals, and the economics.
 
     ``cheater_profit_by_ratio`` pairs slash-to-reward ratios with theory's expected cheater profit (wei) at
-    each; it is empty when no byzantine replica is ever drawn. An adaptive point has outcome odds only where
-    ``adaptive_equivalent_replication`` gives them (``theory`` None otherwise: "no theory"), and no economics
-    theory (``economics_theory`` None, no curve); ``mean_replicas`` is what its tasks used.
+    each; it is empty when no byzantine replica is ever drawn. An adaptive point's theory is ``adaptive_odds``'s
+    (``theory_mean_replicas`` the replicas it expects); it has no economics theory (``economics_theory`` None, no
+    curve). ``mean_replicas`` is what the trials' tasks used. ``theory`` None means "no theory": nothing judged.
     """
 
     point: GridPoint
@@ -63,6 +63,7 @@ class PointResult:
     cheater_profit_by_ratio: tuple[tuple[float, float], ...]
     seconds: float
     mean_replicas: float = 0.0
+    theory_mean_replicas: float | None = None
 
     @property
     def trials(self) -> int:
@@ -134,15 +135,11 @@ def run_point(point: GridPoint, config: SweepConfig, ratios: tuple[float, ...],
     money = tally.money_totals
     gas = money.gas_per_task
     if point.max_replication is not None:
-        equivalent = adaptive_equivalent_replication(point.max_replication, point.quorum, point.kind)
-        theory = None
-        if equivalent is not None:
-            odds = byzantine_count_odds(point.registry, equivalent)[equivalent]
-            theory = outcome_odds(odds, equivalent, point.quorum, point.kind)
+        adaptive = adaptive_odds(point.registry, point.replication, point.max_replication, point.quorum, point.kind)
         return PointResult(
-            point, theory, (), counts, intervals, tuple(tally.byzantine_histogram), tally.below_quorum_trials,
+            point, adaptive.odds, (), counts, intervals, tuple(tally.byzantine_histogram), tally.below_quorum_trials,
             tally.wrong_below_quorum, money, gas, None, measured_economics(money, config.prices, None), (),
-            tally.seconds, tally.mean_replicas)
+            tally.seconds, tally.mean_replicas, adaptive.mean_replicas)
     odds = byzantine_count_odds(point.registry, point.replication)[point.replication]
     theory = outcome_odds(odds, point.replication, point.quorum, point.kind)
     expected = expected_economics(odds, point.replication, point.quorum, point.kind, config.prices, gas)

@@ -88,34 +88,64 @@ def byzantine_count_odds(registry: Registry, draws: int) -> tuple[tuple[float, .
     return _count_odds(registry, draws)
 
 
-@lru_cache(maxsize=256)
-def _count_odds(registry: Registry, draws: int) -> tuple[tuple[float, ...], ...]:
-    sizes: dict[tuple[int, bool], int] = defaultdict(int)
-    for stake, flag in zip(registry.stakes_wei, registry.byzantine):
-        sizes[(stake, flag)] += 1
-    groups = sorted(sizes)
-    weights = [stake for stake, _ in groups]
-    bad = [flag for _, flag in groups]
-    counts_left = [sizes[group] for group in groups]
-    total_wei = sum(registry.stakes_wei)
-    states: dict[tuple[int, ...], float] = {tuple(0 for _ in groups): 1.0}
-    odds: list[tuple[float, ...]] = [(1.0,)]
-    for depth in range(draws):
-        following: dict[tuple[int, ...], float] = defaultdict(float)
+DrawStates = dict[tuple[int, ...], float]
+"""How many nodes of each (stake, byzantine) group were drawn so far, with the probability of that state."""
+
+
+@dataclass(frozen=True)
+class _Groups:
+    """A registry's nodes grouped by (stake, byzantine): the draw recursion's alphabet."""
+
+    weights: tuple[int, ...]
+    bad: tuple[bool, ...]
+    sizes: tuple[int, ...]
+    total_wei: int
+
+    @classmethod
+    def of(cls, registry: Registry) -> _Groups:
+        sizes: dict[tuple[int, bool], int] = defaultdict(int)
+        for stake, flag in zip(registry.stakes_wei, registry.byzantine):
+            sizes[(stake, flag)] += 1
+        groups = sorted(sizes)
+        return cls(tuple(stake for stake, _ in groups), tuple(flag for _, flag in groups),
+                   tuple(sizes[group] for group in groups), sum(registry.stakes_wei))
+
+    @property
+    def start(self) -> DrawStates:
+        """Nothing drawn yet."""
+        return {tuple(0 for _ in self.weights): 1.0}
+
+    def byzantine(self, drawn: tuple[int, ...]) -> int:
+        """How many byzantine nodes state ``drawn`` holds."""
+        return sum(n for n, flag in zip(drawn, self.bad) if flag)
+
+    def draw(self, states: DrawStates, depth: int) -> DrawStates:
+        """The states one more stake-weighted draw without replacement leads to (``depth`` draws came before)."""
+        following: DrawStates = defaultdict(float)
         for drawn, chance in states.items():
-            remaining_wei = total_wei - sum(n * w for n, w in zip(drawn, weights))
-            for g, weight in enumerate(weights):
-                left = counts_left[g] - drawn[g]
+            remaining_wei = self.total_wei - sum(n * w for n, w in zip(drawn, self.weights))
+            for g, weight in enumerate(self.weights):
+                left = self.sizes[g] - drawn[g]
                 if left:
                     child = drawn[:g] + (drawn[g] + 1,) + drawn[g + 1:]
                     following[child] += chance * left * weight / remaining_wei
         if len(following) > MAX_THEORY_STATES:
             raise ValidationError(f"the exact draw needs more than {MAX_THEORY_STATES} states at draw {depth + 1} "
-                                  f"({len(groups)} distinct (stake, byzantine) groups); use fewer distinct stakes")
-        states = following
+                                  f"({len(self.weights)} distinct (stake, byzantine) groups); use fewer distinct "
+                                  "stakes")
+        return following
+
+
+@lru_cache(maxsize=256)
+def _count_odds(registry: Registry, draws: int) -> tuple[tuple[float, ...], ...]:
+    groups = _Groups.of(registry)
+    states = groups.start
+    odds: list[tuple[float, ...]] = [(1.0,)]
+    for depth in range(draws):
+        states = groups.draw(states, depth)
         by_count = [0.0] * (depth + 2)
         for drawn, chance in states.items():
-            by_count[sum(n for n, flag in zip(drawn, bad) if flag)] += chance
+            by_count[groups.byzantine(drawn)] += chance
         odds.append(tuple(by_count))
     return tuple(odds)
 
@@ -159,34 +189,74 @@ def wilson_interval(successes: int, trials: int, z: float = Z_95) -> Interval:
     return Interval(max(0.0, centre - half), min(1.0, centre + half))
 
 
-def adaptive_equivalent_replication(max_replication: int, quorum: int, kind: BehaviourName) -> int | None:
-    """The fixed replication whose outcome odds an adaptive task's equal, when every replica reveals; None when
-    theory here has none.
+@dataclass(frozen=True)
+class AdaptiveOdds:
+    """What theory predicts for an adaptive task: the odds of each outcome and the mean replicas it uses."""
 
-    An adaptive task draws more replicas, continuing the same stake-weighted draw without replacement, until a
-    (result, status) pair reaches ``quorum`` or ``max_replication`` replicas are drawn, and an extension adds
-    at most quorum - (largest pair) replicas, so no two pairs reach the quorum together: the first pair to
-    reach it wins. With a quorum above half of ``max_replication`` that is the majority pair of all
-    ``max_replication`` draws, whose odds are fixed replication's at ``max_replication``. With a lower quorum and
-    colluding byzantine nodes (two pairs) it is the majority pair of the first 2 x quorum - 1 draws. Independent
-    wrong nodes below that quorum: none.
+    odds: OutcomeOdds
+    mean_replicas: float
+
+
+def adaptive_odds(registry: Registry, replication: int, max_replication: int, quorum: int,
+                  kind: BehaviourName) -> AdaptiveOdds:
+    """The exact odds and mean replicas of an adaptive task (r_min ``replication``, r_max ``max_replication``)
+    on ``registry``, every replica revealing.
+
+    The contract draws r_min nodes; while no (result, status) pair has ``quorum`` reveals and seats are left, it
+    draws min(quorum - largest pair, seats left) more, continuing the same stake-weighted draw without
+    replacement (the seated nodes are not drawn again). Honest replicas form one pair; colluding ones another,
+    independent wrong ones a pair each. An extension never lets two pairs reach the quorum together, so the
+    state at each stop decides the outcome. The recursion is ``byzantine_count_odds``'s, stopped per state.
+    Raises ValidationError for terms the contract refuses or more seats than nodes.
     """
     checked_kind(kind)
-    if 2 * quorum > max_replication:
-        return max_replication
-    if kind is BehaviourName.COLLUDING:
-        return 2 * quorum - 1
-    return None
+    if not (replication / 2 < quorum <= replication <= max_replication <= registry.size):
+        raise ValidationError(f"an adaptive task needs replication/2 < quorum <= replication <= max_replication "
+                              f"<= nodes (got quorum={quorum}, replication={replication}, max_replication="
+                              f"{max_replication}, nodes={registry.size})")
+    groups = _Groups.of(registry)
+    pending: dict[int, DrawStates] = {0: groups.start}
+    totals = dict.fromkeys(Outcome, 0.0)
+    replicas = 0.0
+    for depth in range(max_replication + 1):
+        states = pending.pop(depth, None)
+        if not states:
+            continue
+        onward: dict[int, DrawStates] = defaultdict(lambda: defaultdict(float))
+        for drawn, chance in states.items():
+            byzantine = groups.byzantine(drawn)
+            honest = depth - byzantine
+            wrong = byzantine if kind is BehaviourName.COLLUDING else min(byzantine, 1)
+            largest = max(honest, wrong)
+            if depth and (largest >= quorum or depth == max_replication):
+                outcome = (Outcome.CORRECT if honest >= quorum else Outcome.WRONG if wrong >= quorum
+                           else Outcome.NO_CONSENSUS)
+                totals[outcome] += chance
+                replicas += chance * depth
+                continue
+            step = min(quorum - largest, max_replication - depth) if depth else replication
+            onward[depth + step][drawn] += chance
+        for target, grouped in onward.items():
+            advanced: DrawStates = grouped
+            for at in range(depth, target):
+                advanced = groups.draw(advanced, at)
+            into = pending.setdefault(target, defaultdict(float))
+            for drawn, chance in advanced.items():
+                into[drawn] += chance
+    return AdaptiveOdds(OutcomeOdds(totals[Outcome.CORRECT], totals[Outcome.WRONG], totals[Outcome.NO_CONSENSUS]),
+                        replicas)
 
 
 __all__ = [
     "BYZANTINE_KINDS",
     "MAX_THEORY_STATES",
     "Z_95",
+    "AdaptiveOdds",
+    "DrawStates",
     "Interval",
     "Outcome",
     "OutcomeOdds",
-    "adaptive_equivalent_replication",
+    "adaptive_odds",
     "byzantine_count_odds",
     "checked_kind",
     "outcome_odds",

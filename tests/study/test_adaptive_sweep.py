@@ -11,15 +11,9 @@ import pytest
 from cipherquorum.cli import EXIT_BAD_INPUT, EXIT_OK, main
 from cipherquorum.exceptions import ScenarioError, ValidationError
 from cipherquorum.protocol import BehaviourName
-from cipherquorum.reports.sweep import NO_THEORY, adaptive_pairs, csv_row, render_text, sweep_json
+from cipherquorum.reports.sweep import NO_THEORY, adaptive_pairs, csv_row, render_sweep_html, render_text, sweep_json
 from cipherquorum.study import ContractTrials, MarketSetup, Registry, parse_sweep, run_sweep
-from cipherquorum.study.theory import (
-    Outcome,
-    adaptive_equivalent_replication,
-    byzantine_count_odds,
-    outcome_odds,
-    wilson_interval,
-)
+from cipherquorum.study.theory import Outcome, adaptive_odds, byzantine_count_odds, outcome_odds, wilson_interval
 
 MIN_STAKE_WEI = 10**18
 
@@ -37,6 +31,9 @@ def test_adaptive_trials_extend_on_the_contract_and_match_fixed_replication_at_r
     tally = trials.run(300, on_trial=lambda trial: seen.append(trial.replicas))
     assert set(seen) <= {3, 4, 5} and 3 in seen and (4 in seen or 5 in seen)
     assert tally.replicas == sum(seen) and 3 < tally.mean_replicas < 5
+    expected = adaptive_odds(registry, 3, 5, 3, kind).mean_replicas
+    spread = (sum((n - tally.mean_replicas) ** 2 for n in seen) / len(seen)) ** 0.5
+    assert abs(tally.mean_replicas - expected) < 4 * spread / len(seen) ** 0.5  # four standard errors
     theory = outcome_odds(byzantine_count_odds(registry, 5)[5], 5, 3, kind)
     for outcome in (Outcome.WRONG, Outcome.NO_CONSENSUS):
         assert wilson_interval(tally.outcomes.get(outcome, 0), tally.trials).contains(theory.of(outcome))
@@ -66,15 +63,31 @@ def test_an_impossible_adaptive_setup_is_refused(
                                                              MIN_STAKE_WEI, max_replication))
 
 
-@pytest.mark.parametrize(("max_replication", "quorum", "kind", "equivalent"), [
-    (5, 3, BehaviourName.COLLUDING, 5), (5, 3, BehaviourName.WRONG, 5), (7, 3, BehaviourName.COLLUDING, 5),
-    (7, 3, BehaviourName.WRONG, None), (3, 2, BehaviourName.WRONG, 3),
+def test_adaptive_theory_is_exact_on_a_case_counted_by_hand(equal_registry: Callable[[int, int], Registry]) -> None:
+    """4 equal nodes, 1 byzantine, r 2..3, q=2: half the first pairs hold the byzantine node and take a third
+    replica, so 2.5 replicas a task; one byzantine node never makes a quorum of 2."""
+    for kind in (BehaviourName.COLLUDING, BehaviourName.WRONG):
+        theory = adaptive_odds(equal_registry(4, 1), 2, 3, 2, kind)
+        assert theory.mean_replicas == pytest.approx(2.5)
+        assert theory.odds.correct == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(("replication", "max_replication", "quorum", "kind", "fixed"), [
+    (3, 5, 3, BehaviourName.COLLUDING, 5), (3, 5, 3, BehaviourName.WRONG, 5), (4, 7, 4, BehaviourName.WRONG, 7),
+    (3, 7, 3, BehaviourName.COLLUDING, 5), (2, 2, 2, BehaviourName.COLLUDING, 2),
 ])
-def test_theory_gives_adaptive_odds_only_where_a_fixed_replication_has_the_same(
-    max_replication: int, quorum: int, kind: BehaviourName, equivalent: int | None,
+def test_adaptive_odds_equal_fixed_replication_where_the_first_pair_to_the_quorum_is_a_fixed_majority(
+    equal_registry: Callable[[int, int], Registry], replication: int, max_replication: int, quorum: int,
+    kind: BehaviourName, fixed: int,
 ) -> None:
-    """A quorum above half of r_max: fixed r_max; a lower one with colluders: 2q - 1; else no theory."""
-    assert adaptive_equivalent_replication(max_replication, quorum, kind) == equivalent
+    """With q above half of r_max the adaptive odds are fixed r_max's; with colluders and a lower q they are the
+    first 2q - 1 draws'; the mean replicas lie between r_min and r_max."""
+    registry = equal_registry(20, 6)
+    theory = adaptive_odds(registry, replication, max_replication, quorum, kind)
+    expected = outcome_odds(byzantine_count_odds(registry, fixed)[fixed], fixed, quorum, kind)
+    for outcome in Outcome:
+        assert theory.odds.of(outcome) == pytest.approx(expected.of(outcome))
+    assert replication <= theory.mean_replicas <= max_replication
 
 
 def _lines(*lines: dict) -> dict:
@@ -104,29 +117,31 @@ def test_a_bad_adaptive_line_is_refused_naming_the_field(line: dict, message: st
         parse_sweep(_lines({"name": "bad", **line}), "bad.toml")
 
 
-def test_the_report_sets_adaptive_beside_fixed_and_says_no_theory_where_there_is_none() -> None:
-    """A sweep with an adaptive line (r 3..7, unanimous q=3) and fixed r=3 and r=7: the text and JSON show mean
-    replicas and compare each adaptive point with the fixed ones; independent wrong nodes there have no theory,
-    are not judged, and the report says so."""
+def test_the_report_sets_adaptive_beside_fixed_with_theory_and_measured_replicas() -> None:
+    """A sweep with an adaptive line (r 3..7, unanimous q=3) and fixed r=3 and r=7: every adaptive point has
+    outcome theory and expected replicas (judged like the fixed ones) but no economics theory, which the report
+    says; the text and JSON compare each adaptive point with the fixed ones."""
     config = parse_sweep(_lines(
         {"name": "adaptive", "adaptive": True, "replication": [3], "max_replication": [7], "quorum": "unanimous",
          "byzantine_kind": ["colluding", "wrong"]},
         {"name": "fixed", "replication": [3, 7], "byzantine_kind": ["colluding", "wrong"]}), "mix.toml")
     sweep = run_sweep(config)
     adaptive = [result for result in sweep.points if result.point.max_replication is not None]
-    assert [result.theory is None for result in adaptive] == [False, True]  # colluding: 2q-1 = 5; wrong: none
-    assert sweep.judged_points == len(sweep.points) - 1
-    assert all(3 <= result.mean_replicas <= 7 for result in adaptive)
+    assert all(result.theory is not None and result.economics_theory is None for result in adaptive)
+    assert sweep.judged_points == len(sweep.points)
+    for result in adaptive:
+        assert result.theory_mean_replicas is not None and abs(result.mean_replicas - result.theory_mean_replicas) < 1
     pairs = adaptive_pairs(sweep)
     assert len(pairs) == 4 and {fixed.point.replication for _, fixed in pairs} == {3, 7}
     text = render_text(sweep)
-    assert NO_THEORY in text and "adaptive against fixed replication" in text
-    assert "1 adaptive points without theory not judged" in text
+    assert "adaptive against fixed replication" in text and "measured, for adaptive points" in text
     document = sweep_json(sweep)
-    assert document["summary"]["judged"] == 2 * sweep.judged_points
+    assert document["summary"]["judged"] == 2 * len(sweep.points)
     assert len(document["adaptive_against_fixed"]) == 4
+    assert document["points"][0]["economics"]["theory"] is None
     row = csv_row(adaptive[1])
-    assert row["theory_wrong"] == "" and row["agrees"] == NO_THEORY and row["max_replication"] == 7
+    assert row["theory_client_cost_wei"] == "" and row["max_replication"] == 7 and row["theory_mean_replicas"] > 3
+    assert NO_THEORY in render_sweep_html(sweep)
 
 
 def test_a_real_mode_sweep_refuses_an_adaptive_line() -> None:
