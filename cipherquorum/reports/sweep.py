@@ -344,6 +344,14 @@ def _adaptive_html(sweep: SweepResult) -> str:
             "byzantine share, kind, stakes and seed at its r_min and r_max.</p>" + table(header, rows))
 
 
+MODE_WORDS = {
+    "contract": "the TaskMarket's own bytecode decided every trial, on synthetic votes",
+    "real": "every trial was a task of the full market (Ray nodes running the FHE program, the devnet, storage), "
+            "and the TaskMarket decided it",
+}
+"""What decided the trials, in each mode, as the page says it."""
+
+
 def render_sweep_html(sweep: SweepResult) -> str:
     """The sweep as one self-contained HTML page: the summary, and per group of points its plots and table."""
     summary = summary_json(sweep)
@@ -362,7 +370,7 @@ def render_sweep_html(sweep: SweepResult) -> str:
     prices = config.prices
     outside = summary["outside_interval"]
     body = f"""<h1>Proof of execution by consensus: safety and cost</h1>
-<p>{escape(config.source)}, {escape(config.mode)} mode: the TaskMarket's own bytecode decided every trial.
+<p>{escape(config.source)}, {escape(config.mode)} mode: {escape(MODE_WORDS.get(config.mode, ""))}.
 Reward {prices.reward_per_node_wei / ETHER_WEI:g} ether per replica, slash {prices.slash_wei / ETHER_WEI:g} ether
 (ratio {prices.slash_ratio:g}), gas at {prices.gas_price_wei / 10**9:g} gwei.</p>
 <p>{number(summary['trials'])} trials at {summary['points']} points in {number(summary['seconds'])} s
