@@ -2,7 +2,8 @@
 
 Sending through eth_estimateGas runs every transaction twice (or, with py-evm's bisection, about twelve times).
 The table below holds what each function costs on the embedded devnet (solc 0.8.28, optimizer 200 runs,
-Prague), measured by ``benchmarks/gas_table.py``, which also fits the per-node and per-replica terms. A limit
+Prague), measured with eth_estimateGas over node counts and replications, the per-node and per-replica terms
+fitted to those measurements. A limit
 is the table's cost times ``GAS_MARGIN``; gas a transaction does not use is refunded, so a limit above the cost
 is free, and one below it is an out-of-gas revert (``tests/chain/test_gas_table.py`` checks every function's
 limit against eth_estimateGas over node counts, replications and batch sizes).
@@ -48,7 +49,8 @@ class Linear:
 
 @dataclass(frozen=True)
 class GasCosts:
-    """What each TaskMarket function costs, as measured (see ``benchmarks/gas_table.py``)."""
+    """What each TaskMarket function costs, as measured with eth_estimateGas (``tests/chain/test_gas_table.py``
+    checks the limits against it)."""
 
     deploy: int
     register: int
