@@ -288,3 +288,8 @@ class PsiQueryError(ValidationError):
 
 class ProviderSetTooLarge(ValidationError):
     """A PSI provider set larger than its parameters allow: more items, or a fuller bin, than the bundles hold."""
+
+
+class MaskedTotalInvalid(ValidationError):
+    """A decrypted masked total outside what the owners' rows can give: pairwise masks that did not cancel
+    (an owner masked for another set of owners) or a contribution out of range."""

@@ -5,7 +5,11 @@ from collections.abc import Sequence
 
 from cipherquorum.exceptions import ValidationError
 from cipherquorum.fhe import Ciphertext, KeyNeeds, SecretKeyOwner, get_program
+from cipherquorum.fhe.programs.joint import MomentSums
 from cipherquorum.joint.contribution import CONTRIBUTION_KIND, Contribution, check_contributions
+from cipherquorum.joint.federated import TrainingTerms, check_update_total
+from cipherquorum.joint.schema import JointSchema
+from cipherquorum.joint.sufficient import moments_from_total
 from cipherquorum.nodes.client import TaskOutcome
 from cipherquorum.storage import IndexedStore
 from cipherquorum.types import BlobId, ExecStatus
@@ -69,3 +73,24 @@ class Analyst:
         program = get_program(manifest.program)
         decrypted = [self._keys.decrypt(Ciphertext.from_bytes(blob)) for blob in outcome.outputs]
         return program.decode(decrypted, dict(manifest.params))
+
+    def decrypt_moments(self, outcome: TaskOutcome, job: str, owners: Sequence[str], schema: JointSchema,
+                        max_rows: int) -> MomentSums:
+        """The pooled MomentSums from a sum@1 task over every owner's masked moment vector (the masks cancel in
+        the sum); raises MaskedTotalInvalid when the total is not what rows in the schema's ranges give, and
+        ValidationError as decrypt_aggregate does."""
+        return moments_from_total(self._summed(outcome, job, owners, schema.digest()), schema.bounds[1:],
+                                  len(owners), max_rows)
+
+    def decrypt_update(self, outcome: TaskOutcome, job: str, owners: Sequence[str], schema_digest: str,
+                       terms: TrainingTerms, max_rows: int) -> list[int]:
+        """The sum of every owner's masked update (the masks cancel); raises MaskedTotalInvalid when it is not
+        what honest updates give, and ValidationError as decrypt_aggregate does."""
+        return check_update_total(self._summed(outcome, job, owners, schema_digest), len(owners), max_rows, terms)
+
+    def _summed(self, outcome: TaskOutcome, job: str, owners: Sequence[str], schema_digest: str) -> list[int]:
+        if outcome.program != "sum@1":
+            raise ValidationError(f"a masked total comes from sum@1 (got program={outcome.program!r})")
+        total = self.decrypt_aggregate(outcome, job, owners, schema_digest)
+        assert isinstance(total, list)  # sum@1 decodes to a list of ints
+        return [int(v) for v in total]

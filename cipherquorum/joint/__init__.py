@@ -19,10 +19,12 @@ from cipherquorum.joint.federated import (
     accuracy,
     average_from_sum,
     check_update_capacity,
+    check_update_total,
     encode_update,
     scale_features,
     train_logistic,
 )
+from cipherquorum.joint.masking import MASK_KEY_KIND, apply_mask, mask_vector, owner_mask, pair_seed
 from cipherquorum.joint.moments import (
     JointStatistics,
     Regression,
@@ -35,10 +37,12 @@ from cipherquorum.joint.moments import (
 )
 from cipherquorum.joint.schema import Column, JointSchema, schema_of
 from cipherquorum.joint.settings import FederatedSettings, JointStatsSettings, read_federated, read_joint_stats
+from cipherquorum.joint.sufficient import moment_vector, moment_width, moments_from_total
 
 __all__ = [
     "CONTRIBUTION_KIND",
     "DATASETS",
+    "MASK_KEY_KIND",
     "Column",
     "Contribution",
     "Dataset",
@@ -51,14 +55,22 @@ __all__ = [
     "ShareSpec",
     "TrainingTerms",
     "accuracy",
+    "apply_mask",
     "average_from_sum",
     "check_contributions",
     "check_update_capacity",
+    "check_update_total",
     "encode_update",
     "features_schema",
     "largest_difference",
     "load_dataset",
     "lstsq_regression",
+    "mask_vector",
+    "moment_vector",
+    "moment_width",
+    "moments_from_total",
+    "owner_mask",
+    "pair_seed",
     "plain_sums",
     "pooled",
     "read_federated",

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cipherquorum.exceptions import PlainCapacityExceeded, ValidationError
+from cipherquorum.exceptions import MaskedTotalInvalid, PlainCapacityExceeded, ValidationError
 from cipherquorum.joint.schema import JointSchema
 
 
@@ -79,3 +79,24 @@ def average_from_sum(summed: Sequence[int], terms: TrainingTerms) -> np.ndarray:
     if rows < 1:
         raise ValidationError(f"the summed update counts no rows (got rows={rows})")
     return np.array(weighted, dtype=np.float64) / (rows * terms.weight_scale)
+
+
+def check_update_total(summed: Sequence[int], min_rows: int, max_rows: int, terms: TrainingTerms) -> list[int]:
+    """Return the decrypted sum of masked updates once it lies where honest updates can put it.
+
+    Raises MaskedTotalInvalid (naming the slot and the value) for a row count outside [min_rows, max_rows] or
+    a weighted slot past rows * clip * scale: what a sum whose masks did not cancel shows.
+    """
+    values = [int(v) for v in summed]
+    if not values:
+        raise ValidationError("the summed update holds no slot (got an empty vector)")
+    rows = values[-1]
+    if not min_rows <= rows <= max_rows:
+        raise MaskedTotalInvalid(f"the summed update's row count must be in [{min_rows}, {max_rows}]: the masks did "
+                                 f"not cancel or an update is wrong (got rows={rows})")
+    limit = rows * round(terms.weight_clip * terms.weight_scale)
+    for index, value in enumerate(values[:-1]):
+        if abs(value) > limit:
+            raise MaskedTotalInvalid(f"the summed weight {index} must be within +-{limit} over {rows} rows "
+                                     f"(got {value})")
+    return values

@@ -12,6 +12,10 @@ MAX_OWNERS = 64
 """Most data owners a joint computation takes (each is a role of its own)."""
 MAX_ROUNDS = 100
 """Most federated rounds a scenario may ask for."""
+JOINT_MODES = ("masked", "encrypted_rows")
+"""How a joint-statistics job runs: "masked", each owner's exact local sums under pairwise masks, summed by
+sum@1 (the analyst can decrypt no owner's part); "encrypted_rows", the rows themselves under the analyst's key,
+multiplied on the nodes by joint_moments@1 (an analyst that decrypts an owner's chunk reads its rows)."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,8 @@ class JointStatsSettings:
     bad_inputs: bool = True
     """Also try the bad inputs the job must refuse (rows of the wrong width or out of range, too many rows,
     an owner under another key) and report each error."""
+    mode: str = "masked"
+    """One of JOINT_MODES."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,7 @@ def read_joint_stats(reader: TableReader) -> JointStatsSettings:
         target_scale=reader.integer("target_scale", 1, minimum=1, maximum=10**9),
         preset=_preset(reader, "bfv-8192-wide"),
         bad_inputs=reader.boolean("bad_inputs", True),
+        mode=reader.string("mode", "masked", choices=JOINT_MODES),
     )
     reader.finish()
     return settings

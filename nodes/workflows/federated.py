@@ -1,4 +1,4 @@
-"""The federated learning workflow (seed 004): owners' encrypted updates summed on the market, round by round."""
+"""The federated learning workflow (seed 004): owners' masked, encrypted updates summed on the market, by round."""
 from __future__ import annotations
 
 import time
@@ -43,9 +43,9 @@ class RoundResult:
 
 
 def drive(settings: FederatedSettings, context: WorkflowContext) -> WorkflowSection:
-    """Run ``settings.rounds`` FedAvg rounds: owners train and encrypt, the nodes sum, the key holder decrypts
-    the sum only and averages; then compare each round's sum with the plaintext one and the accuracy with a
-    model trained centrally on the pooled rows."""
+    """Run ``settings.rounds`` FedAvg rounds: owners train, add their pairwise masks and encrypt, the nodes sum
+    (the masks cancel), the key holder decrypts the sum only, checks it and averages; then compare each round's
+    sum with the plaintext one and the accuracy with a model trained centrally on the pooled rows."""
     seed = seed_of(context.seed, settings.section)
     dataset = load_dataset(settings.dataset)
     schema = features_schema(dataset)
@@ -59,6 +59,8 @@ def drive(settings: FederatedSettings, context: WorkflowContext) -> WorkflowSect
     owners = start_owners(context, specs, "federated")
     for call in [owner.submit("fetch_key", bundle_ref) for owner in owners]:  # started, with the key, untimed
         call.result(OWNER_TIMEOUT_S)
+    roster: list[str] = [call.result(OWNER_TIMEOUT_S) for call in
+                         [owner.submit("publish_masking_key") for owner in owners]]
     x_test = scale_features(test.features, schema)
 
     weights = np.zeros(width - 1)
@@ -66,8 +68,8 @@ def drive(settings: FederatedSettings, context: WorkflowContext) -> WorkflowSect
     for index in range(settings.rounds):
         job = f"{context.seed}/{settings.section}/round-{index}"
         start_s = time.monotonic()
-        pending = [owner.submit("federated_update", job, schema, bundle_ref, weights.tolist(), terms, dataset.rows)
-                   for owner in owners]
+        pending = [owner.submit("federated_update", job, schema, bundle_ref, weights.tolist(), terms, dataset.rows,
+                                roster) for owner in owners]
         contributions: list[Contribution] = [call.result(OWNER_TIMEOUT_S) for call in pending]
         train_s = time.monotonic() - start_s
         names = [c.owner for c in contributions]
@@ -79,7 +81,8 @@ def drive(settings: FederatedSettings, context: WorkflowContext) -> WorkflowSect
         market_s = time.monotonic() - start_s
         if not (outcome.proof_verified and outcome.status is ExecStatus.SUCCESS):
             return _failed(settings, rounds, index, outcome.detail or f"round {index}: no verified sum")
-        summed: list[int] = aggregator.call("decrypt_aggregate", outcome, job, names, schema.digest())
+        summed: list[int] = aggregator.call("decrypt_update", outcome, job, names, schema.digest(), terms,
+                                            dataset.rows)
         expected = _plain_sum(shares, weights, schema, settings)  # the checker's reference, from the same weights
         weights = average_from_sum(summed, terms)  # the key holder's average: the next round's global model
         rounds.append(RoundResult(index, outcome.task_id, len(outcome.winners), outcome.proof_block,
@@ -89,13 +92,13 @@ def drive(settings: FederatedSettings, context: WorkflowContext) -> WorkflowSect
     central = train_logistic(np.zeros(width - 1), scale_features(everyone.features, schema), everyone.target,
                              terms, epochs=settings.rounds * terms.local_epochs)
     probes = _probe_bad_inputs(context, settings, schema, shares[0], aggregator, owners, bundle_ref, weights,
-                               dataset.rows) if settings.bad_inputs else []
+                               dataset.rows, roster) if settings.bad_inputs else []
     return _section(settings, rounds, accuracy(central, x_test, test.target), test.rows, everyone.rows, probes)
 
 
 def _probe_bad_inputs(context: WorkflowContext, settings: FederatedSettings, schema: JointSchema,
                       share: OwnerShare, aggregator: ActorHost[Analyst], owners: list[ActorHost[DataOwner]],
-                      bundle_ref: BlobId, weights: np.ndarray, max_rows: int) -> list[ProbeResult]:
+                      bundle_ref: BlobId, weights: np.ndarray, max_rows: int, roster: list[str]) -> list[ProbeResult]:
     """The bad inputs of a round: an owner's features out of range (a misbehaving owner, in the driver's
     process), a round too large for the plain modulus, an owner under another key. Each must be refused."""
     store = context.stack.store
@@ -110,16 +113,16 @@ def _probe_bad_inputs(context: WorkflowContext, settings: FederatedSettings, sch
 
     def mismatched_keys() -> object:
         names = [owner.call("federated_update", f"{job}-keys", schema, foreign_ref if k == last else bundle_ref,
-                            model, settings.terms, max_rows).owner for k, owner in enumerate(owners)]
+                            model, settings.terms, max_rows, roster).owner for k, owner in enumerate(owners)]
         return aggregator.call("inputs_of", f"{job}-keys", names, schema.digest())
 
     return run_probes([
         (f"{column.name} = {column.high * 3:g}, outside [{column.low:g}, {column.high:g}]", "OwnerDataError",
          lambda: DataOwner(store, outside).federated_update(f"{job}-outside", schema, bundle_ref, model,
-                                                            settings.terms, max_rows)),
+                                                            settings.terms, max_rows, roster)),
         ("a round of 10,000,000 rows (its sum could wrap)", "PlainCapacityExceeded",
          lambda: owners[0].call("federated_update", f"{job}-big", schema, bundle_ref, model, settings.terms,
-                                10_000_000)),
+                                10_000_000, roster)),
         (f"owner-{last} encrypts under another key", "OwnerKeyMismatch", mismatched_keys),
     ])
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -23,17 +24,19 @@ from cipherquorum.joint.moments import (
 )
 from cipherquorum.joint.schema import JointSchema
 from cipherquorum.joint.settings import JointStatsSettings
+from cipherquorum.joint.sufficient import moment_width
 from cipherquorum.nodes.analyst import Analyst
 from cipherquorum.nodes.client import TaskOutcome, TaskSpec
 from cipherquorum.nodes.data_owner import DataOwner
-from cipherquorum.nodes.hosting import ActorHost
+from cipherquorum.nodes.hosting import ActorHost, PendingCall
 from cipherquorum.nodes.workflows.context import WorkflowContext
 from cipherquorum.nodes.workflows.joint_probes import ProbeResult, probe_rows, run_probes
 from cipherquorum.nodes.workflows.joint_roles import start_analyst, start_owners
 from cipherquorum.reports.run import WorkflowSection, text_table
 from cipherquorum.types import BlobId, ExecStatus
 
-PROGRAM = "joint_moments@1"
+PROGRAMS = {"masked": "sum@1", "encrypted_rows": "joint_moments@1"}
+"""The program each mode runs: the sum of masked moment vectors, or the products of encrypted rows."""
 STATS_TOLERANCE = 1e-9
 """Largest |difference| allowed between the statistics from the decrypted sums and numpy's on the same rows."""
 EXACT_FIT_TOLERANCE = 1e-6
@@ -45,15 +48,19 @@ OWNER_TIMEOUT_S = 600.0
 
 
 def drive(settings: JointStatsSettings, context: WorkflowContext) -> WorkflowSection:
-    """Split the data set over the owners, have each encrypt its rows under the analyst's key, run
-    joint_moments@1 on the market, let the analyst decrypt the sums, and compare with numpy on the pooled rows."""
+    """Split the data set over the owners; in "masked" mode each masks its exact local sums with the pairwise
+    masks of every owner and encrypts them under the analyst's key, and sum@1 adds them on the market (the
+    masks cancel); in "encrypted_rows" mode each encrypts its rows and joint_moments@1 multiplies them. The
+    analyst decrypts the pooled sums; compare with numpy on the pooled rows."""
     seed = seed_of(context.seed, settings.section)
     dataset = load_dataset(settings.dataset)
     schema = stats_schema(dataset, settings.feature_scale, settings.target_scale)
     preset = get_preset(settings.preset)
-    program = get_program(PROGRAM)
-    params: dict[str, Any] = {"columns": len(schema.columns) + 1, "bounds": schema.bounds,
-                              "row_slots": preset.row_slots}
+    masked = settings.mode == "masked"
+    program_ref = PROGRAMS[settings.mode]
+    program = get_program(program_ref)
+    params: dict[str, Any] = {"width": moment_width(len(schema.columns))} if masked else {
+        "columns": len(schema.columns) + 1, "bounds": schema.bounds, "row_slots": preset.row_slots}
     job = f"{context.seed}/{settings.section}"
     max_rows = settings.rows or dataset.rows
 
@@ -65,22 +72,26 @@ def drive(settings: JointStatsSettings, context: WorkflowContext) -> WorkflowSec
     owners = start_owners(context, specs, "joint")
     for call in [owner.submit("fetch_key", bundle_ref) for owner in owners]:  # started, with the key, untimed
         call.result(OWNER_TIMEOUT_S)
+    roster: list[str] = [call.result(OWNER_TIMEOUT_S) for call in
+                         [owner.submit("publish_masking_key") for owner in owners]] if masked else []
     start_s = time.monotonic()
-    pending = [owner.submit("contribute_rows", job, schema, bundle_ref, max_rows) for owner in owners]
+    pending = [_contribute(owner, settings, job, schema, bundle_ref, max_rows, roster) for owner in owners]
     contributions: list[Contribution] = [call.result(OWNER_TIMEOUT_S) for call in pending]
     encrypt_s = time.monotonic() - start_s
     names = [c.owner for c in contributions]
     input_refs = analyst.call("inputs_of", job, names, schema.digest())
 
-    spec = TaskSpec(label=f"{settings.section}/moments", program=PROGRAM, input_refs=tuple(input_refs),
+    spec = TaskSpec(label=f"{settings.section}/moments", program=program_ref, input_refs=tuple(input_refs),
                     params=params, key_bundle_ref=bundle_ref, preset=settings.preset)
     start_s = time.monotonic()
     (outcome,) = context.run_tasks(context.clients[0], [spec])
     market_s = time.monotonic() - start_s
     succeeded = outcome.proof_verified and outcome.status is ExecStatus.SUCCESS
     start_s = time.monotonic()
-    sums: MomentSums | None = analyst.call("decrypt_aggregate", outcome, job, names, schema.digest()) \
-        if succeeded else None
+    sums: MomentSums | None = None
+    if succeeded:
+        sums = analyst.call("decrypt_moments", outcome, job, names, schema, max_rows) if masked else \
+            analyst.call("decrypt_aggregate", outcome, job, names, schema.digest())
     decrypt_s = time.monotonic() - start_s
 
     # The plaintext reference: the checker pools the same shares (no role ever does).
@@ -98,18 +109,27 @@ def drive(settings: JointStatsSettings, context: WorkflowContext) -> WorkflowSec
         "result_bytes": sum(len(blob) for blob in outcome.outputs),
     }
     timings = {"keys_s": keys_s, "encrypt_s": encrypt_s, "market_s": market_s, "decrypt_s": decrypt_s}
-    probes = _probe_bad_inputs(context, settings, schema, seed, analyst, owners, bundle_ref, max_rows) \
-        if settings.bad_inputs else []
+    probes = _probe_bad_inputs(context, settings, schema, seed, analyst, owners, bundle_ref, max_rows, roster,
+                               params) if settings.bad_inputs else []
     return _section(settings, schema, outcome, contributions, sums, expected, reference, exact_fit, raw_fit,
                     sizes, timings, probes)
 
 
+def _contribute(owner: ActorHost[DataOwner], settings: JointStatsSettings, job: str, schema: JointSchema,
+                bundle_ref: BlobId, max_rows: int, roster: list[str]) -> PendingCall[Contribution]:
+    """Start one owner's contribution in the settings' mode."""
+    if settings.mode == "masked":
+        return owner.submit("contribute_moments", job, schema, bundle_ref, max_rows, roster)
+    return owner.submit("contribute_rows", job, schema, bundle_ref, max_rows)
+
+
 def _probe_bad_inputs(context: WorkflowContext, settings: JointStatsSettings, schema: JointSchema, seed: int,
                       analyst: ActorHost[Analyst], owners: list[ActorHost[DataOwner]], bundle_ref: BlobId,
-                      max_rows: int) -> list[ProbeResult]:
+                      max_rows: int, roster: list[str], params: dict[str, Any]) -> list[ProbeResult]:
     """The bad inputs of issue 11, tried against the market's storage and the running roles: a misbehaving
     owner's rows (here, in the driver's process), a job too large for the plain modulus, an owner under another
-    analyst's key. Each must give its typed error, naming the value."""
+    analyst's key, and (masked mode) an owner that masked for another set of owners, its sum run on the market.
+    Each must give its typed error, naming the value."""
     store = context.stack.store
     share = ShareSpec(settings.dataset, settings.owners, 0, seed, settings.rows).load()
     narrow = OwnerShare("owner-narrow", share.features[:, :-1], share.target)
@@ -123,20 +143,42 @@ def _probe_bad_inputs(context: WorkflowContext, settings: JointStatsSettings, sc
     job = f"{context.seed}/{settings.section}/probe"
     last = len(owners) - 1
 
+    method = "contribute_moments" if settings.mode == "masked" else "contribute_rows"
+    extra: tuple[list[str], ...] = (roster,) if settings.mode == "masked" else ()
+
     def mismatched_keys() -> object:
-        names = [owner.call("contribute_rows", f"{job}-keys", schema, foreign_ref if k == last else bundle_ref,
-                            max_rows).owner for k, owner in enumerate(owners)]
+        names = [owner.call(method, f"{job}-keys", schema, foreign_ref if k == last else bundle_ref,
+                            max_rows, *extra).owner for k, owner in enumerate(owners)]
         return analyst.call("inputs_of", f"{job}-keys", names, schema.digest())
 
-    return run_probes([
+    def foreign_roster() -> object:
+        """owner-last masks for the roster without owner-1: its masks do not cancel the others'."""
+        names = [owner.call(method, f"{job}-roster", schema, bundle_ref, max_rows,
+                            [name for name in roster if name != roster[1]] if k == last else roster).owner
+                 for k, owner in enumerate(owners)]
+        refs = analyst.call("inputs_of", f"{job}-roster", names, schema.digest())
+        spec = TaskSpec(label=f"{settings.section}/probe-roster", program=PROGRAMS["masked"],
+                        input_refs=tuple(refs), params=params, key_bundle_ref=bundle_ref, preset=settings.preset)
+        (outcome,) = context.run_tasks(context.clients[0], [spec])
+        return analyst.call("decrypt_moments", outcome, f"{job}-roster", names, schema, max_rows)
+
+    def own(share: OwnerShare, suffix: str) -> Callable[[], object]:
+        return lambda: getattr(DataOwner(store, share), method)(f"{job}-{suffix}", schema, bundle_ref, max_rows,
+                                                                *extra)
+
+    cases: list[tuple[str, str, Callable[[], object]]] = [
         (f"rows of {len(schema.columns) - 1} columns, not {len(schema.columns)}", "OwnerDataError",
-         lambda: DataOwner(store, narrow).contribute_rows(f"{job}-narrow", schema, bundle_ref, max_rows)),
+         own(narrow, "narrow")),
         (f"{column.name} = {bad_value:g}, outside [{column.low:g}, {column.high:g}]", "OwnerDataError",
-         lambda: DataOwner(store, outside).contribute_rows(f"{job}-outside", schema, bundle_ref, max_rows)),
+         own(outside, "outside")),
         ("a job of 10,000,000 rows (its sums could wrap)", "PlainCapacityExceeded",
-         lambda: owners[0].call("contribute_rows", f"{job}-big", schema, bundle_ref, 10_000_000)),
+         lambda: owners[0].call(method, f"{job}-big", schema, bundle_ref, 10_000_000, *extra)),
         (f"owner-{last} encrypts under another analyst's key", "OwnerKeyMismatch", mismatched_keys),
-    ])
+    ]
+    if settings.mode == "masked":
+        cases.append((f"owner-{last} masks for the owners without {roster[1]}", "MaskedTotalInvalid",
+                      foreign_roster))
+    return run_probes(cases)
 
 
 def _section(settings: JointStatsSettings, schema: JointSchema, outcome: TaskOutcome,
@@ -147,6 +189,7 @@ def _section(settings: JointStatsSettings, schema: JointSchema, outcome: TaskOut
     rows = expected.count
     data: dict[str, Any] = {
         "dataset": settings.dataset, "owners": settings.owners, "rows": rows, "preset": settings.preset,
+        "mode": settings.mode, "program": PROGRAMS[settings.mode],
         "feature_scale": settings.feature_scale, "target_scale": settings.target_scale, "columns": list(names),
         "task": outcome.task_id, "status": outcome.status.name if outcome.status is not None else None,
         "proof_verified": outcome.proof_verified, "winners": list(outcome.winners), "proof_block": outcome.proof_block,
@@ -193,7 +236,7 @@ def _text(data: dict[str, Any], names: tuple[str, ...], stats: JointStatistics, 
                 f"{len(data['winners'])} @ block {data['proof_block']}", f"{data['market_s']:.1f}",
                 f"{1000 * data['market_s_per_row']:.2f}", f"{data['input_bytes'] / 1e6:.2f}",
                 "yes" if data["checks"]["sums_equal"] else "NO"]]
-    lines = text_table("Joint statistics (joint_moments@1 on the market)",
+    lines = text_table(f"Joint statistics ({data['mode']}: {data['program']} on the market)",
                        ["data", "owners", "rows", "task", "proof (winners)", "market s", "ms/row", "input MB",
                         "sums exact"], summary)
     target = len(names) - 1

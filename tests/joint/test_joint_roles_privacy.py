@@ -1,13 +1,13 @@
 """Data owners and the analyst without Ray: what each can read, what the analyst refuses, and the bad inputs."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable
 
 import numpy as np
 import pytest
 
 from cipherquorum.exceptions import OwnerDataError, OwnerKeyMismatch, PlainCapacityExceeded, ValidationError
-from cipherquorum.fhe import Ciphertext, KeyBundle, KeyNeeds, SecretKeyOwner, check_ciphertext, execute, get_program
+from cipherquorum.fhe import Ciphertext, KeyBundle, KeyNeeds, SecretKeyOwner, check_ciphertext, get_program
 from cipherquorum.fhe.programs.joint import MomentSums
 from cipherquorum.joint.contribution import Contribution
 from cipherquorum.joint.data import OwnerShare, features_schema, load_dataset, split_shares
@@ -18,8 +18,8 @@ from cipherquorum.nodes.analyst import Analyst
 from cipherquorum.nodes.client import TaskOutcome
 from cipherquorum.nodes.data_owner import DataOwner
 from cipherquorum.storage import LocalIndexedStore
-from cipherquorum.types import BlobId, ExecStatus, TaskEnd, TaskId
-from cipherquorum.wire import TaskManifest, decode, encode
+from cipherquorum.types import BlobId
+from cipherquorum.wire import decode
 from cipherquorum.wire.codec import message_type_name
 
 PRESET = "bfv-8192-wide"
@@ -44,31 +44,18 @@ def _analyst(store: LocalIndexedStore) -> Analyst:
     return Analyst(store, PRESET, NEEDS)
 
 
-def _run_task(store: LocalIndexedStore, analyst: Analyst, program: str, inputs: Sequence[str],
-              params: dict, preset: str = PRESET) -> TaskOutcome:
-    """What the market does for a task, in this process: store the manifest, run the program as a node does."""
-    bundle_ref = analyst.key_bundle_ref()
-    manifest_ref = store.put(encode(TaskManifest(program=program, preset=preset, key_bundle_ref=bundle_ref,
-                                                 input_refs=tuple(inputs), params=params, time_limit_s=120.0,
-                                                 client="0x" + "11" * 20, label="test")))
-    done = execute(program, KeyBundle.from_bytes(store.get(bundle_ref)), store.get_many(list(inputs)), params, 120.0)
-    assert done.status is ExecStatus.SUCCESS, done.detail
-    return TaskOutcome(TaskId(1), "test", program, TaskEnd.COMPLETED, done.status, "0x" + bytes(done.result_hash).hex(),
-                       True, "", None, 0.0, manifest_ref, outputs=done.output_bytes(), winners=("a", "b"),
-                       proof_block=7)
-
-
 def _contribute(store: LocalIndexedStore, analyst: Analyst) -> tuple[list[DataOwner], list[Contribution]]:
     owners = [DataOwner(store, share) for share in _shares()]
     return owners, [o.contribute_rows(JOB, SCHEMA, analyst.key_bundle_ref(), 200) for o in owners]
 
 
-def test_the_analyst_decrypts_the_joint_sums_of_every_owner(store: LocalIndexedStore) -> None:
+def test_the_analyst_decrypts_the_joint_sums_of_every_owner(store: LocalIndexedStore,
+                                                            run_task: Callable[..., TaskOutcome]) -> None:
     """Three owners' contributions, one joint_moments@1 run: the analyst's result is the pooled sums, exactly."""
     analyst = _analyst(store)
     _owners, contributions = _contribute(store, analyst)
     names = [c.owner for c in contributions]
-    outcome = _run_task(store, analyst, "joint_moments@1", analyst.inputs_of(JOB, names, SCHEMA.digest()),
+    outcome = run_task(store, analyst, "joint_moments@1", analyst.inputs_of(JOB, names, SCHEMA.digest()),
                         PARAMS)
     sums = analyst.decrypt_aggregate(outcome, JOB, names, SCHEMA.digest())
     pooled_rows = np.vstack([SCHEMA.encode(s.table(), s.owner) for s in _shares()])
@@ -107,12 +94,13 @@ def test_another_key_reads_nothing_of_an_owners_rows(store: LocalIndexedStore) -
     assert attacker.decrypt(chunk, 4) != first_row
 
 
-def test_the_analyst_refuses_a_task_over_one_owners_rows(store: LocalIndexedStore) -> None:
+def test_the_analyst_refuses_a_task_over_one_owners_rows(store: LocalIndexedStore,
+                                                          run_task: Callable[..., TaskOutcome]) -> None:
     """A curious analyst's own task over owner-0's chunk alone (or a non-aggregate program) is never decrypted."""
     analyst = _analyst(store)
     _owners, contributions = _contribute(store, analyst)
     names = [c.owner for c in contributions]
-    single = _run_task(store, analyst, "sum@1", contributions[0].input_refs, {"width": 8})
+    single = run_task(store, analyst, "sum@1", contributions[0].input_refs, {"width": 8})
     with pytest.raises(ValidationError, match="must aggregate every owner's contribution"):
         analyst.decrypt_aggregate(single, JOB, names, SCHEMA.digest())
     renamed = TaskOutcome(**{**single.__dict__, "program": "pin_challenge@1"})
@@ -166,7 +154,8 @@ def test_bad_rows_are_refused_before_anything_is_stored(store: LocalIndexedStore
     assert set(store.ids()) == before
 
 
-def test_federated_updates_sum_to_the_plaintext_sum_and_average_back(store: LocalIndexedStore) -> None:
+def test_federated_updates_sum_to_the_plaintext_sum_and_average_back(
+        store: LocalIndexedStore, run_task: Callable[..., TaskOutcome]) -> None:
     """Three owners' encrypted updates under the aggregation key, summed by sum@1: the key holder's sum equals the
     plaintext sum of their fixed-point updates, and the average is the row-weighted mean of their models."""
     cancer = load_dataset("breast_cancer")
@@ -174,12 +163,13 @@ def test_federated_updates_sum_to_the_plaintext_sum_and_average_back(store: Loca
     shares, _ = split_shares(cancer, 3, seed=2, test_fraction=0.2)
     aggregator = Analyst(store, "bfv-8192", KeyNeeds(), name="aggregator")
     weights = np.zeros(len(schema.columns) + 1)
-    contributions = [DataOwner(store, share).federated_update("fl/round-0", schema, aggregator.key_bundle_ref(),
-                                                              weights.tolist(), TERMS, cancer.rows)
-                     for share in shares]
+    owners = [DataOwner(store, share) for share in shares]
+    roster = [owner.publish_masking_key() for owner in owners]
+    contributions = [owner.federated_update("fl/round-0", schema, aggregator.key_bundle_ref(), weights.tolist(),
+                                            TERMS, cancer.rows, roster) for owner in owners]
     names = [c.owner for c in contributions]
     refs = aggregator.inputs_of("fl/round-0", names, schema.digest())
-    outcome = _run_task(store, aggregator, "sum@1", refs, {"width": len(weights) + 1}, preset="bfv-8192")
+    outcome = run_task(store, aggregator, "sum@1", refs, {"width": len(weights) + 1}, preset="bfv-8192")
     summed = aggregator.decrypt_aggregate(outcome, "fl/round-0", names, schema.digest())
     updates = [encode_update(train_logistic(weights, scale_features(s.features, schema), s.target, TERMS), s.rows,
                              TERMS) for s in shares]
@@ -207,6 +197,6 @@ def test_bad_federated_rows_are_refused_before_training(store: LocalIndexedStore
     owner = DataOwner(store, OwnerShare("owner-5", features, cancer.target[:6]))
     with pytest.raises(error) as raised:
         owner.federated_update("fl/bad", features_schema(cancer), aggregator.key_bundle_ref(), [0.0] * 31, TERMS,
-                               max_rows)
+                               max_rows, ["owner-5", "owner-6", "owner-7"])
     assert message in str(raised.value)
     assert set(store.ids()) == before
