@@ -4,8 +4,9 @@ Sending through eth_estimateGas runs every transaction twice (or, with py-evm's 
 The table below holds what each function costs on the embedded devnet (solc 0.8.28, optimizer 200 runs,
 Prague), measured with eth_estimateGas over node counts and replications, the per-node and per-replica terms
 fitted to those measurements. A limit is the table's cost times ``GAS_MARGIN``; gas a transaction does not use
-is refunded, so a limit above the cost is free, and one below it is an out-of-gas revert (``tests/chain/test_gas_table.py`` checks every function's
-limit against eth_estimateGas over node counts, replications and batch sizes).
+is refunded, so a limit above the cost is free, and one below it is an out-of-gas revert
+(``tests/chain/test_gas_table.py`` checks every function's limit against eth_estimateGas over node counts,
+replications and batch sizes).
 
 What a call costs depends on the task's replication ``r``, and, where the call may match tasks, on the number
 of registered nodes ``n`` (matching scans every node) and on the replication of the queued tasks it may match
