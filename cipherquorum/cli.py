@@ -35,16 +35,18 @@ def _progress_printer(stream=sys.stderr):
 
     def show(progress) -> None:
         if progress.planned:
-            line = (f"[{progress.elapsed_s:6.1f}s] tasks {progress.created}/{progress.planned} created, "
-                    f"{progress.committed} commits, {progress.revealed} reveals, "
-                    f"{progress.finalized}/{progress.planned} finalized")
+            counts = (f"tasks {progress.created}/{progress.planned} created, {progress.committed} commits, "
+                      f"{progress.revealed} reveals, {progress.finalized}/{progress.planned} finalized")
+        elif progress.phase == "tasks":
+            return  # a scenario of workflows alone plans no study tasks
         else:  # a workflow creates its tasks as it goes
-            line = (f"[{progress.elapsed_s:6.1f}s] {progress.phase}: {progress.created} tasks created, "
-                    f"{progress.committed} commits, {progress.revealed} reveals, {progress.finalized} finalized")
-        line += f" ({progress.no_consensus} without consensus)" if progress.no_consensus else ""
-        if line == last["line"]:
+            counts = (f"{progress.phase}: {progress.created} tasks created, {progress.committed} commits, "
+                      f"{progress.revealed} reveals, {progress.finalized} finalized")
+        counts += f" ({progress.no_consensus} without consensus)" if progress.no_consensus else ""
+        if counts == last["line"]:  # the clock alone moved: nothing new to show
             return
-        last["line"] = line
+        last["line"] = counts
+        line = f"[{progress.elapsed_s:6.1f}s] {counts}"
         if tty:
             stream.write("\r" + line.ljust(100))
         else:
@@ -58,10 +60,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     from cipherquorum.nodes.driver.runner import MarketRun  # Ray is imported only when a run starts
 
+    runs = [f"{scenario.population.respondents} respondents"] if scenario.studies else []
+    runs += [f"[{settings.section}]" for settings in scenario.workflows]
     print(f"running {args.scenario}: {scenario.node_count} compute nodes "
-          f"({', '.join(sorted(set(scenario.node_behaviours())))}), "
-          f"{scenario.population.respondents} respondents, r={scenario.market.replication} "
-          f"q={scenario.market.quorum}", file=sys.stderr)
+          f"({', '.join(sorted(set(scenario.node_behaviours())))}), {', '.join(runs)}, "
+          f"r={scenario.market.replication} q={scenario.market.quorum}", file=sys.stderr)
     run = MarketRun(scenario, ray_address=args.address or "", data_dir=args.data_dir,
                     on_progress=None if args.quiet else _progress_printer(), check_proofs=bool(args.html))
     report = run.run()
