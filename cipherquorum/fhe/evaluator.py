@@ -5,7 +5,7 @@ program cannot forget to, and every Pyfhel error becomes a project error.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 from Pyfhel import PyPtxt
@@ -213,6 +213,21 @@ class CipherOps:
         self._deadline.check("multiply_plain")
         with seal.pyfhel_errors(f"multiplying by {what} failed", ProgramError):
             return self._he.multiply_plain(ctxt, ptxt, in_new_ctxt=True)
+
+    def sum_of_products(self, terms: Iterable[tuple[seal.PyCtxt, PlainValues, str]]) -> seal.PyCtxt | None:
+        """Return the sum of ``ctxt * values`` over ``terms`` (ciphertext, plaintext values, their name in errors),
+        leaving out the products whose values encode to zero (``multiply_plain_unless_zero``); None when every
+        one does. ``terms`` is read lazily, so a caller can rotate as it goes."""
+        acc: seal.PyCtxt | None = None
+        for ctxt, values, what in terms:
+            term = self.multiply_plain_unless_zero(ctxt, values, what)
+            if term is None:
+                continue
+            if acc is None:
+                acc = term
+            else:
+                self.add_inplace(acc, term)
+        return acc
 
     def square(self, ctxt: seal.PyCtxt) -> seal.PyCtxt:
         """Return ``ctxt`` squared slot-wise and relinearized (needs the relinearization key)."""

@@ -173,17 +173,8 @@ class PackedLayersProgram(Program):
             weights, bias = next(dense)
             outputs = []
             for row, b in zip(weights, bias):
-                acc: seal.PyCtxt | None = None
-                for col, (w, ctxt) in enumerate(zip(row, values)):
-                    if not w:
-                        continue
-                    term = ops.multiply_plain_unless_zero(ctxt, np.full(width, float(w)), f"layer {index} weight {col}")
-                    if term is None:
-                        continue
-                    if acc is None:
-                        acc = term
-                    else:
-                        ops.add_inplace(acc, term)
+                acc = ops.sum_of_products((ctxt, np.full(width, float(w)), f"layer {index} weight {col}")
+                                          for col, (w, ctxt) in enumerate(zip(row, values)) if w)
                 if acc is None:
                     raise ValidationError(f'"weights" of layer {index} must hold a value that is non-zero at the '
                                           "preset's scale in every row (a zero product would not be encrypted)")

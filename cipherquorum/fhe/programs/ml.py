@@ -1,7 +1,7 @@
 """The first layers of an ML model on CKKS: a linear layer followed by a square activation."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from cipherquorum.exceptions import ValidationError
 from cipherquorum.fhe import seal
@@ -86,18 +86,14 @@ class LinearSquareProgram(Program):
         for _ in range(_copies(len(bias), d) - 1):
             shifted = ops.rotate(shifted, -d)
             ops.add_inplace(tiled, shifted)
-        acc = None
-        rotated = tiled
-        for k, diagonal in enumerate(diagonals):
-            if k:
-                rotated = ops.rotate(rotated, 1)
-            term = ops.multiply_plain_unless_zero(rotated, diagonal, f"diagonal {k} of weights")
-            if term is None:
-                continue
-            if acc is None:
-                acc = term
-            else:
-                ops.add_inplace(acc, term)
+        def diagonal_terms() -> Iterator[tuple[seal.PyCtxt, list[float], str]]:
+            rotated = tiled
+            for k, diagonal in enumerate(diagonals):
+                if k:
+                    rotated = ops.rotate(rotated, 1)
+                yield rotated, diagonal, f"diagonal {k} of weights"
+
+        acc = ops.sum_of_products(diagonal_terms())
         if acc is None:
             raise ValidationError(
                 '"weights" must hold a value that is non-zero at the preset\'s scale (a zero product would not '

@@ -85,16 +85,8 @@ class PsiProgram(Program):
     def _polynomial(ops: CipherOps, powers: dict[int, seal.PyCtxt], coeffs: Vector, t: int,
                     what: str) -> seal.PyCtxt:
         """Return sum_k coeffs[:, k] * x^k, slot-wise."""
-        acc: seal.PyCtxt | None = None
-        for degree in range(coeffs.shape[1] - 1, 0, -1):
-            term = ops.multiply_plain_unless_zero(powers[degree], _as_values(_centred(coeffs[:, degree], t)),
-                                                  f"{what} coefficient {degree}")
-            if term is None:
-                continue
-            if acc is None:
-                acc = term
-            else:
-                ops.add_inplace(acc, term)
+        acc = ops.sum_of_products((powers[degree], _as_values(_centred(coeffs[:, degree], t)),
+                                   f"{what} coefficient {degree}") for degree in range(coeffs.shape[1] - 1, 0, -1))
         if acc is None:
             raise ProgramError(f"{what}: every coefficient of degree >= 1 is zero (no provider item in the bundle)")
         return ops.add_plain(acc, _as_values(_centred(coeffs[:, 0], t)), f"{what} constant")
