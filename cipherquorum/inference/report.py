@@ -5,6 +5,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from cipherquorum.inference.leakage import LeakageResult
+from cipherquorum.reports.probes import Probe, probe_rows
 from cipherquorum.reports.run import text_table
 
 AGREEMENT_GOAL = 0.99
@@ -56,20 +57,6 @@ class TaskRow:
 
 
 @dataclass(frozen=True)
-class ProbeRow:
-    """One bad input: what it was, what had to come back, and what did."""
-
-    case: str
-    expected: str
-    got: str
-
-    @property
-    def ok(self) -> bool:
-        """Whether the expected error or status came back."""
-        return self.got.startswith(self.expected)
-
-
-@dataclass(frozen=True)
 class SplitReport:
     """Everything the workflow measured."""
 
@@ -79,7 +66,7 @@ class SplitReport:
     layers: list[LayerTiming]
     head_timing: list[dict[str, float]]
     tasks: list[TaskRow]
-    probes: list[ProbeRow]
+    probes: list[Probe]
     svg_path: str
     problems: list[str] = field(default_factory=list)
 
@@ -136,7 +123,7 @@ class SplitReport:
                               str(t.winners), str(t.block), t.result_hash[:18], f"{t.latency_s:.1f}"]
                              for t in self.tasks])
         lines += text_table("Bad input", ["case", "expected", "got", "ok"],
-                            [[p.case, p.expected, p.got[:90], "yes" if p.ok else "NO"] for p in self.probes])
+                            probe_rows(self.probes))
         if self.svg_path:
             lines += [f"Reconstructions (originals beside the owner's rebuild for each k): {self.svg_path}", ""]
         lines += [f"problem: {problem}" for problem in self.problems]

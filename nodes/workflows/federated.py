@@ -18,8 +18,8 @@ from cipherquorum.nodes.client import TaskSpec
 from cipherquorum.nodes.data_owner import DataOwner
 from cipherquorum.nodes.hosting import ActorHost
 from cipherquorum.nodes.workflows.context import WorkflowContext
-from cipherquorum.nodes.workflows.joint_probes import ProbeResult, probe_rows, run_probes
 from cipherquorum.nodes.workflows.joint_roles import start_analyst, start_owners
+from cipherquorum.reports.probes import Probe, probe_rows, run_probes
 from cipherquorum.reports.run import WorkflowSection, text_table
 from cipherquorum.types import BlobId, ExecStatus
 
@@ -98,7 +98,7 @@ def drive(settings: FederatedSettings, context: WorkflowContext) -> WorkflowSect
 
 def _probe_bad_inputs(context: WorkflowContext, settings: FederatedSettings, schema: JointSchema,
                       share: OwnerShare, aggregator: ActorHost[Analyst], owners: list[ActorHost[DataOwner]],
-                      bundle_ref: BlobId, weights: np.ndarray, max_rows: int, roster: list[str]) -> list[ProbeResult]:
+                      bundle_ref: BlobId, weights: np.ndarray, max_rows: int, roster: list[str]) -> list[Probe]:
     """The bad inputs of a round: an owner's features out of range (a misbehaving owner, in the driver's
     process), a round too large for the plain modulus, an owner under another key. Each must be refused."""
     store = context.stack.store
@@ -143,7 +143,7 @@ def _failed(settings: FederatedSettings, rounds: list[RoundResult], index: int, 
 
 
 def _section(settings: FederatedSettings, rounds: list[RoundResult], central_accuracy: float, test_rows: int,
-             train_rows: int, probes: list[ProbeResult]) -> WorkflowSection:
+             train_rows: int, probes: list[Probe]) -> WorkflowSection:
     ok = bool(rounds) and all(r.sum_equal for r in rounds) and all(probe.ok for probe in probes)
     per_owner_s = [(r.train_s + r.market_s) / settings.owners for r in rounds]
     data: dict[str, Any] = {

@@ -30,8 +30,8 @@ from cipherquorum.nodes.client import TaskOutcome, TaskSpec
 from cipherquorum.nodes.data_owner import DataOwner
 from cipherquorum.nodes.hosting import ActorHost, PendingCall
 from cipherquorum.nodes.workflows.context import WorkflowContext
-from cipherquorum.nodes.workflows.joint_probes import ProbeResult, probe_rows, run_probes
 from cipherquorum.nodes.workflows.joint_roles import start_analyst, start_owners
+from cipherquorum.reports.probes import Probe, probe_rows, run_probes
 from cipherquorum.reports.run import WorkflowSection, text_table
 from cipherquorum.types import BlobId, ExecStatus
 
@@ -125,7 +125,7 @@ def _contribute(owner: ActorHost[DataOwner], settings: JointStatsSettings, job: 
 
 def _probe_bad_inputs(context: WorkflowContext, settings: JointStatsSettings, schema: JointSchema, seed: int,
                       analyst: ActorHost[Analyst], owners: list[ActorHost[DataOwner]], bundle_ref: BlobId,
-                      max_rows: int, roster: list[str], params: dict[str, Any]) -> list[ProbeResult]:
+                      max_rows: int, roster: list[str], params: dict[str, Any]) -> list[Probe]:
     """The bad inputs of issue 11, tried against the market's storage and the running roles: a misbehaving
     owner's rows (here, in the driver's process), a job too large for the plain modulus, an owner under another
     analyst's key, and (masked mode) an owner that masked for another set of owners, its sum run on the market.
@@ -184,7 +184,7 @@ def _probe_bad_inputs(context: WorkflowContext, settings: JointStatsSettings, sc
 def _section(settings: JointStatsSettings, schema: JointSchema, outcome: TaskOutcome,
              contributions: list[Contribution], sums: MomentSums | None, expected: MomentSums,
              reference: JointStatistics, exact_fit: Regression, raw_fit: Regression, sizes: dict[str, int],
-             timings: dict[str, float], probes: list[ProbeResult]) -> WorkflowSection:
+             timings: dict[str, float], probes: list[Probe]) -> WorkflowSection:
     names = schema.names
     rows = expected.count
     data: dict[str, Any] = {

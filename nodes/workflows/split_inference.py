@@ -9,14 +9,13 @@ from typing import Any
 
 import numpy as np
 
-from cipherquorum.exceptions import CipherQuorumError
 from cipherquorum.fhe import Evaluator, KeyBundle, execute, get_preset, get_program
 from cipherquorum.inference.data import PIXEL_MAX, load_split, validate_images
 from cipherquorum.inference.figures import reconstruction_svg
 from cipherquorum.inference.leakage import LeakageResult, score_rebuild
 from cipherquorum.inference.model import Model
 from cipherquorum.inference.partition import PRESET, PROGRAM, head_params
-from cipherquorum.inference.report import AccuracyRow, LayerTiming, ProbeRow, SplitReport, TaskRow
+from cipherquorum.inference.report import AccuracyRow, LayerTiming, SplitReport, TaskRow
 from cipherquorum.inference.repository import ModelRepository, PublishedModel
 from cipherquorum.inference.settings import SplitInferenceSettings
 from cipherquorum.inference.train import TrainingConfig
@@ -25,6 +24,7 @@ from cipherquorum.nodes.data_user import DataUser, EncryptedImages
 from cipherquorum.nodes.hosting import ActorHost
 from cipherquorum.nodes.model_owner import ModelOwner
 from cipherquorum.nodes.workflows.context import WorkflowContext
+from cipherquorum.reports.probes import Probe, run_probes
 from cipherquorum.reports.run import WorkflowSection
 from cipherquorum.types import ExecStatus
 
@@ -55,7 +55,7 @@ def drive(settings: SplitInferenceSettings, context: WorkflowContext) -> Workflo
     specs = [[user.call("task_spec", encrypted[u], k, f"user-{u}/k={k}") for k in settings.ks]
              for u, user in enumerate(users)]
     expected = [["SUCCESS"] * len(settings.ks) for _ in users]
-    probes: list[ProbeRow] = []
+    probes: list[Probe] = []
     if settings.bad_inputs:
         specs[0].append(users[0].call("foreign_task_spec", images[0][:4], FOREIGN_PRESET, "user-0/foreign-params"))
         expected[0].append("INPUT_INVALID")
@@ -64,7 +64,7 @@ def drive(settings: SplitInferenceSettings, context: WorkflowContext) -> Workflo
     if settings.bad_inputs:
         probes = _probe_locally(users[0], encrypted[0], repository, settings, published)
         foreign = outcomes[0][-1]
-        probes.append(ProbeRow(f"ciphertexts under {FOREIGN_PRESET}, task under {PRESET}", "INPUT_INVALID",
+        probes.append(Probe(f"ciphertexts under {FOREIGN_PRESET}, task under {PRESET}", "INPUT_INVALID",
                                _status_name(foreign)))
     if settings.oversized_batches:
         slots = get_preset(PRESET).slots
@@ -95,7 +95,7 @@ def _task_row(outcome: TaskOutcome, expected: str) -> TaskRow:
 
 
 def _probe_locally(user: ActorHost[DataUser], encrypted: EncryptedImages, repository: ModelRepository,
-                   settings: SplitInferenceSettings, published: PublishedModel) -> list[ProbeRow]:
+                   settings: SplitInferenceSettings, published: PublishedModel) -> list[Probe]:
     """The bad inputs refused before any task: an image of the wrong shape or range, k outside the model's
     layers, and a model version that does not exist."""
     wrong_range = np.zeros((2, 64))
@@ -109,21 +109,13 @@ def _probe_locally(user: ActorHost[DataUser], encrypted: EncryptedImages, reposi
         (f"model version {published.version + 100}", "ModelVersionNotFound",
          lambda: repository.load(settings.model_owner, settings.model, published.version + 100)),
     ]
-    rows = []
-    for case, wanted, attempt in cases:
-        try:
-            attempt()
-            got = "accepted"
-        except CipherQuorumError as exc:
-            got = f"{type(exc).__name__}: {exc}"
-        rows.append(ProbeRow(case, wanted, got))
-    return rows
+    return run_probes(cases)
 
 
 def _measure(settings: SplitInferenceSettings, context: WorkflowContext, owner: ActorHost[ModelOwner],
              users: list[ActorHost[DataUser]], encrypted: list[EncryptedImages], outcomes: list[list[TaskOutcome]],
              model: Model, published: PublishedModel, test_values: np.ndarray, train_values: np.ndarray,
-             labels: np.ndarray, tasks: list[TaskRow], probes: list[ProbeRow]) -> SplitReport:
+             labels: np.ndarray, tasks: list[TaskRow], probes: list[Probe]) -> SplitReport:
     """Decrypt, finish at the owner, and compare with the plaintext model; attack each k; time the layers."""
     count = settings.images
     values, truth_labels = test_values[:count], labels[:count]

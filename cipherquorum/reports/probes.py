@@ -1,7 +1,7 @@
-"""Bad inputs a joint job must refuse, tried on the running market's storage: each must give its typed error."""
+"""Bad inputs a workflow tries on the running market: each must come back as its typed error or agreed status."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from cipherquorum.exceptions import CipherQuorumError
@@ -11,8 +11,8 @@ DESCRIBED_CHARS = 110
 
 
 @dataclass(frozen=True)
-class ProbeResult:
-    """One bad input: what it was, the error that had to come back, and what did."""
+class Probe:
+    """One bad input: what it was, the error class (or agreed status) that had to come back, and what did."""
 
     case: str
     expected: str
@@ -20,11 +20,11 @@ class ProbeResult:
 
     @property
     def ok(self) -> bool:
-        """Whether the expected error came back."""
+        """Whether the expected error class or status came back ("Name: message", or the status alone)."""
         return self.got.split(":", 1)[0] == self.expected
 
 
-def run_probes(cases: list[tuple[str, str, Callable[[], object]]]) -> list[ProbeResult]:
+def run_probes(cases: Sequence[tuple[str, str, Callable[[], object]]]) -> list[Probe]:
     """Try each ``(case, expected error class name, attempt)``; record the error it raised, or "accepted"."""
     results = []
     for case, expected, attempt in cases:
@@ -33,10 +33,13 @@ def run_probes(cases: list[tuple[str, str, Callable[[], object]]]) -> list[Probe
             got = "accepted"
         except CipherQuorumError as exc:
             got = f"{type(exc).__name__}: {exc}"
-        results.append(ProbeResult(case, expected, got))
+        results.append(Probe(case, expected, got))
     return results
 
 
-def probe_rows(results: list[ProbeResult]) -> list[list[str]]:
-    """The rows of a report's "Bad input" table."""
+def probe_rows(results: Sequence[Probe]) -> list[list[str]]:
+    """The rows of a report's "Bad input" table: case, expected, what came back, ok."""
     return [[r.case, r.expected, r.got[:DESCRIBED_CHARS], "yes" if r.ok else "NO"] for r in results]
+
+
+__all__ = ["DESCRIBED_CHARS", "Probe", "probe_rows", "run_probes"]
