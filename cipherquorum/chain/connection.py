@@ -12,9 +12,10 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import ContractLogicError, Web3RPCError
 from web3.exceptions import TransactionNotFound as Web3TransactionNotFound
-from web3.types import TxParams
+from web3.types import RPCEndpoint, TxParams
 
 from cipherquorum.chain.errors import TRANSLATED_ERRORS, RevertDecoder, translate_error
+from cipherquorum.chain.transport import KeepAliveHTTPProvider
 from cipherquorum.exceptions import ChainError, TransactionFailed, ValidationError
 from cipherquorum.types import Address
 
@@ -34,7 +35,7 @@ class Connection:
             raise ValidationError(f'"rpc_url" must be an http(s) URL (got rpc_url={rpc_url!r})')
         self.url = rpc_url
         self.receipt_timeout_s = receipt_timeout_s
-        provider = Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout_s}, exception_retry_configuration=None)
+        provider = KeepAliveHTTPProvider(rpc_url, timeout_s)
         self.web3 = Web3(provider, middleware=[])
         self._lock = threading.Lock()
         self._sender_locks: dict[str, threading.Lock] = {}
@@ -51,6 +52,20 @@ class Connection:
             yield
         except TRANSLATED_ERRORS as exc:
             raise translate_error(exc, self.url, reverts) from None
+
+    def request(self, method: str, params: list[Any]) -> Any:
+        """One JSON-RPC call answered as plain JSON (hex strings, no web3 result formatting); return its result.
+
+        For hot reads such as eth_getLogs, whose formatting would cost more than the call. Raises as
+        ``translated`` does: ChainUnavailable if the endpoint is down, ChainError for an error answer.
+        """
+        with self.translated():
+            response = self.web3.provider.make_request(RPCEndpoint(method), params)
+        error = response.get("error")
+        if error is not None:
+            message = error.get("message", error) if isinstance(error, Mapping) else error
+            raise ChainError(f"{self.url} answered {method} with an error: {message}")
+        return response.get("result")
 
     def transact(
         self, account: LocalAccount, to: Address | None, data: bytes, value_wei: int, reverts: RevertDecoder,

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from enum import IntEnum
+from http.client import HTTPException
 from typing import Any
 
 import requests
@@ -259,7 +260,8 @@ def _revert_bytes(data: Any) -> bytes | None:
 
 
 def translate_error(exc: BaseException, url: str, decoder: RevertDecoder | None = None) -> CipherQuorumError:
-    """Return the project exception for an error raised by web3, requests or eth-abi while talking to ``url``.
+    """Return the project exception for an error raised by web3, the HTTP transport or eth-abi while talking to
+    ``url``.
 
     Connection failures become ChainUnavailable, reverts the contract error that ``decoder`` finds (or
     TransactionFailed), bad arguments ValidationError, and any other answer ChainError.
@@ -277,12 +279,12 @@ def translate_error(exc: BaseException, url: str, decoder: RevertDecoder | None 
         return ChainError(f"{url} answered with an error: {exc.message}")
     if isinstance(exc, (Web3ValidationError, Web3TypeError, Web3ValueError, EncodingError)):
         return ValidationError(f"invalid value for the chain: {exc}")
-    if isinstance(exc, (Web3Exception, requests.RequestException, DecodingError)):
+    if isinstance(exc, (Web3Exception, requests.RequestException, HTTPException, DecodingError)):
         return ChainError(f"chain request to {url} failed: {exc}")
     return ChainError(f"chain request to {url} failed: {type(exc).__name__}: {exc}")
 
 
 TRANSLATED_ERRORS: tuple[type[BaseException], ...] = (
-    Web3Exception, requests.RequestException, OSError, EncodingError, DecodingError,
+    Web3Exception, requests.RequestException, OSError, HTTPException, EncodingError, DecodingError,
 )
 """The library exceptions that ``translate_error`` handles; catch these at the edge."""

@@ -16,6 +16,7 @@ from web3.exceptions import TransactionNotFound
 from web3.types import TxParams
 
 from cipherquorum.chain.errors import TRANSLATED_ERRORS, translate_error
+from cipherquorum.chain.transport import KeepAliveHTTPProvider
 from cipherquorum.exceptions import ChainError, ChainUnavailable, TransactionFailed, ValidationError
 
 CONNECT_TIMEOUT_S = 5.0
@@ -81,7 +82,7 @@ class ExternalChain:
         self._url = rpc_url
         self._expected_chain_id = expected_chain_id
         self._receipt_timeout_s = receipt_timeout_s
-        provider = Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout_s}, exception_retry_configuration=None)
+        provider = KeepAliveHTTPProvider(rpc_url, timeout_s)
         self._web3 = Web3(provider, middleware=[])
         self._chain_id = 0
 

@@ -13,7 +13,7 @@ from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress, HexStr
 from eth_utils import to_checksum_address
 from hexbytes import HexBytes
-from web3.types import FilterParams, TxData
+from web3.types import TxData
 
 from cipherquorum.chain.artifact import load_artifact
 from cipherquorum.chain.connection import DEFAULT_RECEIPT_TIMEOUT_S, DEFAULT_TIMEOUT_S, Connection
@@ -516,9 +516,7 @@ class TaskMarket:
         log_filter = self._interface.events.log_filter(self._address, from_block, to_block, names, task_id)
         if log_filter is None:
             return []
-        with self._connection.translated():
-            logs = self._connection.web3.eth.get_logs(cast(FilterParams, log_filter))
-        events = list(self._decode_logs(logs))
+        events = list(self._decode_logs(self._connection.request("eth_getLogs", [log_filter])))
         events.sort(key=lambda event: (event.block_number, event.log_index))
         return events
 
@@ -552,13 +550,12 @@ class TaskMarket:
         checked = checked_address("node", node)
         log_filter = {
             "address": self._address,
-            "fromBlock": checked_uint("from_block", from_block, 64),
+            "fromBlock": hex(checked_uint("from_block", from_block, 64)),
             "toBlock": "latest",
             "topics": ["0x" + self._interface.events.topic("NodeAssigned").hex(), None,
                        "0x" + bytes(12).hex() + checked[2:].lower()],
         }
-        with self._connection.translated():
-            logs = self._connection.web3.eth.get_logs(cast(FilterParams, log_filter))
+        logs = self._connection.request("eth_getLogs", [log_filter])
         events = sorted(self._decode_logs(logs), key=lambda event: (event.block_number, event.log_index))
         return [TaskId(event.args["taskId"]) for event in events if event.args["node"] == checked]
 

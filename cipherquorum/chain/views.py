@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
@@ -33,6 +34,23 @@ def abi_type(param: Mapping[str, Any]) -> str:
     return kind
 
 
+@lru_cache(maxsize=4096)
+def checksummed(address: str) -> Address:
+    """``address`` in its EIP-55 checksummed form (cached: a market has few distinct addresses, and every node
+    decodes every event)."""
+    return Address(to_checksum_address(address))
+
+
+def _as_bytes(value: str | bytes) -> bytes:
+    """A log field as bytes, whether web3 formatted it (bytes) or it came as JSON-RPC hex."""
+    return bytes.fromhex(value[2:] if value.startswith("0x") else value) if isinstance(value, str) else bytes(value)
+
+
+def _as_int(value: str | int) -> int:
+    """A log quantity as int, whether web3 formatted it or it came as JSON-RPC hex."""
+    return int(value, 16) if isinstance(value, str) else int(value)
+
+
 def normalize_outbound(name: str, kind: str, value: Any) -> Any:
     """Return a decoded ABI value in the project's form.
 
@@ -43,7 +61,7 @@ def normalize_outbound(name: str, kind: str, value: Any) -> Any:
     if kind.endswith("[]"):
         return tuple(normalize_outbound(name, kind[:-2], item) for item in value)
     if kind == "address":
-        return Address(to_checksum_address(value))
+        return checksummed(value)
     if kind.startswith("bytes"):
         return bytes(value)
     enum = _ENUM_ARGS.get(name) if kind == "uint8" else None
@@ -175,7 +193,7 @@ def task_view(task_id: int, raw: Sequence[Any]) -> TaskView:
      commit_deadline, reveal_deadline, commit_window_s, reveal_window_s, time_limit_s, commit_count,
      reveal_count) = raw
     return TaskView(
-        TaskId(task_id), Address(to_checksum_address(client)), Hash32(bytes(program_id)),
+        TaskId(task_id), checksummed(client), Hash32(bytes(program_id)),
         Hash32(bytes(manifest_ref)), replication, quorum, TaskState(state), reward, created_at, matched_at,
         commit_deadline, reveal_deadline, commit_window_s, reveal_window_s, time_limit_s, commit_count,
         reveal_count,
@@ -186,7 +204,7 @@ def vote_view(raw: Sequence[Any]) -> VoteView:
     """Build a VoteView from one of getVotes' decoded Vote tuples."""
     node, committed, revealed, seal, result_hash, status, result_ref = raw
     return VoteView(
-        Address(to_checksum_address(node)), committed, revealed, Hash32(bytes(seal)), Hash32(bytes(result_hash)),
+        checksummed(node), committed, revealed, Hash32(bytes(seal)), Hash32(bytes(result_hash)),
         ExecStatus(status), Hash32(bytes(result_ref)),
     )
 
@@ -197,7 +215,7 @@ def proof_view(task_id: int, raw: Sequence[Any]) -> Proof:
     return Proof(
         TaskId(task_id), Hash32(bytes(program_id)), Hash32(bytes(manifest_ref)), Hash32(bytes(result_hash)),
         ExecStatus(status), Hash32(bytes(result_ref)),
-        tuple(Address(to_checksum_address(node)) for node in agreeing), finalized_block,
+        tuple(checksummed(node) for node in agreeing), finalized_block,
     )
 
 
@@ -205,7 +223,7 @@ def node_view(address: str, raw: Sequence[Any]) -> NodeView:
     """Build a NodeView from getNode's decoded NodeInfo tuple."""
     stake_wei, price_wei, capacity, active_tasks, exit_requested_at, registered = raw
     return NodeView(
-        Address(to_checksum_address(address)), stake_wei, price_wei, capacity, active_tasks, exit_requested_at,
+        checksummed(address), stake_wei, price_wei, capacity, active_tasks, exit_requested_at,
         registered,
     )
 
@@ -307,7 +325,8 @@ class EventDecoder:
         task_id: int | None = None,
     ) -> dict[str, Any] | None:
         """Return the eth_getLogs filter for the events called ``names`` (all if None) that ``address`` emitted
-        in [from_block, to_block] (to the latest block if None), only those of ``task_id`` when given.
+        in [from_block, to_block] (to the latest block if None), only those of ``task_id`` when given, as
+        JSON-RPC (block numbers in hex).
 
         Returns None when no event can match (none of the names has a task id). Raises ValidationError for an
         unknown name or a negative block or task id.
@@ -316,8 +335,8 @@ class EventDecoder:
         topics = ["0x" + self.topic(name).hex() for name in selected]
         log_filter: dict[str, Any] = {
             "address": address,
-            "fromBlock": checked_uint("from_block", from_block, 64),
-            "toBlock": "latest" if to_block is None else checked_uint("to_block", to_block, 64),
+            "fromBlock": hex(checked_uint("from_block", from_block, 64)),
+            "toBlock": "latest" if to_block is None else hex(checked_uint("to_block", to_block, 64)),
         }
         if task_id is not None:
             task_topic = "0x" + checked_uint("task_id", task_id, 256).to_bytes(32, "big").hex()
@@ -336,7 +355,7 @@ class EventDecoder:
 
         Raises ChainError if a known event's data does not decode.
         """
-        topics = [bytes(topic) for topic in log["topics"]]
+        topics = [_as_bytes(topic) for topic in log["topics"]]
         spec = self._by_topic.get(topics[0]) if topics else None
         if spec is None or len(topics) != 1 + len(spec.indexed):
             return None
@@ -344,7 +363,7 @@ class EventDecoder:
             values: dict[str, Any] = {}
             for (name, kind), topic in zip(spec.indexed, topics[1:]):
                 values[name] = normalize_outbound(name, kind, abi.decode([kind], topic)[0])
-            decoded = abi.decode([kind for _, kind in spec.data], bytes(log["data"]))
+            decoded = abi.decode([kind for _, kind in spec.data], _as_bytes(log["data"]))
             for (name, kind), value in zip(spec.data, decoded):
                 values[name] = normalize_outbound(name, kind, value)
         except DecodingError as exc:
@@ -353,7 +372,7 @@ class EventDecoder:
         return ChainEvent(
             name=spec.name,
             args=MappingProxyType({name: values[name] for name in spec.order}),
-            block_number=int(log["blockNumber"]),
+            block_number=_as_int(log["blockNumber"]),
             tx_hash=tx_hash if isinstance(tx_hash, str) else "0x" + bytes(tx_hash).hex(),
-            log_index=int(log["logIndex"]),
+            log_index=_as_int(log["logIndex"]),
         )
