@@ -36,7 +36,7 @@ from cipherquorum.chain.views import (
     task_view,
     vote_view,
 )
-from cipherquorum.exceptions import ChainError, ValidationError
+from cipherquorum.exceptions import ChainError, ChainUnavailable, ValidationError
 from cipherquorum.protocol import (
     MAX_BATCH,
     MAX_REPLICATION,
@@ -511,12 +511,22 @@ class TaskMarket:
         """Return the contract's events in [from_block, to_block] (to the latest block if None), in chain order.
 
         ``names`` keeps only those events; ``task_id`` keeps only events of that task. One eth_getLogs call.
-        Raises ValidationError for an unknown event name.
+        A ``from_block`` past the latest block has no events yet: anvil, like geth, refuses such a range, and a
+        follower that has read every block asks for exactly that (an extra eth_blockNumber tells the two apart
+        after a refusal). Raises ValidationError for an unknown event name.
         """
         log_filter = self._interface.events.log_filter(self._address, from_block, to_block, names, task_id)
         if log_filter is None:
             return []
-        events = list(self._decode_logs(self._connection.request("eth_getLogs", [log_filter])))
+        try:
+            logs = self._connection.request("eth_getLogs", [log_filter])
+        except ChainUnavailable:
+            raise
+        except ChainError:
+            if to_block is None and from_block > self.block_number():
+                return []
+            raise
+        events = list(self._decode_logs(logs))
         events.sort(key=lambda event: (event.block_number, event.log_index))
         return events
 

@@ -22,6 +22,8 @@ from cipherquorum import cli
 from cipherquorum.chain.accounts import derive_account, run_addresses
 from cipherquorum.chain.anvil import ANVIL_CHAIN_ID, ANVIL_PATH_ENV, Anvil, process_alive
 from cipherquorum.chain.funding import ExternalChain
+from cipherquorum.chain.market import TaskMarket
+from cipherquorum.exceptions import ValidationError
 from cipherquorum.nodes.chain_host import ChainHost, ChainSpec
 from cipherquorum.nodes.driver.stack import check_chain
 from cipherquorum.nodes.hosting import RayRuntime
@@ -300,3 +302,27 @@ def test_a_malformed_funder_key_is_refused_by_run_and_validate_without_showing_i
             assert key.removeprefix("0x") not in error
     assert no_ray == []
 
+
+
+@pytest.mark.parametrize("kind", [ChainKind.DEVNET, ChainKind.ANVIL])
+def test_a_follower_that_has_read_every_block_gets_no_events_rather_than_an_error(
+        kind: ChainKind, request: pytest.FixtureRequest) -> None:
+    """anvil refuses eth_getLogs from a block past its head (BlockOutOfRangeError); every role polls from just
+    past the last block it read, so a quiet chain must read as "no events yet". Once nodes all had read every
+    block, the refusal kept each from sending its pending reveal: the market stalled with nothing to mine."""
+    if kind is ChainKind.ANVIL:
+        chain = request.getfixturevalue("external_anvil")
+        url = chain.url
+    else:
+        url = request.getfixturevalue("rpc_url")
+    deployer = derive_account("follower-test", "deployer", 0)
+    if kind is ChainKind.ANVIL:
+        chain.fund_many([deployer.address], 10**21)
+    else:
+        request.getfixturevalue("devnet").fund(deployer.address, 10**21)
+    market = TaskMarket.deploy(url, deployer, min_stake_wei=10**18, slash_wei=10**17, exit_cooldown_s=60)
+    head = market.block_number()
+    assert market.events(head + 1) == []
+    assert market.events(head + 5) == []
+    with pytest.raises(ValidationError):
+        market.events(head + 1, names=["NoSuchEvent"])
