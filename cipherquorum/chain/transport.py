@@ -102,11 +102,12 @@ def _dropped(connection: http.client.HTTPConnection) -> bool:
     sock = connection.sock
     if sock is None:
         return True
+    poller = select.poll()  # not select(): a Ray worker may hold more than 1024 descriptors
     try:
-        readable, _, _ = select.select([sock], [], [], 0)
+        poller.register(sock, select.POLLIN)
+        return bool(poller.poll(0))
     except (OSError, ValueError):
         return True
-    return bool(readable)
 
 
 __all__ = ["NOT_RETRIED", "KeepAliveHTTPProvider"]
