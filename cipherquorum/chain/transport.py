@@ -49,15 +49,11 @@ class KeepAliveHTTPProvider(JSONBaseProvider):
         body = self.encode_rpc_request(method, params)
         connection, reused = self._connection()
         try:
-            status, reply = self._exchange(connection, body)
+            status, reply = self._send(connection, body)
         except _STALE:
-            self._close()
             if not reused or method in NOT_RETRIED:
                 raise
-            status, reply = self._exchange(self._connection()[0], body)
-        except BaseException:
-            self._close()  # a half-read reply must not be read as the next one's
-            raise
+            status, reply = self._send(self._connection()[0], body)
         if status != 200:
             raise ChainError(f"{self.endpoint_uri} answered {method} with HTTP {status}: "
                              f"{reply[:200].decode('utf-8', 'replace')}")
@@ -82,10 +78,16 @@ class KeepAliveHTTPProvider(JSONBaseProvider):
         self._local.connection = connection
         return connection, False
 
-    def _exchange(self, connection: http.client.HTTPConnection, body: bytes) -> tuple[int, bytes]:
-        connection.request("POST", self._path, body, {"Content-Type": "application/json"})
-        response = connection.getresponse()
-        reply = response.read()
+    def _send(self, connection: http.client.HTTPConnection, body: bytes) -> tuple[int, bytes]:
+        """POST ``body`` and read the whole reply; the connection is closed if anything goes wrong (a half-read
+        reply must not be read as the next one's) or the server says it will close it."""
+        try:
+            connection.request("POST", self._path, body, {"Content-Type": "application/json"})
+            response = connection.getresponse()
+            reply = response.read()
+        except BaseException:
+            self._close()
+            raise
         if response.will_close:
             self._close()
         return response.status, reply

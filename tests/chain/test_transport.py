@@ -25,7 +25,7 @@ class _Script:
     def __init__(self) -> None:
         self.calls: list[str] = []
         self.connections = 0
-        self.drop_next: set[str] = set()
+        self.drop_next: dict[str, int] = {}  # method -> how many of its next calls to drop
         self.close_after: set[str] = set()
         self.status = 200
 
@@ -42,8 +42,8 @@ class _Handler(BaseHTTPRequestHandler):
         request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         method = request["method"]
         self.script.calls.append(method)
-        if method in self.script.drop_next:  # acted on, then gone before answering
-            self.script.drop_next.discard(method)
+        if self.script.drop_next.get(method, 0) > 0:  # acted on, then gone before answering
+            self.script.drop_next[method] -= 1
             self.connection.shutdown(socket.SHUT_RDWR)
             self.close_connection = True
             return
@@ -101,9 +101,22 @@ def test_a_read_cut_off_mid_call_on_a_kept_alive_connection_is_sent_once_more(se
     url, script = server
     web3 = _web3(url)
     assert web3.eth.block_number == 42
-    script.drop_next.add("eth_gasPrice")
+    script.drop_next["eth_gasPrice"] = 1
     assert web3.eth.gas_price == 42
     assert script.calls == ["eth_blockNumber", "eth_gasPrice", "eth_gasPrice"]
+
+
+def test_a_read_cut_off_twice_fails_once_and_the_next_call_gets_a_fresh_connection(
+        server: tuple[str, _Script]) -> None:
+    url, script = server
+    connection = Connection(url, 5.0, 5.0)
+    assert connection.request("eth_blockNumber", []) == "0x2a"
+    script.drop_next["eth_gasPrice"] = 2
+    with pytest.raises(ChainUnavailable, match=url):
+        connection.request("eth_gasPrice", [])
+    assert connection.request("eth_gasPrice", []) == "0x2a"
+    assert script.calls.count("eth_gasPrice") == 3
+    assert script.connections == 3
 
 
 def test_a_transaction_cut_off_mid_call_is_not_sent_twice_and_surfaces_as_chain_unavailable(
@@ -111,7 +124,7 @@ def test_a_transaction_cut_off_mid_call_is_not_sent_twice_and_surfaces_as_chain_
     url, script = server
     connection = Connection(url, 5.0, 5.0)
     assert connection.request("eth_blockNumber", []) == "0x2a"  # the connection is now a kept-alive one
-    script.drop_next.add("eth_sendRawTransaction")
+    script.drop_next["eth_sendRawTransaction"] = 1
     with pytest.raises(ChainUnavailable, match=url), connection.translated():
         connection.web3.eth.send_raw_transaction(b"\x01\x02")
     assert script.calls.count("eth_sendRawTransaction") == 1
