@@ -129,13 +129,7 @@ class MarketMachine(RuleBasedStateMachine):
     def vote_on_the_current_round(self, pick: int, dissenters: set[int]) -> None:
         """Every node of a task's latest seats commits, then reveals (closed seats of an extended task are
         refused); the seats in ``dissenters`` dissent, so an adaptive task may be extended."""
-        task_id = self._pick_task(pick)
-        if task_id is not None:
-            nodes = self.assigned[task_id]
-            for seat, node in enumerate(nodes):
-                self._commit(task_id, node, seat in dissenters)
-            for node in nodes:
-                self._reveal(task_id, node)
+        self._vote(pick, dissenters)
 
     @rule(client=st.integers(0, CLIENT_COUNT - 1),
           tasks=st.lists(st.tuples(st.integers(1, 3), st.integers(0, 2), st.integers(1, 3)), min_size=1, max_size=3))
@@ -153,6 +147,16 @@ class MarketMachine(RuleBasedStateMachine):
             commit_window_s=self.terms.commit_window_s, reveal_window_s=self.terms.reveal_window_s,
             time_limit_s=self.terms.time_limit_s, reward_per_node_wei=reward_units * self.terms.reward_wei,
         )
+
+    def _vote(self, pick: int, dissenters: set[int]) -> None:
+        """Every node of a picked task's latest seats commits, then every one reveals; ``dissenters`` dissent."""
+        task_id = self._pick_task(pick)
+        if task_id is not None:
+            nodes = self.assigned[task_id]
+            for seat, node in enumerate(nodes):
+                self._commit(task_id, node, seat in dissenters)
+            for node in nodes:
+                self._reveal(task_id, node)
 
     def _pick_task(self, pick: int) -> int | None:
         return sorted(self.assigned)[pick % len(self.assigned)] if self.assigned else None
@@ -187,13 +191,7 @@ class MarketMachine(RuleBasedStateMachine):
     @rule(pick=st.integers(0, 10**6), dissenters=st.sets(st.integers(0, 2), max_size=1))
     def commit_and_reveal_all(self, pick: int, dissenters: set[int]) -> None:
         """Every node of a task commits, then every node reveals; the seat in ``dissenters``, if any, dissents."""
-        task_id = self._pick_task(pick)
-        if task_id is not None:
-            nodes = self.assigned[task_id]
-            for seat, node in enumerate(nodes):
-                self._commit(task_id, node, seat in dissenters)
-            for node in nodes:
-                self._reveal(task_id, node)
+        self._vote(pick, dissenters)
 
     @rule(node=st.integers(0, NODE_COUNT - 1), picks=st.lists(st.integers(0, 10**6), min_size=1, max_size=4),
           dissent=st.booleans())
