@@ -56,6 +56,23 @@ def _progress_printer(stream=sys.stderr):
     return show
 
 
+STAGE_LINES = {"ray_start": "Ray is up", "chain": "the chain is up and TaskMarket deployed",
+               "actors": "the roles are up (compute nodes staked, storage, clients)",
+               "answers": "the respondents' answers are encrypted and stored"}
+"""What ``run`` prints as each start-up stage ends; the task stage shows as progress lines instead."""
+
+
+def _stage_printer(studies: bool, stream=sys.stderr):
+    """Return a callback that prints one line as each start-up stage of a run ends (no answers line for a
+    scenario without studies)."""
+    def show(name: str, elapsed_s: float) -> None:
+        if name in STAGE_LINES and (studies or name != "answers"):
+            stream.write(f"[{elapsed_s:6.1f}s] {STAGE_LINES[name]}\n")
+            stream.flush()
+
+    return show
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     from cipherquorum.nodes.driver.runner import MarketRun  # Ray is imported only when a run starts
@@ -66,7 +83,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
           f"({', '.join(sorted(set(scenario.node_behaviours())))}), {', '.join(runs)}, "
           f"r={scenario.market.replication} q={scenario.market.quorum}", file=sys.stderr)
     run = MarketRun(scenario, ray_address=args.address or "", data_dir=args.data_dir,
-                    on_progress=None if args.quiet else _progress_printer(), check_proofs=bool(args.html))
+                    on_progress=None if args.quiet else _progress_printer(),
+                    on_stage=None if args.quiet else _stage_printer(bool(scenario.studies)),
+                    check_proofs=bool(args.html))
     report = run.run()
     if not args.quiet:
         sys.stderr.write("\n")

@@ -111,7 +111,8 @@ class _Tally:
 class MarketRun:
     """Runs one scenario on Ray (local, or a cluster at ``ray_address``) and returns its RunReport.
 
-    ``on_progress`` is called about every ``progress_interval_s`` while tasks run. With ``check_proofs`` each
+    ``on_progress`` is called about every ``progress_interval_s`` while tasks run, and ``on_stage(name,
+    elapsed_s)`` as each start-up stage ends (the names of RunReport.timings_s). With ``check_proofs`` each
     completed task's proof is also checked as a third party would (``cipherquorum verify``), for the run page.
     Ctrl-C stops the run cleanly: the report then covers what finished and is marked interrupted. A role whose
     process dies for good (the client pool, the chain, a respondent shard while it answers, a storage that is not
@@ -121,13 +122,14 @@ class MarketRun:
 
     def __init__(self, scenario: Scenario, *, ray_address: str = "", data_dir: str | Path | None = None,
                  on_progress: Callable[[Progress], None] | None = None, progress_interval_s: float = 0.5,
-                 check_proofs: bool = False) -> None:
+                 on_stage: Callable[[str, float], None] | None = None, check_proofs: bool = False) -> None:
         self._scenario = scenario
         self._check_proofs = check_proofs
         self._proof_checks: dict[TaskId, tuple[ProofCheck, ...]] = {}
         self._address = ray_address or scenario.run.ray_address
         self._data_dir = Path(data_dir or scenario.run.data_dir or Path("cq-data") / scenario.run.name)
         self._on_progress = on_progress
+        self._on_stage = on_stage
         self._progress_interval_s = progress_interval_s
         self._timings: dict[str, float] = {}
         self._t0 = 0.0
@@ -462,6 +464,8 @@ class MarketRun:
     def _lap(self, name: str) -> None:
         now = time.monotonic() - self._t0
         self._timings[name] = now - sum(self._timings.values())
+        if self._on_stage is not None:
+            self._on_stage(name, now)
 
     # --- the report ------------------------------------------------------------------------------
 
