@@ -111,6 +111,14 @@ class ExternalChain:
         self._chain_id = chain_id
         return chain_id
 
+    def shortfalls(self, addresses: Sequence[str], amount_wei: int) -> tuple[Transfer, ...]:
+        """What each address lacks of ``amount_wei`` (an address that holds it is left out), in order; raises
+        ChainUnavailable if the node stops answering."""
+        with self._translated():
+            return tuple(Transfer(to_checksum_address(address), amount_wei - balance)
+                         for address in addresses
+                         if (balance := int(self._web3.eth.get_balance(to_checksum_address(address)))) < amount_wei)
+
     def plan_funding(self, funder: Funder, addresses: Sequence[str], amount_wei: int) -> FundingPlan:
         """What ``funder`` must send so that each address holds at least ``amount_wei``: the shortfall of each
         (an account that holds enough gets nothing), plus 21,000 gas a transfer at the fee cap.
@@ -118,11 +126,8 @@ class ExternalChain:
         Raises ChainError if the funder's balance is below that (the message has both figures), or if a node
         funder has no unlocked account; ChainUnavailable if the node stops answering.
         """
+        transfers = self.shortfalls(addresses, amount_wei)
         with self._translated():
-            transfers = tuple(Transfer(to_checksum_address(address), amount_wei - balance)
-                              for address in addresses
-                              if (balance := int(self._web3.eth.get_balance(to_checksum_address(address))))
-                              < amount_wei)
             price_wei = int(self._web3.eth.gas_price)
         tip_wei = min(price_wei, 10**9)
         fee_cap_wei = 2 * price_wei + tip_wei  # as the binding's own transactions bid

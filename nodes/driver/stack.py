@@ -12,7 +12,7 @@ from cipherquorum.chain import TaskMarket, derive_account
 from cipherquorum.chain.accounts import parse_private_key, run_addresses
 from cipherquorum.chain.anvil import find_anvil
 from cipherquorum.chain.funding import ExternalChain, Funder, FundingPlan, KeyFunder, NodeFunder
-from cipherquorum.exceptions import CipherQuorumError, ValidationError
+from cipherquorum.exceptions import ChainError, CipherQuorumError, ValidationError
 from cipherquorum.nodes.chain_host import ChainHandle, ChainSpec
 from cipherquorum.nodes.client import ClientConfig, ClientPoolHandle
 from cipherquorum.nodes.compute import ComputeNodeConfig, ComputeNodeHandle
@@ -103,7 +103,8 @@ def check_chain(scenario: Scenario, clients: int, *, clustered: bool,
 
     Raises DependencyMissing when anvil is not installed (checked here for a local run; on a cluster the chain's
     own machine looks), ChainUnavailable when an external rpc_url does not answer, ChainError when its chain id is
-    not chain.chain_id or the funder cannot pay for the run (both figures in the message), and ValidationError
+    not chain.chain_id, the funder cannot pay for the run (both figures in the message) or, without a funder, an
+    account of the run holds less than chain.fund_wei (the count and the first one named), and ValidationError
     for a funder key that is not one (never shown).
     """
     config = scenario.chain
@@ -114,10 +115,17 @@ def check_chain(scenario: Scenario, clients: int, *, clustered: bool,
     external = ExternalChain(config.rpc_url, expected_chain_id=config.chain_id)
     external.check()
     funder = chain_funder(config, environ)
-    if funder is None:
-        return None
     addresses = run_addresses(scenario.run.seed, scenario.node_count, clients)
-    return external.plan_funding(funder, addresses, config.fund_wei)
+    if funder is not None:
+        return external.plan_funding(funder, addresses, config.fund_wei)
+    short = external.shortfalls(addresses, config.fund_wei)
+    if short:
+        first = short[0]
+        raise ChainError(
+            f"{len(short)} of the run's {len(addresses)} accounts on {config.rpc_url} hold less than chain.fund_wei="
+            f"{config.fund_wei} (the first, {first.to}, lacks {first.amount_wei} wei), and the scenario names no "
+            'funder: fund them, or set chain.funder = "node", chain.funder_key_env or chain.funder_key')
+    return None
 
 
 def chain_funder(config: ChainConfig, environ: Mapping[str, str] | None = None) -> Funder | None:

@@ -265,16 +265,20 @@ def free_port() -> int:
     ("wrong chain id", ["ChainError", f"has chain id {ANVIL_CHAIN_ID}, not chain.chain_id=1"]),
     ("unfunded funder", ["ChainError", "the funder cannot pay for the run", "holds 0 wei, and the run needs ",
                          f"5 accounts topped up to chain.fund_wei={1000 * ETHER}: {5 * 1000 * ETHER} wei"]),
+    ("unfunded accounts", ["ChainError", "5 of the run's 5 accounts on http://127.0.0.1:",
+                           f"hold less than chain.fund_wei={1000 * ETHER} (the first, 0x", "names no funder"]),
 ])
 def test_an_external_chain_that_cannot_serve_the_run_is_refused_before_ray_starts(
         case: str, fragments: list[str], no_ray: list[str], external_anvil: Anvil, tmp_path: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
-    """An rpc_url where nothing answers, a chain of another id than chain.chain_id, and a funder whose balance
-    is below what the run pays (both figures shown) each fail with a typed error before Ray starts."""
+    """An rpc_url where nothing answers, a chain of another id than chain.chain_id, a funder whose balance is
+    below what the run pays (both figures shown), and accounts that are short of chain.fund_wei with no funder
+    named each fail with a typed error before Ray starts."""
     unfunded = derive_account("anvil-tests", "unfunded", 0)
     lines = {"unreachable": f'rpc_url = "http://127.0.0.1:{free_port()}"',
              "wrong chain id": f'rpc_url = "{external_anvil.url}"\nchain_id = 1',
-             "unfunded funder": f'rpc_url = "{external_anvil.url}"\nfunder_key = "{unfunded.key.hex()}"'}[case]
+             "unfunded funder": f'rpc_url = "{external_anvil.url}"\nfunder_key = "{unfunded.key.hex()}"',
+             "unfunded accounts": f'rpc_url = "{external_anvil.url}"'}[case]
     code = cli.main(["run", str(small_quickstart(tmp_path, "refused", lines)), "--quiet"])
     error = capsys.readouterr().err
     assert code == cli.EXIT_FAILED
