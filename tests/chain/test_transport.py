@@ -47,13 +47,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
             self.close_connection = True
             return
+        closing = method in self.script.close_after  # read before answering: the test may change it once answered
         body = json.dumps({"jsonrpc": "2.0", "id": request["id"], "result": "0x2a"}).encode()
         self.send_response(self.script.status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
-        if method in self.script.close_after:  # closes the kept-alive connection once idle, without a word
+        if closing:  # closes the kept-alive connection once idle, without a word
             self.wfile.flush()
             self.connection.shutdown(socket.SHUT_RDWR)
             self.close_connection = True
