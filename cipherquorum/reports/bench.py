@@ -121,7 +121,8 @@ class BenchReport:
         for label, rpc in (("e2e", self.e2e_chain_rpc), ("the replay", self.replay_chain_rpc)):
             if rpc:
                 busy_s = sum(stats["busy_s"] for stats in rpc.values())
-                lines.append(f"  chain busy during {label} {busy_s:.3f} s: " + ", ".join(
+                cpu_s = sum(stats.get("cpu_s", 0.0) for stats in rpc.values())
+                lines.append(f"  chain busy during {label} {busy_s:.3f} s ({cpu_s:.3f} s of it on a CPU): " + ", ".join(
                     f"{method} {stats['calls']:.0f}x {stats['busy_s']:.3f} s" for method, stats in rpc.items()))
         if self.startup_s:
             lines.append("  start-up (not in e2e): " + ", ".join(f"{k} {v:.1f} s" for k, v in self.startup_s.items()))

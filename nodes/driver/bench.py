@@ -5,6 +5,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from cipherquorum.devnet import RpcMethodStats
 from cipherquorum.exceptions import RunInterrupted
 from cipherquorum.measurement.phases import phase_summaries, summaries_as_dict
 from cipherquorum.nodes.driver.fhe_pass import load_jobs, measure_fhe
@@ -52,14 +53,16 @@ def run_bench(scenario: Scenario, *, data_dir: str | Path | None = None, ray_add
         fhe_key_load_s=fhe.key_load_s, chain_s=chain.chain_s, chain_transactions=chain.transactions,
         e2e_transactions=len(metrics.transactions), transactions_by_function=metrics.transactions_by_function(),
         gas_per_task=metrics.gas_used / len(report.tasks), startup_s=startup,
-        e2e_chain_rpc={method: {"calls": stats.calls, "busy_s": round(stats.busy_s, 4)}
-                       for method, stats in metrics.chain_rpc.items()},
-        replay_chain_rpc={method: {"calls": calls, "busy_s": round(busy_s, 4)}
-                          for method, (calls, busy_s) in chain.rpc.items()},
+        e2e_chain_rpc=_rpc_table(metrics.chain_rpc), replay_chain_rpc=_rpc_table(chain.rpc),
         respondents=max((s.respondents for s in report.studies), default=0),
         roles_peak_rss_bytes={usage.role: usage.max_rss_bytes for usage in metrics.usage},
         phases=phase_table(summaries_as_dict(phase_summaries(metrics.spans))))
     return bench, report
+
+
+def _rpc_table(rpc: dict[str, RpcMethodStats]) -> dict[str, dict[str, float]]:
+    return {method: {"calls": stats.calls, "busy_s": round(stats.busy_s, 4), "cpu_s": round(stats.cpu_s, 4)}
+            for method, stats in rpc.items()}
 
 
 def _votes(task: TaskReport) -> tuple[ReplicaVote, ...]:

@@ -18,9 +18,10 @@ from eth_hash.auto import keccak
 
 from cipherquorum.chain import Queued, TaskMarket, TxReceipt, derive_account
 from cipherquorum.chain.anvil import Anvil, find_anvil
-from cipherquorum.devnet import Devnet
+from cipherquorum.devnet import Devnet, RpcMethodStats
 from cipherquorum.exceptions import ChainError, ValidationError
 from cipherquorum.fhe import program_id
+from cipherquorum.nodes.driver.metrics import rpc_delta
 from cipherquorum.protocol import TaskParams, compute_seal
 from cipherquorum.settings.scenario import ChainKind, Scenario
 from cipherquorum.types import Address, ExecStatus, Hash32, TaskId, TaskStage
@@ -61,7 +62,7 @@ class ChainCost:
     gas_used: int
     chain_s: float
     settled: int
-    rpc: dict[str, tuple[int, float]] = field(default_factory=dict)
+    rpc: dict[str, RpcMethodStats] = field(default_factory=dict)
 
 
 @dataclass
@@ -83,7 +84,7 @@ def _serve_devnet(seed: str, addresses: Sequence[str], fund_wei: int, pipe: Conn
         devnet.fund_many(list(addresses), fund_wei)
         pipe.send((devnet.url, devnet.admin_url))
         while pipe.recv() == "stats":
-            pipe.send({method: (stats.calls, stats.busy_s) for method, stats in devnet.rpc_stats().items()})
+            pipe.send(devnet.rpc_stats())
 
 
 class _Recorder:
@@ -134,9 +135,7 @@ def replay_chain(scenario: Scenario, tasks: Sequence[ReplayTask], *, timeout_s: 
         before = chain.stats()
         cost = _Replay(market, chain.admin_url, scenario, node_accounts, client_accounts).run(tasks, timeout_s)
         after = chain.stats()
-    rpc = {method: (calls - before.get(method, (0, 0.0))[0], busy_s - before.get(method, (0, 0.0))[1])
-           for method, (calls, busy_s) in after.items() if calls > before.get(method, (0, 0.0))[0]}
-    return replace(cost, rpc=dict(sorted(rpc.items(), key=lambda item: -item[1][1])))
+    return replace(cost, rpc=rpc_delta(before, after))
 
 
 class _FreshChain:
@@ -145,7 +144,7 @@ class _FreshChain:
     url: str
     admin_url: str
 
-    def stats(self) -> dict[str, tuple[int, float]]:
+    def stats(self) -> dict[str, RpcMethodStats]:
         return {}
 
 
@@ -166,9 +165,9 @@ class _ChildDevnet(_FreshChain):
                                  f"waited {time.monotonic() - started_s:.0f} s of {DEVNET_START_TIMEOUT_S} s)")
         self.url, self.admin_url = self._pipe.recv()
 
-    def stats(self) -> dict[str, tuple[int, float]]:
+    def stats(self) -> dict[str, RpcMethodStats]:
         self._pipe.send("stats")
-        stats: dict[str, tuple[int, float]] = self._pipe.recv()
+        stats: dict[str, RpcMethodStats] = self._pipe.recv()
         return stats
 
     def close(self) -> None:
