@@ -238,6 +238,13 @@ def node_ip_address() -> str:
     return ray.util.get_node_ip_address()
 
 
+def ray_node_id() -> str:
+    """The id of the Ray node (the machine's raylet) this process runs on; "" outside Ray."""
+    if not ray.is_initialized():
+        return ""
+    return str(ray.get_runtime_context().get_node_id())
+
+
 __all__ = [
     "CHAIN_RESOURCE",
     "STORAGE_RESOURCE",
@@ -246,5 +253,6 @@ __all__ = [
     "Placement",
     "RayRuntime",
     "node_ip_address",
+    "ray_node_id",
     "wait_first",
 ]

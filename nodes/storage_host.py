@@ -2,15 +2,23 @@
 the policy by which every caller rides out a storage restart."""
 from __future__ import annotations
 
+import copy
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from cipherquorum.exceptions import RoleDied, RoleUnavailable, StorageRestarting, StorageUnavailable
+from cipherquorum.exceptions import (
+    RoleDied,
+    RoleUnavailable,
+    StorageError,
+    StorageRestarting,
+    StorageUnavailable,
+)
 from cipherquorum.measurement.spans import ProcessUsage, process_usage
-from cipherquorum.nodes.hosting import STORAGE_RESOURCE, ActorHost, Placement
+from cipherquorum.nodes.hosting import STORAGE_RESOURCE, ActorHost, Placement, ray_node_id
 from cipherquorum.storage import (
     FileBlobStore,
     IndexedStore,
@@ -79,6 +87,14 @@ def open_blob_store(data_dir: str | Path, max_blob_bytes: int) -> FileBlobStore:
     return FileBlobStore(Path(data_dir) / "store", max_blob_bytes=max_blob_bytes)
 
 
+@dataclass(frozen=True)
+class StoreLocality:
+    """Where a storage actor keeps its blobs: the Ray node its process runs on, and its blob store's root."""
+
+    node_id: str
+    root: str
+
+
 class StorageHost:
     """Hosts the permanent blob store and the (owner, kind, name) version index under ``data_dir``."""
 
@@ -124,6 +140,10 @@ class StorageHost:
         """Every version of (owner, kind, name), oldest first."""
         return self._index.versions(owner, kind, name)
 
+    def locality(self) -> StoreLocality:
+        """This storage's Ray node and blob directory, for callers on the same machine to read blobs directly."""
+        return StoreLocality(ray_node_id(), str(self._blobs.root.resolve()))
+
     def usage(self) -> ProcessUsage:
         """The CPU and memory of the storage process."""
         return process_usage("storage")
@@ -135,10 +155,18 @@ class RemoteBlobStore(IndexedStore):
     The actor is started again on its data directory when its process dies (up to STORAGE_MAX_RESTARTS
     times). A call it was serving then raises StorageRestarting, which callers retry by a StorageRetry; once
     it will not come back, calls raise StorageUnavailable.
+
+    With ``local_reads``, a process on the storage's own machine reads blobs straight from the storage's
+    directory, as HDFS's short-circuit reads do: each blob is checked against its id wherever its bytes
+    come from, so this trusts nothing more, and it skips the actor and Ray's copy of every blob. Writes, the
+    index and every read from another machine go through the actor; so does a local read that fails.
     """
 
-    def __init__(self, data_dir: str, max_blob_bytes: int, *, clustered: bool = False) -> None:
+    def __init__(self, data_dir: str, max_blob_bytes: int, *, clustered: bool = False,
+                 local_reads: bool = True) -> None:
         super().__init__(max_blob_bytes=max_blob_bytes)
+        self._local_reads = local_reads
+        self._reader: tuple[int, FileBlobStore | None] | None = None  # (the process it was opened in, reader)
         placement = Placement(resource=STORAGE_RESOURCE) if clustered else Placement()
         self._host: ActorHost[StorageHost] = ActorHost(
             StorageHost, data_dir, max_blob_bytes, name="storage", placement=placement,
@@ -163,10 +191,51 @@ class RemoteBlobStore(IndexedStore):
         return self.get_many([blob_id])[0]
 
     def get_many(self, blob_ids: Iterable[BlobId]) -> list[bytes]:
-        """Fetch blobs from the storage actor and check each against its id here, on the reading side."""
+        """Fetch blobs, from the storage's directory on its own machine or else from the actor, and check each
+        against its id here, on the reading side."""
         ids = [validate_blob_id(blob_id) for blob_id in blob_ids]
+        reader = self._local_reader()
+        if reader is not None:
+            try:
+                return reader.get_many(ids)  # each checked against its id as it is read
+            except StorageError:
+                pass  # a blob missing, unreadable or corrupted on disk: the actor gives its own answer
         blobs = self._call("get_many", ids)
         return [self._verified(blob_id, blob) for blob_id, blob in zip(ids, blobs)]
+
+    def with_local_reads(self, enabled: bool) -> RemoteBlobStore:
+        """This store, over the same actor, with local reads on or off."""
+        other = copy.copy(self)
+        other._local_reads = enabled
+        other._reader = None
+        return other
+
+    def reads_locally(self) -> bool:
+        """Whether this process reads blobs straight from the storage's directory (see the class)."""
+        return self._local_reader() is not None
+
+    def _local_reader(self) -> FileBlobStore | None:
+        """The storage's blob directory opened for reading, when this process runs on the storage's Ray node and
+        can read it; asked of the actor once per process."""
+        if not self._local_reads:
+            return None
+        pid = os.getpid()
+        if self._reader is None or self._reader[0] != pid:
+            self._reader = (pid, self._open_local_reader())
+        return self._reader[1]
+
+    def _open_local_reader(self) -> FileBlobStore | None:
+        locality: StoreLocality = self._call("locality")
+        here = ray_node_id()
+        root = Path(locality.root)
+        if not here or here != locality.node_id or not os.access(root / "blobs", os.R_OK | os.X_OK):
+            return None
+        return FileBlobStore(root, max_blob_bytes=self.max_blob_bytes, fsync=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_reader"] = None  # opened again where the store is unpickled
+        return state
 
     def has(self, blob_id: BlobId) -> bool:
         return self._call("has", blob_id)

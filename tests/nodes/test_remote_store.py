@@ -1,11 +1,15 @@
-"""The storage actor, seen through RemoteBlobStore, behaves like every other BlobStore."""
+"""The storage actor, seen through RemoteBlobStore, behaves like every other BlobStore: read through the actor,
+and read straight from the storage's directory on its own machine."""
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
 import pytest
+import ray
 
+from cipherquorum.exceptions import BlobNotFound, StorageUnavailable
+from cipherquorum.nodes import storage_host
 from cipherquorum.nodes.storage_host import RemoteBlobStore
 from cipherquorum.storage import BlobStore
 from cipherquorum.storage.conformance import IndexedStoreSuite
@@ -15,11 +19,12 @@ LIMIT_BYTES = 4096
 
 
 class TestRemoteBlobStore(IndexedStoreSuite):
-    """The IndexedStore conformance suite, run against a storage actor over Ray with a real data directory."""
+    """The IndexedStore conformance suite, run against a storage actor over Ray with a real data directory, with
+    and without local reads."""
 
-    @pytest.fixture
-    def store(self, ray_runtime, tmp_path: Path) -> BlobStore:
-        remote = RemoteBlobStore(str(tmp_path / "data"), LIMIT_BYTES)
+    @pytest.fixture(params=[True, False], ids=["local-reads", "actor-reads"])
+    def store(self, request, ray_runtime, tmp_path: Path) -> BlobStore:
+        remote = RemoteBlobStore(str(tmp_path / "data"), LIMIT_BYTES, local_reads=request.param)
         self._roots = getattr(self, "_roots", {})
         self._roots[id(remote)] = tmp_path / "data" / "store"
         yield remote
@@ -32,3 +37,64 @@ class TestRemoteBlobStore(IndexedStoreSuite):
 
     def make_with_limit(self, limit: object, tmp_path: Path) -> BlobStore:
         return RemoteBlobStore(str(tmp_path / "limited"), limit)  # type: ignore[arg-type]
+
+
+def _ids_after_put(store: RemoteBlobStore, count: int) -> tuple[list[BlobId], list[bytes]]:
+    blobs = [os.urandom(1000) for _ in range(count)]
+    return store.put_many(blobs), blobs
+
+
+def test_a_reader_on_the_storages_machine_reads_its_directory_without_the_actor(ray_runtime, tmp_path: Path) -> None:
+    """Local reads need no actor: with the storage gone for good they still return checked bytes, while a store
+    that reads through the actor says the storage is unavailable."""
+    local = RemoteBlobStore(str(tmp_path / "data"), LIMIT_BYTES)
+    ids, blobs = _ids_after_put(local, 3)
+    through_actor = local.with_local_reads(False)
+    assert local.reads_locally() and not through_actor.reads_locally()
+    local.shutdown()
+    assert local.get_many(ids) == blobs
+    with pytest.raises(StorageUnavailable, match="get_many"):
+        through_actor.get_many(ids)
+
+
+def test_a_reader_on_another_machine_reads_through_the_actor(ray_runtime, tmp_path: Path, monkeypatch) -> None:
+    """A process whose Ray node is not the storage's reads through the actor, and still gets checked bytes."""
+    store = RemoteBlobStore(str(tmp_path / "data"), LIMIT_BYTES)
+    ids, blobs = _ids_after_put(store, 2)
+    monkeypatch.setattr(storage_host, "ray_node_id", lambda: "f" * 56)
+    try:
+        assert not store.reads_locally()
+        assert store.get_many(ids) == blobs
+    finally:
+        store.shutdown()
+
+
+def test_a_blob_the_directory_cannot_give_is_asked_of_the_actor(ray_runtime, tmp_path: Path) -> None:
+    """A local read that fails (here, a file no longer readable) falls back to the actor, which names the problem."""
+    store = RemoteBlobStore(str(tmp_path / "data"), LIMIT_BYTES)
+    ids, blobs = _ids_after_put(store, 2)
+    try:
+        assert store.reads_locally()
+        path = tmp_path / "data" / "store" / "blobs" / ids[1][:2] / ids[1][2:]
+        path.unlink()
+        with pytest.raises(BlobNotFound, match=ids[1]):
+            store.get_many(ids)
+        assert store.get_many(ids[:1]) == blobs[:1]
+    finally:
+        store.shutdown()
+
+
+def test_local_reads_are_opened_again_in_each_process_the_store_is_sent_to(ray_runtime, tmp_path: Path) -> None:
+    """The store pickled into another actor reads locally there too (its reader is not carried along)."""
+    store = RemoteBlobStore(str(tmp_path / "data"), LIMIT_BYTES)
+    ids, blobs = _ids_after_put(store, 2)
+    assert store.reads_locally()
+
+    def read_in_a_worker(store: RemoteBlobStore, ids: list[BlobId]) -> tuple[bool, int, list[bytes]]:
+        return store.reads_locally(), os.getpid(), store.get_many(ids)
+
+    try:
+        local, pid, read = ray.get(ray.remote(num_cpus=0)(read_in_a_worker).remote(store, ids))
+        assert (local, read) == (True, blobs) and pid != os.getpid()
+    finally:
+        store.shutdown()
