@@ -152,6 +152,9 @@ class ComputeNode:
         self._adaptive: dict[TaskId, int] = {}  # max replication of adaptive tasks not yet matched (TaskAdaptive)
         self._slashed_wei = 0  # what slashes took and a restaking node has not added back yet
         self._stop = threading.Event()
+        self._sending = threading.Event()  # clear: the node watches and computes ahead, but sends nothing
+        self._sending.set()
+        self._nudge = threading.Event()  # set: the loop steps at once rather than after its poll interval
         self._thread: threading.Thread | None = None
 
     @property
@@ -167,15 +170,27 @@ class ComputeNode:
             self._market.register(config.capacity, config.price_wei, config.stake_wei)
         return self._address
 
-    def start(self) -> None:
-        """Start watching the chain for assignments (from ``start_block`` on) in a background thread."""
+    def start(self, send: bool = True) -> None:
+        """Start watching the chain for assignments (from ``start_block`` on) in a background thread.
+
+        With ``send`` false the node fetches and computes its assignments but sends no transaction until
+        ``release``: a run creates its tasks meanwhile, with the nodes' work under way and the matching still
+        a function of the seed alone (no task can finalize between two creations).
+        """
+        (self._sending.set if send else self._sending.clear)()
         if self._thread is None:
             self._thread = threading.Thread(target=self._loop, name=f"node-{self._config.index}", daemon=True)
             self._thread.start()
 
+    def release(self) -> None:
+        """Let a node started with ``send`` false send its transactions, from its next step on (at once)."""
+        self._sending.set()
+        self._nudge.set()
+
     def stop(self) -> NodeStatus:
         """Stop the loop and return the final status."""
         self._stop.set()
+        self._nudge.set()
         self._prefetch.shutdown(wait=False, cancel_futures=True)
         if self._thread is not None:
             self._thread.join(timeout=30)
@@ -203,7 +218,8 @@ class ComputeNode:
             except CipherQuorumError as exc:
                 self._note(f"loop: {exc}")
             if self._transactions_sent() == sent:  # after a transaction, look again at once
-                self._stop.wait(self._config.poll_interval_s)
+                self._nudge.wait(self._config.poll_interval_s)
+                self._nudge.clear()
 
     def _transactions_sent(self) -> int:
         return self._counts[TaskStage.COMMITTED] + self._counts[TaskStage.REVEALED]
@@ -218,7 +234,7 @@ class ComputeNode:
         if events:  # blocks after the last event are read again next time (cheap: they had no market events)
             self._next_block = events[-1].block_number + 1
         open_work = [w for w in self._work.values() if w.stage.open]
-        if open_work:
+        if open_work and self._sending.is_set():
             now = self._now(open_work)
             seals = [(w, seal) for w in open_work if w.stage is TaskStage.ASSIGNED
                      for seal in self._guarded(w, partial(self._seal_to_commit, w, now)) if seal]
@@ -232,7 +248,8 @@ class ComputeNode:
                     self._note(f"task {work.task_id}: reveal deadline passed at stage {work.stage}")
                     work.stage = TaskStage.FAILED
         self._forget_settled()
-        self._restake()
+        if self._sending.is_set():
+            self._restake()
 
     def _restake(self) -> None:
         """Add back what slashes took (a restaking node); a failed transaction is tried again next step."""
@@ -546,9 +563,13 @@ class ComputeNodeHandle:
         """Start the node's loop: from now on it works on its assignments."""
         self._host.call("start")
 
-    def submit_start(self) -> PendingCall[None]:
-        """Start the node's loop without waiting for the actor to answer."""
-        return self._host.submit("start")
+    def submit_start(self, send: bool = True) -> PendingCall[None]:
+        """Start the node's loop without waiting for the actor to answer (see ComputeNode.start)."""
+        return self._host.submit("start", send)
+
+    def submit_release(self) -> PendingCall[None]:
+        """Let a node started with ``send`` false send its transactions (see ComputeNode.release)."""
+        return self._host.submit("release")
 
     def status(self, timeout_s: float = 10) -> NodeStatus:
         """The node's progress; raises NodeCrashed if its process died."""

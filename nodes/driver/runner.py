@@ -28,7 +28,7 @@ from cipherquorum.nodes.driver.metrics import RunMetrics, TaskMetrics, rpc_delta
 from cipherquorum.nodes.driver.proofs import task_timeline, third_party_checks
 from cipherquorum.nodes.driver.results import combine_results, task_reference
 from cipherquorum.nodes.driver.stack import MarketStack, answer_study, running_market
-from cipherquorum.nodes.hosting import RoleHandle, SpanSource, wait_first
+from cipherquorum.nodes.hosting import PendingCall, RoleHandle, SpanSource, wait_first
 from cipherquorum.nodes.population import RespondentShardHandle, ShardAnswers
 from cipherquorum.nodes.storage_host import RemoteBlobStore
 from cipherquorum.nodes.workflows import WorkflowContext, drive_workflow
@@ -296,8 +296,9 @@ class MarketRun:
         run was interrupted, and the fault that ended it early (the client pool or the chain died), if one did.
         Raises RoleDied for a role that died while the tasks were created.
 
-        Creating all tasks before any node starts makes the matching a function of the seed alone: no task
-        finalizes (freeing capacity or slashing stake) between two creations.
+        The nodes start before the first creation but send nothing until the last: they fetch and compute
+        meanwhile, and the matching stays a function of the seed alone, since no task finalizes (freeing
+        capacity or slashing stake) between two creations.
         """
         market = stack.market
         market_cfg = self._scenario.market
@@ -307,17 +308,14 @@ class MarketRun:
         timeout_s = waves * (market_cfg.commit_window_s + market_cfg.reveal_window_s) + 120
         self._phase = _Phase.CREATE
         self._tasks_block = market.block_number()
+        _all_answered([node.submit_start(send=False) for node in nodes])
         self._chain_rpc = self._chain.rpc_stats() if self._chain is not None else {}
         started_s = time.monotonic()
         for index, tasks in planned.items():
             for task, task_id in zip(tasks, clients.create_tasks(index, [t.spec for t in tasks])):
                 task.task_id = task_id
         self._phase = _Phase.TASKS
-        for started in [node.submit_start() for node in nodes]:  # all at once: the tasks wait for them
-            try:
-                started.result()
-            except RoleDied:
-                pass  # a compute node that died is slashed by the market; the run goes on without it
+        _all_answered([node.submit_release() for node in nodes])  # all at once: the tasks wait for them
         calls = {index: clients.submit_await_tasks(index, timeout_s) for index in planned}
         tally = _Tally(next_block=stack.start_block)
         interrupted = False
@@ -622,6 +620,15 @@ class MarketRun:
         return StudyReport(study_id=study.study_id, question=question.text, program=program,
                            respondents=len(plain), result=result, reference=reference,
                            verified=complete and result == reference)
+
+
+def _all_answered(calls: Sequence[PendingCall[None]]) -> None:
+    """Wait for every node's answer; a compute node that died is slashed by the market, and the run goes on."""
+    for call in calls:
+        try:
+            call.result()
+        except RoleDied:
+            pass
 
 
 def _vectors_match(decrypted: Sequence[Sequence[float]], reference: Sequence[Sequence[float]]) -> bool:
