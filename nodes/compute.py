@@ -239,9 +239,10 @@ class ComputeNode:
             seals = [(w, seal) for w in open_work if w.stage is TaskStage.ASSIGNED
                      for seal in self._guarded(w, partial(self._seal_to_commit, w, now)) if seal]
             self._commit(_gathered(seals))
-            reveals = [(w, item) for w in open_work if w.stage is TaskStage.COMMITTED
-                       and (w.all_committed or now > w.commit_deadline)
-                       for item in self._guarded(w, partial(self._reveal_item, w)) if item]
+            revealing = [w for w in open_work if w.stage is TaskStage.COMMITTED
+                         and (w.all_committed or now > w.commit_deadline)]
+            self._upload_results([(w, w.outcome) for w in revealing if w.outcome is not None and not w.result_ref])
+            reveals = [(w, item) for w in revealing for item in self._guarded(w, partial(self._reveal_item, w)) if item]
             self._reveal(_gathered(reveals))
             for work in open_work:
                 if work.stage in (TaskStage.ASSIGNED, TaskStage.COMMITTED) and now > work.reveal_deadline:
@@ -355,6 +356,32 @@ class ComputeNode:
         return self._market.compute_seal(work.task_id, work.outcome.result_hash, work.outcome.status,
                                          self._address, work.salt)
 
+    def _upload_results(self, computed: list[tuple[_Work, ExecutionOutcome]]) -> None:
+        """Store the results of ``computed`` tasks in one storage call, each timed as its "result_upload"; a
+        storage that is down is noted and tried again next step."""
+        if not computed:
+            return
+        start_s = time.time()
+        works = [work for work, _ in computed]
+        blobs = [encode(self._result_of(work, outcome)) for work, outcome in computed]
+        try:
+            refs = self._retry.call(f"tasks {', '.join(str(w.task_id) for w in works)}: upload the results",
+                                    lambda: self._store.put_many(blobs),
+                                    until_s=min(w.reveal_deadline for w in works) - REVEAL_ROOM_S)
+        except StorageUnavailable as exc:
+            for work in works:
+                self._note(f"task {work.task_id}: {exc} (will retry)")
+            return
+        end_s = time.time()
+        for work, ref in zip(works, refs):
+            work.result_ref = blob_id_to_bytes32(ref)
+            self._spans.add(Phase.RESULT_UPLOAD, work.task_id, start_s, end_s)
+
+    def _result_of(self, work: _Work, outcome: ExecutionOutcome) -> TaskResult:
+        return TaskResult(task_id=work.task_id, node=self._address, program=work.program, status=int(outcome.status),
+                          result_hash=bytes(outcome.result_hash),
+                          outputs=tuple(ct.to_bytes() for ct in outcome.outputs), detail=outcome.detail)
+
     def _reveal_item(self, work: _Work) -> RevealArgs | None:
         """What the node reveals for ``work``: its result, uploaded first (or, lazy, a copy of a peer's)."""
         if work.outcome is None:  # lazy: copy what a peer revealed, if anyone has yet
@@ -362,13 +389,9 @@ class ComputeNode:
                 return None
             result_hash, status, result_ref = work.peer_reveals[0]
             return work.task_id, result_hash, status, work.salt or bytes(32), result_ref
-        if not work.result_ref:
-            outcome = work.outcome
-            result = TaskResult(task_id=work.task_id, node=self._address, program=work.program,
-                                status=int(outcome.status), result_hash=bytes(outcome.result_hash),
-                                outputs=tuple(ct.to_bytes() for ct in outcome.outputs), detail=outcome.detail)
+        if not work.result_ref:  # not uploaded with the others (the storage was down then)
             with self._spans.span(Phase.RESULT_UPLOAD, work.task_id):
-                blob = encode(result)
+                blob = encode(self._result_of(work, work.outcome))
                 work.result_ref = blob_id_to_bytes32(self._retry.call(
                     f"task {work.task_id}: upload the result", lambda: self._store.put(blob),
                     until_s=work.reveal_deadline - REVEAL_ROOM_S))
