@@ -123,7 +123,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"bench: {name}", file=sys.stderr, flush=True)
 
-    bench, _ = run_bench(scenario, data_dir=args.data_dir, ray_address=args.address or "", on_stage=stage)
+    bench, _ = run_bench(scenario, data_dir=args.data_dir, ray_address=args.address or "", on_stage=stage,
+                         replays=args.replays)
     print(bench.render_text(), end="")
     if args.json:
         print(f"JSON written to {bench.write_json(args.json)}")
@@ -334,6 +335,9 @@ def _build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--address", metavar="ADDR", help="join the Ray cluster at ADDR (storage must be local)")
     bench.add_argument("--max-overhead", type=_positive_float, metavar="RATIO",
                        help=f"exit with code {EXIT_THRESHOLDS_FAILED} if e2e / ideal exceeds RATIO")
+    bench.add_argument("--replays", type=_positive_int, default=3, metavar="N",
+                       help="replay the run's transactions N times, each on a fresh devnet, and take the median "
+                            "chain time (default 3)")
     bench.add_argument("--quiet", action="store_true", help="do not show the stages")
     bench.set_defaults(handler=_cmd_bench)
 

@@ -25,6 +25,7 @@ def _cli(*args: str, timeout_s: float = 300) -> subprocess.CompletedProcess:
     (["load", "scenarios/load.toml", "--ramp", "-3"], "--ramp: must be a number"),
     (["bench", "scenarios/quickstart.toml", "--max-overhead", "-1"], "--max-overhead: must be a number > 0"),
     (["bench", "scenarios/missing.toml"], "no such scenario file"),
+    (["bench", "scenarios/quickstart.toml", "--replays", "0"], "--replays: must be an integer >= 1"),
 ])
 def test_bad_options_exit_2_before_anything_starts(args, message) -> None:
     """A bad option or file is refused with exit code 2 and a message naming it, before Ray starts."""
@@ -58,7 +59,7 @@ def test_bench_reports_the_overhead_of_a_small_scenario(tmp_path: Path) -> None:
                                                                                   "inputs_per_task = 20")
     (tmp_path / "small.toml").write_text(scenario)
     done = _cli("bench", str(tmp_path / "small.toml"), "--json", str(tmp_path / "bench.json"), "--data-dir",
-                str(tmp_path / "data"), "--max-overhead", "1000")
+                str(tmp_path / "data"), "--max-overhead", "1000", "--replays", "2")
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads((tmp_path / "bench.json").read_text())
     assert report["tasks"] == 4 and report["verified"] is True and report["txs_per_task"] <= 7.0
@@ -68,3 +69,7 @@ def test_bench_reports_the_overhead_of_a_small_scenario(tmp_path: Path) -> None:
     assert {"create", "match", "fetch", "compute", "commit", "reveal", "finalize", "download", "decrypt"} <= set(
         report["phases"])
     assert report["phases"]["commit"]["count"] == 12 and report["e2e_chain_rpc"]["eth_sendRawTransaction"]
+    replays = report["chain_replays_s"]
+    assert len(replays) == 2 and report["chain_s"] == pytest.approx(max(replays), abs=1e-4)  # the upper median
+    assert "the median of 2 replays" in done.stdout
+    assert report["replay_chain_rpc"]["eth_sendRawTransaction"]["cpu_s"] > 0

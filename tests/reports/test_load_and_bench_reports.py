@@ -118,6 +118,14 @@ def test_overhead_ratio_is_e2e_over_the_slower_resource(changes, ideal, bound, r
     assert (report.ideal_s, report.bound, report.overhead_ratio) == (pytest.approx(ideal), bound, pytest.approx(ratio))
 
 
+def test_the_bench_names_its_replays_when_there_are_several() -> None:
+    """The chain line says how many replays its median is of, and their range; one replay says nothing more."""
+    several = _bench(chain_replays_s=(1.8, 2.0, 2.6)).render_text()
+    assert "the median of 3 replays (1.800-2.600 s)" in several
+    assert "replays" not in _bench(chain_replays_s=(2.0,)).render_text()
+    assert _bench(chain_replays_s=(1.8, 2.0, 2.6)).to_json_dict()["chain_replays_s"] == [1.8, 2.0, 2.6]
+
+
 def test_bench_json_has_the_agreed_keys_and_the_limit_sets_failure() -> None:
     """The JSON carries overhead_ratio, fhe_cpu_s, chain_s, e2e_s and txs_per_task; a limit below the ratio fails."""
     data = _bench().to_json_dict()
