@@ -57,7 +57,7 @@ load: $(STAMP)
 	$(BIN)/cipherquorum load scenarios/load.toml --out reports/load
 
 contracts:
-	cd contracts && npm ci --no-audit --no-fund && node compile.js
+	cd contracts && npm ci --ignore-scripts --no-audit --no-fund && node compile.js
 
 clean:
 	rm -rf $(VENV) reports cq-data build
