@@ -177,7 +177,10 @@ class ComputeNode:
         ``release``: a run creates its tasks meanwhile, with the nodes' work under way and the matching still
         a function of the seed alone (no task can finalize between two creations).
         """
-        (self._sending.set if send else self._sending.clear)()
+        if send:
+            self._sending.set()
+        else:
+            self._sending.clear()
         if self._thread is None:
             self._thread = threading.Thread(target=self._loop, name=f"node-{self._config.index}", daemon=True)
             self._thread.start()
@@ -383,18 +386,15 @@ class ComputeNode:
                           outputs=tuple(ct.to_bytes() for ct in outcome.outputs), detail=outcome.detail)
 
     def _reveal_item(self, work: _Work) -> RevealArgs | None:
-        """What the node reveals for ``work``: its result, uploaded first (or, lazy, a copy of a peer's)."""
+        """What the node reveals for ``work``: its uploaded result (or, lazy, a copy of a peer's); None while it
+        has nothing to reveal yet."""
         if work.outcome is None:  # lazy: copy what a peer revealed, if anyone has yet
             if not work.peer_reveals:
                 return None
             result_hash, status, result_ref = work.peer_reveals[0]
             return work.task_id, result_hash, status, work.salt or bytes(32), result_ref
-        if not work.result_ref:  # not uploaded with the others (the storage was down then)
-            with self._spans.span(Phase.RESULT_UPLOAD, work.task_id):
-                blob = encode(self._result_of(work, work.outcome))
-                work.result_ref = blob_id_to_bytes32(self._retry.call(
-                    f"task {work.task_id}: upload the result", lambda: self._store.put(blob),
-                    until_s=work.reveal_deadline - REVEAL_ROOM_S))
+        if not work.result_ref:  # its upload failed this step (noted): tried again next step
+            return None
         return work.task_id, work.outcome.result_hash, work.outcome.status, work.salt, work.result_ref
 
     def _commit(self, ready: list[tuple[_Work, bytes]]) -> None:

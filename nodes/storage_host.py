@@ -205,9 +205,8 @@ class RemoteBlobStore(IndexedStore):
 
     def with_local_reads(self, enabled: bool) -> RemoteBlobStore:
         """This store, over the same actor, with local reads on or off."""
-        other = copy.copy(self)
+        other = copy.copy(self)  # without the reader, as a pickled copy (__getstate__)
         other._local_reads = enabled
-        other._reader = None
         return other
 
     def reads_locally(self) -> bool:

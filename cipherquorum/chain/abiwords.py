@@ -21,8 +21,9 @@ Word = Callable[[bytes], Any]
 """Decodes one 32-byte word; raises DecodingError."""
 
 
-def _word_decoder(kind: str) -> Word | None:
-    """The decoder of one static word of ABI type ``kind``, or None if ``kind`` is not a static word type."""
+def word_decoder(kind: str) -> Word | None:
+    """The strict decoder of one word of static ABI type ``kind`` (a head word, or an indexed event argument),
+    or None if ``kind`` is not a static word type."""
     match = _STATIC.fullmatch(kind)
     if match is None:
         return None
@@ -116,10 +117,10 @@ def compile_decoder(kinds: Sequence[str]) -> Callable[[bytes], tuple[Any, ...]] 
     (static value types, one-dimensional arrays of them, and bytes). The decoder raises DecodingError."""
     heads: list[Callable[[bytes, bytes], Any]] = []
     for kind in kinds:
-        static = _word_decoder(kind)
+        static = word_decoder(kind)
         if static is not None:
             heads.append(_head_word(static))
-        elif kind.endswith("[]") and (item := _word_decoder(kind[:-2])) is not None:
+        elif kind.endswith("[]") and (item := word_decoder(kind[:-2])) is not None:
             heads.append(_array_decoder(item, kind[:-2]))
         elif kind == "bytes":
             heads.append(_bytes_decoder(kind))
@@ -131,11 +132,6 @@ def compile_decoder(kinds: Sequence[str]) -> Callable[[bytes], tuple[Any, ...]] 
         words = _words(data, 0, count, f"a head of {count} words")
         return tuple(head(data, word) for head, word in zip(heads, words))
     return decode
-
-
-def word_decoder(kind: str) -> Word | None:
-    """The strict decoder of one word of static ABI type ``kind`` (an indexed event argument), or None."""
-    return _word_decoder(kind)
 
 
 __all__ = ["WORD", "Word", "compile_decoder", "word_decoder"]
