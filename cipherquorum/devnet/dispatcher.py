@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -30,8 +31,10 @@ from cipherquorum.devnet.translate import answered_as_rpc_errors
 
 _CLOCKED_METHODS = frozenset({"eth_sendRawTransaction", "eth_sendTransaction", "eth_call", "eth_estimateGas"})
 """Methods that run code in the pending block, whose timestamp is set to the wall clock first."""
-_JSON_READY_METHODS = frozenset({"eth_call", "eth_getLogs"})
+_JSON_READY_METHODS = frozenset({"eth_call", "eth_getLogs", "eth_getTransactionReceipt"})
 """Methods whose local handlers already return JSON-RPC form (cached answers are not converted again)."""
+RECEIPT_CACHE_SIZE = 4096
+"""Most receipts kept in memory (the latest asked for); an older one is built again by eth-tester."""
 DEFAULT_CALL_TIMEOUT_S = 1.0
 """The longest an eth_call or eth_estimateGas may run (geth bounds them at 5 s; py-evm is far slower per gas,
 and the calls the TaskMarket binding makes take milliseconds)."""
@@ -71,9 +74,10 @@ def _build_endpoints() -> dict[str, dict[str, Any]]:
 class ChainDispatcher:
     """Runs JSON-RPC methods against one EthereumTester, one call at a time (eth-tester is not thread-safe).
 
-    eth_getLogs is answered from a per-block log cache; an eth_call asked again before the chain moves on
-    (same head block, same pending timestamp) gets the answer it got the first time. Each method's calls and
-    busy time are counted ("eth_call (cached)" counts the repeated calls).
+    eth_getLogs is answered from a per-block log cache, built from the block's receipts; a mined transaction's
+    receipt is built once and kept (the devnet never reorganizes, so neither ever changes). An eth_call asked
+    again before the chain moves on (same head block, same pending timestamp) gets the answer it got the first
+    time. Each method's calls and busy time are counted ("eth_call (cached)" counts the repeated calls).
 
     Admin methods (see ``access``) are served only to calls made with ``admin=True``. Block parameters are
     checked against the head, raw transactions against the chain id, and an eth_call's gas against the cap
@@ -91,6 +95,7 @@ class ChainDispatcher:
         web3 = Web3(provider, middleware=[])
         self._request = provider.request_func(web3, web3.middleware_onion)
         self._logs = BlockLogIndex(self._block_logs)
+        self._receipts: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._calls_at: tuple[int, int] = (-1, -1)
         self._call_results: dict[str, Any] = {}
         self._default_from = tester.get_accounts()[0]
@@ -100,6 +105,7 @@ class ChainDispatcher:
             "eth_estimateGas": self._estimate_gas,
             "eth_sendRawTransaction": self._send_raw_transaction,
             "eth_getLogs": self._get_logs,
+            "eth_getTransactionReceipt": self._get_transaction_receipt,
             "evm_increaseTime": self._increase_time,
             "evm_mine": self._mine,
         }
@@ -218,9 +224,32 @@ class ChainDispatcher:
         check_chain_id(raw_transaction_of(params), self._chain_id)
         return self.forward("eth_sendRawTransaction", params)
 
+    def _get_transaction_receipt(self, params: list[Any]) -> Any:
+        """eth_getTransactionReceipt: a mined transaction's receipt as eth-tester builds it, kept for the next ask.
+
+        A transaction not mined yet (or unknown) gets null, and nothing is kept for it.
+        """
+        if len(params) != 1 or not isinstance(params[0], str):
+            return to_json(self.forward("eth_getTransactionReceipt", params))  # eth-tester names what is wrong
+        key = params[0].lower()
+        receipt = self._receipts.get(key)
+        if receipt is None:
+            receipt = to_json(self.forward("eth_getTransactionReceipt", params))
+            if receipt is None:
+                return None
+            self._receipts[key] = receipt
+            while len(self._receipts) > RECEIPT_CACHE_SIZE:
+                self._receipts.popitem(last=False)
+        else:
+            self._receipts.move_to_end(key)
+        return receipt
+
     def _block_logs(self, number: int) -> list[dict[str, Any]]:
-        """Every log of block ``number`` as eth-tester answers them (hold ``lock``)."""
-        return to_json(self.forward("eth_getLogs", [{"fromBlock": hex(number), "toBlock": hex(number)}]))
+        """Every log of block ``number``, from its transactions' receipts in order, as eth-tester's eth_getLogs
+        gives them (it reads the same receipts); hold ``lock``."""
+        block = self._tester.backend.chain.get_canonical_block_by_number(number)
+        return [log for transaction in block.transactions
+                for log in self._get_transaction_receipt(["0x" + transaction.hash.hex()])["logs"]]
 
     def _pending_timestamp(self) -> int:
         """The next block's timestamp: the wall clock, or the latest block's time if that is later."""

@@ -1,9 +1,12 @@
-"""The devnet answers eth_getLogs from its block log cache exactly as eth-tester does, and counts its work."""
+"""The devnet answers eth_getLogs and eth_getTransactionReceipt from its caches exactly as eth-tester does, and
+counts its work."""
 from __future__ import annotations
 
 import pytest
 import requests
 
+from cipherquorum.chain import derive_account
+from cipherquorum.devnet import Devnet, dispatcher
 from cipherquorum.devnet.codec import to_json
 from cipherquorum.devnet.logindex import BlockLogIndex, block_number_of
 
@@ -95,3 +98,61 @@ def test_devnet_counts_calls_and_busy_time_per_method(busy_market) -> None:
     after = busy_market.devnet.rpc_stats()["eth_blockNumber"]
     assert after.calls == (before.calls if before else 0) + 3
     assert after.busy_s > (before.busy_s if before else 0.0)
+
+
+def _eth_tester_receipt(devnet, tx_hash: str) -> object:
+    """The receipt eth-tester itself builds, in JSON-RPC form (the cache bypassed)."""
+    with devnet._dispatcher.lock:
+        return to_json(devnet._dispatcher.forward("eth_getTransactionReceipt", [tx_hash]))
+
+
+def _transaction_hashes(url: str, first: int) -> list[str]:
+    head = int(_rpc(url, "eth_blockNumber", []), 16)
+    return [tx for number in range(first, head + 1)
+            for tx in _rpc(url, "eth_getBlockByNumber", [hex(number), False])["transactions"]]
+
+
+def test_kept_receipts_answer_as_eth_tester_does(busy_market) -> None:
+    """Every mined transaction's receipt, asked twice (the second from the cache, any letter case), is the one
+    eth-tester builds."""
+    url = busy_market.devnet.url
+    hashes = _transaction_hashes(url, busy_market.deploy_block)
+    assert len(hashes) >= 8  # the deployment, four registrations, three tasks
+    for tx_hash in hashes:
+        first = _rpc(url, "eth_getTransactionReceipt", [tx_hash])
+        assert _rpc(url, "eth_getTransactionReceipt", [tx_hash.upper().replace("0X", "0x")]) == first
+        assert first == _eth_tester_receipt(busy_market.devnet, tx_hash)
+
+
+def test_a_receipt_not_yet_mined_is_null_and_not_kept() -> None:
+    """Asked before its transaction is sent, a receipt is null; once the transaction is mined it is found."""
+    sender = derive_account("receipt-cache", "node", 0)
+    with Devnet(seed="receipt-cache") as devnet:
+        devnet.fund(sender.address, 10**20)
+        signed = sender.sign_transaction({"to": "0x" + "22" * 20, "value": 1, "gas": 21_000, "nonce": 0,
+                                          "chainId": devnet.chain_id, "maxFeePerGas": 10**10,
+                                          "maxPriorityFeePerGas": 10**9})
+        tx_hash = "0x" + bytes(signed.hash).hex()
+        assert _rpc(devnet.url, "eth_getTransactionReceipt", [tx_hash]) is None
+        assert _rpc(devnet.url, "eth_sendRawTransaction", ["0x" + bytes(signed.raw_transaction).hex()]) == tx_hash
+        receipt = _rpc(devnet.url, "eth_getTransactionReceipt", [tx_hash])
+        assert receipt["status"] == "0x1" and receipt["transactionHash"] == tx_hash
+
+
+def test_receipts_past_the_cache_bound_are_built_again(monkeypatch) -> None:
+    """With room for two receipts, the oldest ones drop out and are built again, the same as before."""
+    monkeypatch.setattr(dispatcher, "RECEIPT_CACHE_SIZE", 2)
+    with Devnet(seed="receipt-bound") as devnet:
+        hashes = devnet.fund_many(["0x" + f"{index:02x}" * 20 for index in range(1, 6)], 10**18)
+        _rpc(devnet.url, "eth_getTransactionReceipt", ["0x" + "33" * 32])  # nothing kept for an unknown one
+        answers = [_rpc(devnet.url, "eth_getTransactionReceipt", [tx_hash]) for tx_hash in hashes]
+        assert [receipt["transactionHash"] for receipt in answers] == hashes
+        assert list(devnet._dispatcher._receipts) == hashes[-2:]
+        assert [_rpc(devnet.url, "eth_getTransactionReceipt", [tx_hash]) for tx_hash in hashes] == answers
+
+
+def test_a_malformed_receipt_request_gets_eth_tester_error(busy_market) -> None:
+    """A hash that is not a string is left to eth-tester, which refuses it with an error naming the problem."""
+    body = {"jsonrpc": "2.0", "id": 1, "method": "eth_getTransactionReceipt", "params": [12]}
+    reply = requests.post(busy_market.devnet.url, json=body, timeout=30).json()
+    assert "error" in reply and reply["error"]["message"]
