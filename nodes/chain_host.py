@@ -8,6 +8,7 @@ from typing import Protocol
 
 from cipherquorum.chain.anvil import ANVIL_CHAIN_ID, Anvil, find_anvil
 from cipherquorum.devnet import Devnet, RpcMethodStats
+from cipherquorum.devnet.affinity import serving_cpu
 from cipherquorum.exceptions import ChainError
 from cipherquorum.measurement.spans import ProcessUsage, process_usage
 from cipherquorum.nodes.hosting import CHAIN_RESOURCE, ActorHost, Placement, node_ip_address
@@ -52,6 +53,8 @@ class ChainSpec:
     seed: str | None = None
     anvil_path: str = ""
     chain_id: int = 0
+    own_cpu: bool = True
+    """The devnet's serving thread keeps to one CPU of the host's machine (devnet.affinity.serving_cpu)."""
 
 
 def build_chain(spec: ChainSpec, host: str) -> ManagedChain:
@@ -60,7 +63,7 @@ def build_chain(spec: ChainSpec, host: str) -> ManagedChain:
     Raises DependencyMissing when anvil's binary is not there, ChainError for a kind that is not a managed chain.
     """
     if spec.kind is ChainKind.DEVNET:
-        return Devnet(host=host, port=0, seed=spec.seed)
+        return Devnet(host=host, port=0, seed=spec.seed, cpu=serving_cpu() if spec.own_cpu else None)
     if spec.kind is ChainKind.ANVIL:
         return Anvil(find_anvil(spec.anvil_path), host=host, chain_id=spec.chain_id or ANVIL_CHAIN_ID)
     raise ChainError(f"the run does not start a {spec.kind.value} chain: it joins one at chain.rpc_url")

@@ -11,6 +11,7 @@ from typing import Any
 from eth_tester import EthereumTester
 from eth_utils import is_address, to_checksum_address
 
+from cipherquorum.devnet.affinity import checked_cpu, threads_started_on
 from cipherquorum.devnet.backend import build_backend
 from cipherquorum.devnet.dispatcher import DEFAULT_CALL_TIMEOUT_S, ChainDispatcher, RpcMethodStats
 from cipherquorum.devnet.rpc import RpcError
@@ -73,8 +74,12 @@ class Devnet:
         admin_methods: bool = False,
         call_timeout_s: float = DEFAULT_CALL_TIMEOUT_S,
         batch_timeout_s: float = DEFAULT_BATCH_TIMEOUT_S,
+        cpu: int | None = None,
     ) -> None:
-        """Build the chain; raises ValidationError for a bad argument (the message names it)."""
+        """Build the chain; raises ValidationError for a bad argument (the message names it).
+
+        ``cpu``: the one CPU the serving thread keeps to (see devnet.affinity); None leaves it to the scheduler.
+        """
         if not isinstance(host, str) or not host:
             raise ValidationError(f'"host" must be a non-empty string (got host={host!r})')
         if not isinstance(admin_methods, bool):
@@ -83,6 +88,7 @@ class Devnet:
         self._port = _validated_int("port", port, 0, 65535)
         self._max_body_bytes = _validated_int("max_body_bytes", max_body_bytes, 1024)
         self._admin_methods = admin_methods
+        self._cpu = checked_cpu(cpu)
         self._admin_path = "/" + secrets.token_urlsafe(24)
         self._dispatcher = ChainDispatcher(EthereumTester(backend=build_backend(seed)),
                                            _validated_seconds("call_timeout_s", call_timeout_s))
@@ -103,7 +109,8 @@ class Devnet:
         try:
             server = RpcHttpServer((self._host, self._port), self._endpoint, self._max_body_bytes,
                                    admin_path=self._admin_path, admin_everywhere=self._admin_methods)
-            server.start()
+            with threads_started_on(self._cpu):
+                server.start()
         except OSError as exc:
             raise ChainError(f"cannot serve JSON-RPC on {self._host}:{self._port}: {exc}") from None
         self._server = server

@@ -19,6 +19,7 @@ from eth_hash.auto import keccak
 from cipherquorum.chain import Queued, TaskMarket, TxReceipt, derive_account
 from cipherquorum.chain.anvil import Anvil, find_anvil
 from cipherquorum.devnet import Devnet, RpcMethodStats
+from cipherquorum.devnet.affinity import serving_cpu
 from cipherquorum.exceptions import ChainError, ValidationError
 from cipherquorum.fhe import program_id
 from cipherquorum.nodes.driver.metrics import rpc_delta
@@ -78,9 +79,9 @@ class _Replayed:
 
 
 def _serve_devnet(seed: str, addresses: Sequence[str], fund_wei: int, pipe: Connection) -> None:
-    """Child process: run a devnet, fund ``addresses``, send back its URL and admin URL; answer "stats" with its
-    JSON-RPC work per method, and serve until told to stop."""
-    with Devnet(seed=seed) as devnet:
+    """Child process: run a devnet (its serving thread on a CPU of its own, as the run's), fund ``addresses``, send
+    back its URL and admin URL; answer "stats" with its JSON-RPC work per method, and serve until told to stop."""
+    with Devnet(seed=seed, cpu=serving_cpu()) as devnet:
         devnet.fund_many(list(addresses), fund_wei)
         pipe.send((devnet.url, devnet.admin_url))
         while pipe.recv() == "stats":
