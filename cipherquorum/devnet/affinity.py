@@ -1,10 +1,10 @@
 """A CPU of its own for the devnet's serving thread, which runs every transaction of the chain one at a time.
 
-Left to the scheduler, that thread waits for a CPU about as long as it runs once the roles share the machine
-with it: the roles' threads wake it on their own CPU (where their work goes on), and the balancer leaves a busy
-thread where its cache is. Kept to one CPU, it waits for none (the others move off it). Measured in the
-quickstart's task stage on 2 cores: 0.61-0.74 s in the run queue for 0.72-0.88 s on a CPU, against 0.006-0.010 s
-kept to one CPU, with the roles free to use both.
+Left to the scheduler, that thread moves between CPUs as the roles' threads wake it and is preempted by them
+wherever it lands; kept to one CPU, the roles' work moves off that CPU instead. Measured in the quickstart's task
+stage on 2 cores (3 runs each, /proc schedstat of the thread): 0.78-1.09 s on a CPU, 0.15-0.25 s waiting for
+one and 377-524 preemptions unpinned; 0.68-0.85 s on a CPU, 0.12-0.18 s waiting and 179-352 preemptions kept
+to one CPU, the roles free to use both.
 """
 from __future__ import annotations
 
