@@ -231,25 +231,32 @@ class ChainDispatcher:
         """
         if len(params) != 1 or not isinstance(params[0], str):
             return to_json(self.forward("eth_getTransactionReceipt", params))  # eth-tester names what is wrong
-        key = params[0].lower()
+        return self._receipt(params[0])
+
+    def _receipt(self, tx_hash: str) -> dict[str, Any] | None:
+        """The JSON receipt of ``tx_hash`` from the cache, or built by eth-tester and kept once mined."""
+        key = tx_hash.lower()
         receipt = self._receipts.get(key)
-        if receipt is None:
-            receipt = to_json(self.forward("eth_getTransactionReceipt", params))
-            if receipt is None:
-                return None
+        if receipt is not None:
+            self._receipts.move_to_end(key)
+            return receipt
+        receipt = to_json(self.forward("eth_getTransactionReceipt", [tx_hash]))
+        if receipt is not None:
             self._receipts[key] = receipt
             while len(self._receipts) > RECEIPT_CACHE_SIZE:
                 self._receipts.popitem(last=False)
-        else:
-            self._receipts.move_to_end(key)
         return receipt
 
     def _block_logs(self, number: int) -> list[dict[str, Any]]:
         """Every log of block ``number``, from its transactions' receipts in order, as eth-tester's eth_getLogs
         gives them (it reads the same receipts); hold ``lock``."""
         block = self._tester.backend.chain.get_canonical_block_by_number(number)
-        return [log for transaction in block.transactions
-                for log in self._get_transaction_receipt(["0x" + transaction.hash.hex()])["logs"]]
+        logs: list[dict[str, Any]] = []
+        for transaction in block.transactions:
+            receipt = self._receipt("0x" + transaction.hash.hex())
+            assert receipt is not None  # every transaction of a mined block has its receipt
+            logs.extend(receipt["logs"])
+        return logs
 
     def _pending_timestamp(self) -> int:
         """The next block's timestamp: the wall clock, or the latest block's time if that is later."""
