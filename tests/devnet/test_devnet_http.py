@@ -103,9 +103,20 @@ def test_expect_100_continue_is_answered_before_the_body_is_sent(address: tuple[
         assert status == 200 and json.loads(body)["id"] == 7
 
 
+def hung_up(connection: socket.socket) -> bool:
+    """Whether the peer closed ``connection``: an orderly end of stream, or a reset, which is how a close reads
+    when the server had not yet read what the client sent (a connection still open times out instead)."""
+    try:
+        return connection.recv(1) == b""
+    except ConnectionResetError:
+        return True
+
+
 def test_stopping_with_connections_open_closes_them_and_logs_nothing(caplog: pytest.LogCaptureFixture) -> None:
     """A devnet stopped while clients keep connections open (one of them mid-request) closes each connection
-    and logs no error, and its port serves no more."""
+    and logs no error, and its port serves no more. The connection stopped mid-request may read as reset: the
+    stop can come before the server has read the partial request, and closing a socket with unread bytes resets
+    it."""
     caplog.set_level(logging.WARNING)
     devnet = Devnet()
     host, port = urlsplit(devnet.start()).hostname, urlsplit(devnet.url).port
@@ -116,7 +127,8 @@ def test_stopping_with_connections_open_closes_them_and_logs_nothing(caplog: pyt
         assert read_response(stream)[0] == 200
         midway.sendall(post()[:20])
         devnet.stop()
-        assert stream.read(1) == b"" and midway.recv(1) == b""
+        assert stream.read(1) == b""
+        assert hung_up(midway)
     with pytest.raises(OSError):
         socket.create_connection((host, port), timeout=2).close()
     assert not caplog.records, [record.getMessage() for record in caplog.records]
