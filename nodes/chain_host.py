@@ -140,7 +140,7 @@ class ChainHandle:
     def __init__(self, *, seed: str, clustered: bool, spec: ChainSpec | None = None) -> None:
         placement = Placement(resource=CHAIN_RESOURCE) if clustered else Placement()
         self._host: ActorHost[ChainHost] = ActorHost(ChainHost, clustered, seed, spec, name="chain",
-                                                     placement=placement)
+                                                     placement=placement, yields_cpu=False)
         try:
             self._url: str = self._host.call("url")
         except BaseException:
