@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from cipherquorum.chain import ChainEvent, TaskMarket, derive_account
+from cipherquorum.chain.heads import IDLE_POLL_S, HeadWatcher
 from cipherquorum.exceptions import ChainError, CipherQuorumError, ContractError, ValidationError
 from cipherquorum.fhe import Ciphertext, KeyNeeds, SecretKeyOwner, get_program, program_id, result_hash
 from cipherquorum.measurement.spans import Phase, PhaseSpan, ProcessUsage, SpanRecorder, process_usage
@@ -141,6 +142,7 @@ class StudyClient:
         self._retry = retry
         self._spans = spans or SpanRecorder(f"client-{index}")
         self._market = TaskMarket(config.rpc_url, Address(config.market_address), account)
+        self._market.prepare()  # its first createTasks sends at once
         self._keys = SecretKeyOwner.generate(config.preset, needs) if needs is not None else None
         self.key_bundle_ref: BlobId | None = None
         if self._keys is not None:
@@ -162,21 +164,31 @@ class StudyClient:
                          lambda: self._store.publish_many([(self.address, "study", study.study_id, study_ref)]))
         return OpenedStudy(study.study_id, self.address, self.key_bundle_ref, study_ref)
 
-    def create_tasks(self, specs: Sequence[TaskSpec]) -> list[CreatedTask]:
-        """Upload each task's manifest and create the task on chain, paying replication x reward."""
+    def create_tasks(self, specs: Sequence[TaskSpec], refs: Sequence[BlobId] | None = None) -> list[CreatedTask]:
+        """Upload each task's manifest (unless ``refs`` says where ``manifests(specs)`` are stored already) and
+        create the task on chain, paying replication x reward."""
         market = self._config.market
-        manifests = [encode(TaskManifest(
-            program=spec.program, preset=spec.preset or self._config.preset, key_bundle_ref=self._bundle_of(spec),
-            input_refs=tuple(spec.input_refs), params=dict(spec.params),
-            time_limit_s=float(market.time_limit_s if spec.time_limit_s is None else spec.time_limit_s),
-            client=self.address, label=spec.label)) for spec in specs]
-        refs = self._retry.call("store the manifests", lambda: self._store.put_many(manifests))
+        if refs is None:
+            refs = self.store_manifests(self.manifests(specs))
         tasks = [TaskParams.for_terms(market, program_id(spec.program), blob_id_to_bytes32(ref))
                  for spec, ref in zip(specs, refs)]
         created: list[CreatedTask] = []
         for chunk in self._market.in_transactions("createTasks", list(zip(tasks, refs)), market.replication):
             created.extend(self._create_on_chain([params for params, _ in chunk], [ref for _, ref in chunk]))
         return created
+
+    def store_manifests(self, manifests: Sequence[bytes]) -> list[BlobId]:
+        """Store encoded manifests in one storage call; return their ids."""
+        return self._retry.call("store the manifests", lambda: self._store.put_many(list(manifests)))
+
+    def manifests(self, specs: Sequence[TaskSpec]) -> list[bytes]:
+        """The encoded manifest of each task."""
+        market = self._config.market
+        return [encode(TaskManifest(
+            program=spec.program, preset=spec.preset or self._config.preset, key_bundle_ref=self._bundle_of(spec),
+            input_refs=tuple(spec.input_refs), params=dict(spec.params),
+            time_limit_s=float(market.time_limit_s if spec.time_limit_s is None else spec.time_limit_s),
+            client=self.address, label=spec.label)) for spec in specs]
 
     def _bundle_of(self, spec: TaskSpec) -> BlobId:
         """The key bundle ``spec`` runs under; raises ValidationError when neither it nor the client has one."""
@@ -300,6 +312,8 @@ class ClientPool:
         self._spans = SpanRecorder("clients")
         self._changed = threading.Condition()
         self._stop = threading.Event()
+        self._wake = threading.Event()  # set by a new block (HeadWatcher) or by stop: the watcher polls at once
+        self._heads = HeadWatcher.shared(config.rpc_url)
         self._watcher: threading.Thread | None = None
         self._reader: TaskMarket | None = None
         self._next_block = 0
@@ -309,6 +323,7 @@ class ClientPool:
         needs = KeyNeeds.union(get_program(p).key_needs({}) for p in programs)
         client = StudyClient(self._config, client_index, self._store, needs, self._spans)
         self._clients[client_index] = client
+        self._open_reader()
         return client.publish_study(study)
 
     def open_requester(self, client_index: int) -> Address:
@@ -320,10 +335,13 @@ class ClientPool:
         if client is None:
             client = StudyClient(self._config, client_index, self._store, None, self._spans)
             self._clients[client_index] = client
+            self._open_reader()
         return client.address
 
-    def create_tasks(self, client_index: int, specs: Sequence[TaskSpec]) -> list[TaskId]:
-        """Upload the manifests and create the tasks on chain; return their ids in order.
+    def create_tasks(self, client_index: int, specs: Sequence[TaskSpec],
+                     refs: Sequence[BlobId] | None = None) -> list[TaskId]:
+        """Upload the manifests (unless ``refs`` names them) and create the tasks on chain; return their ids in
+        order.
 
         The pool follows them from then on; calling again adds more tasks for the same client.
         """
@@ -332,7 +350,7 @@ class ClientPool:
         with self._changed:
             self._creating += 1
         try:
-            created = client.create_tasks(specs)
+            created = client.create_tasks(specs, refs)
         except BaseException:
             with self._changed:
                 self._creating -= 1
@@ -348,6 +366,15 @@ class ClientPool:
         for event in early:
             self._observe(event)
         return [task.task_id for task in created]
+
+    def create_in_turn(self, plans: Sequence[tuple[int, Sequence[TaskSpec]]]) -> list[list[TaskId]]:
+        """Create each client's tasks, client after client in ``plans`` order (the ids follow it), with every
+        manifest uploaded first in one storage call; return each client's ids."""
+        manifests = [self._clients[index].manifests(specs) for index, specs in plans]
+        flat = [blob for blobs in manifests for blob in blobs]
+        stored = iter(self._clients[plans[0][0]].store_manifests(flat)) if flat else iter(())
+        refs = [[next(stored) for _ in blobs] for blobs in manifests]
+        return [self.create_tasks(index, specs, ids) for (index, specs), ids in zip(plans, refs)]
 
     def await_tasks(self, client_index: int, timeout_s: float) -> list[TaskOutcome]:
         """Wait until every task of the client has an outcome; return them in creation order.
@@ -378,16 +405,27 @@ class ClientPool:
     def stop(self) -> None:
         """Make running ``await_tasks`` calls return what has finished, and stop following tasks."""
         self._stop.set()
+        self._wake.set()
+        self._heads.unsubscribe(self._wake)
         with self._changed:
             self._changed.notify_all()
 
     # --- following the tasks -------------------------------------------------------------------
 
+    def _open_reader(self) -> None:
+        """Connect the watcher's reader and note the block it reads from (once, when the first client opens, so
+        that the first createTask does not wait for it)."""
+        with self._changed:
+            if self._reader is None:
+                reader = TaskMarket(self._config.rpc_url, self._config.market_address)
+                self._next_block = reader.block_number()
+                self._reader = reader
+
     def _start_watching(self) -> None:
+        self._open_reader()
         with self._changed:  # several clients may create their first tasks at once
             if self._watcher is None:
-                self._reader = TaskMarket(self._config.rpc_url, self._config.market_address)
-                self._next_block = self._reader.block_number()
+                self._heads.subscribe(self._wake)
                 self._watcher = threading.Thread(target=self._watch, name="client-watcher", daemon=True)
                 self._watcher.start()
 
@@ -397,7 +435,9 @@ class ClientPool:
                 self._poll()
             except CipherQuorumError:
                 pass  # the chain did not answer this time; the next poll reads the same blocks again
-            self._stop.wait(self._config.poll_interval_s)
+            self._wake.wait(max(self._config.poll_interval_s, IDLE_POLL_S) if self._heads.live
+                            else self._config.poll_interval_s)
+            self._wake.clear()
 
     def _poll(self) -> None:
         reader = self._reader
@@ -465,6 +505,10 @@ class ClientPoolHandle:
     def create_tasks(self, client_index: int, specs: Sequence[TaskSpec]) -> list[TaskId]:
         """Create a client's tasks on chain; returns their ids."""
         return self._host.call("create_tasks", client_index, list(specs))
+
+    def create_in_turn(self, plans: Sequence[tuple[int, Sequence[TaskSpec]]]) -> list[list[TaskId]]:
+        """Create several clients' tasks, one client after the other; returns each client's ids."""
+        return self._host.call("create_in_turn", [(index, list(specs)) for index, specs in plans])
 
     def submit_await_tasks(self, client_index: int, timeout_s: float) -> PendingCall[list[TaskOutcome]]:
         """Start settling a client's tasks; the pending call returns their outcomes."""

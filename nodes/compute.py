@@ -13,6 +13,7 @@ from typing import TypeVar
 
 from cipherquorum.chain import ChainEvent, Queued, TaskMarket, TxReceipt, derive_account
 from cipherquorum.chain.errors import RevealNotOpen
+from cipherquorum.chain.heads import IDLE_POLL_S, HeadWatcher
 from cipherquorum.exceptions import (
     ChainError,
     ChainUnavailable,
@@ -155,6 +156,7 @@ class ComputeNode:
         self._sending = threading.Event()  # clear: the node watches and computes ahead, but sends nothing
         self._sending.set()
         self._nudge = threading.Event()  # set: the loop steps at once rather than after its poll interval
+        self._heads = HeadWatcher.shared(config.rpc_url)  # sets the nudge at every new block
         self._thread: threading.Thread | None = None
 
     @property
@@ -182,6 +184,7 @@ class ComputeNode:
         else:
             self._sending.clear()
         if self._thread is None:
+            self._heads.subscribe(self._nudge)
             self._thread = threading.Thread(target=self._loop, name=f"node-{self._config.index}", daemon=True)
             self._thread.start()
 
@@ -193,6 +196,7 @@ class ComputeNode:
     def stop(self) -> NodeStatus:
         """Stop the loop and return the final status."""
         self._stop.set()
+        self._heads.unsubscribe(self._nudge)
         self._nudge.set()
         self._prefetch.shutdown(wait=False, cancel_futures=True)
         if self._thread is not None:
@@ -221,7 +225,8 @@ class ComputeNode:
             except CipherQuorumError as exc:
                 self._note(f"loop: {exc}")
             if self._transactions_sent() == sent:  # after a transaction, look again at once
-                self._nudge.wait(self._config.poll_interval_s)
+                self._nudge.wait(max(self._config.poll_interval_s, IDLE_POLL_S) if self._heads.live
+                                 else self._config.poll_interval_s)
                 self._nudge.clear()
 
     def _transactions_sent(self) -> int:

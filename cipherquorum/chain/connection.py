@@ -90,6 +90,18 @@ class Connection:
                 self._raise_mined_revert(request, receipt, reverts)
         return receipt
 
+    def prepare(self, account: LocalAccount) -> None:
+        """Read the chain id, gas price, block gas limit and ``account``'s nonce now rather than at its first
+        transaction; raises as ``translated`` does."""
+        sender = account.address
+        with self.translated():
+            self._chain()
+            self._gas_price()
+            self.block_gas_limit()
+            with self._sender_lock(sender):
+                if sender not in self._nonces:
+                    self._nonces[sender] = int(self.web3.eth.get_transaction_count(sender, "pending"))
+
     def block_gas_limit(self) -> int:
         """The latest block's gas limit (read once: no transaction may ask for more)."""
         if self._block_gas_limit is None:

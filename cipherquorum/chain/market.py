@@ -486,6 +486,13 @@ class TaskMarket:
         with self._connection.translated():
             return int(self._connection.web3.eth.get_balance(cast(ChecksumAddress, target)))
 
+    def prepare(self) -> None:
+        """Read now what the account's first transaction would wait for: the chain id, the gas price, the block
+        gas limit, the account's nonce and the registered node count (each kept as a transaction keeps it)."""
+        if self._account is not None:
+            self._connection.prepare(self._account)
+        self._node_bound("createTasks")
+
     def block_number(self) -> int:
         """Return the number of the latest block."""
         with self._connection.translated():

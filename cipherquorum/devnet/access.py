@@ -15,10 +15,10 @@ PUBLIC_METHODS = frozenset({
     "eth_getTransactionByBlockNumberAndIndex", "eth_getTransactionByHash", "eth_getTransactionCount",
     "eth_getTransactionReceipt", "eth_getUncleByBlockHashAndIndex", "eth_getUncleByBlockNumberAndIndex",
     "eth_getUncleCountByBlockHash", "eth_getUncleCountByBlockNumber", "eth_maxPriorityFeePerGas",
-    "eth_protocolVersion", "eth_sendRawTransaction", "eth_syncing",
+    "eth_protocolVersion", "eth_sendRawTransaction", "eth_syncing", "devnet_waitForBlock",
 })
 """Reads, calls and signed transactions: what a node on the network needs, and all a stranger may do."""
-DEVNET_METHODS = frozenset({"evm_increaseTime"})
+DEVNET_METHODS = frozenset({"evm_increaseTime", "devnet_waitForBlock"})
 """Methods the devnet serves itself, beyond eth-tester's table."""
 KNOWN_METHODS = frozenset(
     {f"{namespace}_{name}" for namespace, methods in API_ENDPOINTS.items() for name in methods} | DEVNET_METHODS

@@ -18,6 +18,7 @@ from web3.providers.eth_tester.defaults import API_ENDPOINTS
 from cipherquorum.devnet.access import check_allowed
 from cipherquorum.devnet.codec import quantity_of, revert_data_of, to_json
 from cipherquorum.devnet.deadline import TimeBudget, Watchdog
+from cipherquorum.devnet.heads import WAIT_METHOD, wait_of
 from cipherquorum.devnet.logindex import BlockLogIndex
 from cipherquorum.devnet.params import (
     CALL_GAS_CAP,
@@ -100,6 +101,8 @@ class ChainDispatcher:
         self._call_results: dict[str, Any] = {}
         self._default_from = tester.get_accounts()[0]
         self._stats: dict[str, list[float]] = {}
+        self._head = self._head_number()
+        self._head_listener: Callable[[int], None] | None = None
         self._local_methods: dict[str, Callable[[list[Any]], Any]] = {
             "eth_call": self._eth_call,
             "eth_estimateGas": self._estimate_gas,
@@ -108,12 +111,23 @@ class ChainDispatcher:
             "eth_getTransactionReceipt": self._get_transaction_receipt,
             "evm_increaseTime": self._increase_time,
             "evm_mine": self._mine,
+            WAIT_METHOD: self._wait_for_block,
         }
 
     @property
     def lock(self) -> threading.Lock:
         """The lock that serializes every use of the chain."""
         return self._lock
+
+    @property
+    def head(self) -> int:
+        """The latest block's number, as of the last call."""
+        return self._head
+
+    def set_head_listener(self, listener: Callable[[int], None] | None) -> None:
+        """Call ``listener(head)`` whenever a call has moved the chain's head (from the calling thread, with
+        ``lock`` held: it must only hand the number on)."""
+        self._head_listener = listener
 
     @property
     def accounts(self) -> tuple[str, ...]:
@@ -141,6 +155,7 @@ class ChainDispatcher:
                 result = local(params) if local is not None else self.forward(method, params)
                 return result if method in _JSON_READY_METHODS else to_json(result)
             finally:
+                self._note_head()
                 busy_s = time.perf_counter() - started_s
                 stat = self._stats.setdefault(method, [0, 0.0, 0.0])
                 stat[0] += 1
@@ -159,6 +174,7 @@ class ChainDispatcher:
             self._set_pending_timestamp_to_now()
             tx_hash = self._tester.send_transaction(dict(transaction))
             succeeded = self._tester.get_transaction_receipt(tx_hash)["status"] == 1
+        self._note_head()
         return str(tx_hash), succeeded
 
     def stats(self) -> dict[str, RpcMethodStats]:
@@ -178,6 +194,23 @@ class ChainDispatcher:
             message = error.get("message", str(error)) if isinstance(error, Mapping) else str(error)
             raise RpcError(code, message)
         return response.get("result")
+
+    def _head_number(self) -> int:
+        return int(self._tester.backend.chain.get_canonical_head().block_number)
+
+    def _note_head(self) -> None:
+        """Tell the head listener if the last call moved the head (mined, or reverted to a snapshot)."""
+        head = self._head_number()
+        if head != self._head:
+            self._head = head
+            if self._head_listener is not None:
+                self._head_listener(head)
+
+    def _wait_for_block(self, params: list[Any]) -> str:
+        """devnet_waitForBlock([block, timeoutMs]) answered at once: the head's number (the server makes a lone
+        request wait for its block before it gets here; see heads)."""
+        wait_of(params)
+        return hex(self._head_number())
 
     def _set_pending_timestamp_to_now(self) -> None:
         """Give the pending block the wall-clock time (never earlier than its parent); hold ``lock``."""

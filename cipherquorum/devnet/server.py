@@ -16,6 +16,7 @@ from typing import Any
 from cipherquorum.devnet.bodies import decode_json_body
 from cipherquorum.devnet.deadline import TimeBudget
 from cipherquorum.devnet.dispatcher import ChainDispatcher
+from cipherquorum.devnet.heads import WAIT_METHOD, HeadWait, HeadWaiters, wait_of
 from cipherquorum.devnet.rpc import INVALID_PARAMS, INVALID_REQUEST, RpcError
 
 logger = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ class JsonRpcEndpoint:
     """Decodes JSON-RPC bodies (single or batch), dispatches each request and encodes the reply.
 
     A batch's requests share ``batch_timeout_s`` of chain time; once it is spent the rest are answered with an
-    error without running.
+    error without running. ``waiters`` hold the lone ``devnet_waitForBlock`` requests until their block comes.
     """
 
     def __init__(self, dispatcher: ChainDispatcher, max_batch: int,
@@ -52,6 +53,22 @@ class JsonRpcEndpoint:
         self._dispatcher = dispatcher
         self._max_batch = max_batch
         self._batch_timeout_s = batch_timeout_s
+        self.waiters = HeadWaiters(dispatcher.head)
+        dispatcher.set_head_listener(self.waiters.report)
+
+    @staticmethod
+    def head_wait(body: bytes) -> HeadWait | None:
+        """The wait a lone, well-formed ``devnet_waitForBlock`` request asks for; None for any other body (a
+        malformed one is answered by ``handle_body`` as any request is)."""
+        if WAIT_METHOD.encode() not in body:
+            return None
+        try:
+            payload = decode_json_body(body)
+            if not isinstance(payload, dict) or payload.get("method") != WAIT_METHOD:
+                return None
+            return wait_of(payload.get("params", []))
+        except (ValueError, RpcError):
+            return None
 
     def handle_body(self, body: bytes, *, admin: bool = False) -> bytes:
         """Return the JSON reply to a request body (``admin``: it came through the admin path); never raises."""
@@ -215,12 +232,14 @@ class RpcHttpServer:
         try:
             self._loop = asyncio.get_running_loop()
             self._stopping = asyncio.Event()
+            self._endpoint.waiters.bind(self._loop)
             server = await asyncio.start_server(self._serve_connection, sock=self._socket, limit=MAX_HEAD_BYTES)
             self._serving = True
         finally:
             self._ready.set()
         async with server:
             await self._stopping.wait()
+        await self._endpoint.waiters.close(STOP_TIMEOUT_S)  # their replies go out before the connections close
         for writer in self._connections.values():  # each ends at its next read (a cancelled one would be logged)
             writer.close()
         if self._connections:
@@ -265,6 +284,9 @@ class RpcHttpServer:
         if not admin and head.path not in ("/", ""):
             return await self._refuse(writer, peer, head, _HttpRefusal(
                 404, "JSON-RPC is served at / (no such path)", close=not head.keep_alive))
+        wait = self._endpoint.head_wait(body)
+        if wait is not None:
+            await self._endpoint.waiters.wait(wait)
         reply = self._endpoint.handle_body(body, admin=admin or self._admin_everywhere)
         return await self._send(writer, peer, head, 200, reply, close=not head.keep_alive)
 

@@ -311,8 +311,9 @@ class MarketRun:
         _all_answered([node.submit_start(send=False) for node in nodes])
         self._chain_rpc = self._chain.rpc_stats() if self._chain is not None else {}
         started_s = time.monotonic()
-        for index, tasks in planned.items():
-            for task, task_id in zip(tasks, clients.create_tasks(index, [t.spec for t in tasks])):
+        created = clients.create_in_turn([(index, [t.spec for t in tasks]) for index, tasks in planned.items()])
+        for tasks, ids in zip(planned.values(), created):
+            for task, task_id in zip(tasks, ids):
                 task.task_id = task_id
         self._phase = _Phase.TASKS
         _all_answered([node.submit_release() for node in nodes])  # all at once: the tasks wait for them
