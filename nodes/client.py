@@ -417,6 +417,7 @@ class ClientPool:
         that the first createTask does not wait for it)."""
         with self._changed:
             if self._reader is None:
+                self._store.prepare_reads()  # the results' downloads read from it
                 reader = TaskMarket(self._config.rpc_url, self._config.market_address)
                 self._next_block = reader.block_number()
                 self._reader = reader

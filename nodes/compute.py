@@ -184,6 +184,7 @@ class ComputeNode:
         else:
             self._sending.clear()
         if self._thread is None:
+            self._store.prepare_reads()
             self._heads.subscribe(self._nudge)
             self._thread = threading.Thread(target=self._loop, name=f"node-{self._config.index}", daemon=True)
             self._thread.start()

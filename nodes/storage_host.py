@@ -203,6 +203,15 @@ class RemoteBlobStore(IndexedStore):
         blobs = self._call("get_many", ids)
         return [self._verified(blob_id, blob) for blob_id, blob in zip(ids, blobs)]
 
+    def prepare_reads(self) -> None:
+        """Open the local reader now (it asks the actor where the storage runs): a role calls this as it starts,
+        so that its first read of a task does not wait for the actor. A storage that does not answer now is
+        asked again at the first read."""
+        try:
+            self._local_reader()
+        except StorageError:
+            pass
+
     def with_local_reads(self, enabled: bool) -> RemoteBlobStore:
         """This store, over the same actor, with local reads on or off."""
         other = copy.copy(self)  # without the reader, as a pickled copy (__getstate__)

@@ -63,6 +63,10 @@ class BlobStore(ABC):
 
     # --- reading ---
 
+    def prepare_reads(self) -> None:
+        """Set up now what the first read would set up, so that it does not wait for it (nothing here)."""
+        return None
+
     @abstractmethod
     def get(self, blob_id: BlobId) -> bytes:
         """Return the bytes stored under ``blob_id``, checked against it.

@@ -123,3 +123,32 @@ def test_local_reads_are_opened_again_in_each_process_the_store_is_sent_to(ray_r
         assert (local, read) == (True, blobs) and pid != os.getpid()
     finally:
         store.shutdown()
+
+
+def test_prepared_reads_ask_the_actor_nothing_more_and_a_storage_that_is_gone_is_asked_again_later(
+        ray_runtime, tmp_path: Path, monkeypatch) -> None:
+    """prepare_reads opens the local reader, so a task's first read makes no actor call; with the storage gone
+    it raises nothing, and the first read then says the storage is unavailable."""
+    store = RemoteBlobStore(str(tmp_path / "data"), LIMIT_BYTES)
+    ids, blobs = _ids_after_put(store, 2)
+    fresh = store.with_local_reads(True)  # a copy with no reader opened yet
+    fresh.prepare_reads()
+    asked: list[str] = []
+    monkeypatch.setattr(RemoteBlobStore, "_call", lambda self, method, *args: asked.append(method))
+    try:
+        assert fresh.get_many(ids) == blobs and asked == []
+    finally:
+        monkeypatch.undo()
+        store.shutdown()
+    deadline_s = time.monotonic() + 30
+    while True:  # Ray ends a killed actor asynchronously
+        try:
+            store.with_local_reads(True).reads_locally()  # a fresh copy asks the actor where it runs
+        except StorageUnavailable:
+            break
+        assert time.monotonic() < deadline_s, "the storage still answered 30 s after its shutdown"
+        time.sleep(0.1)
+    gone = store.with_local_reads(True)
+    gone.prepare_reads()  # nothing raised: the first read asks again
+    with pytest.raises(StorageUnavailable):
+        gone.get_many(ids)
