@@ -88,6 +88,17 @@ def open_blob_store(data_dir: str | Path, max_blob_bytes: int) -> FileBlobStore:
 
 
 @dataclass(frozen=True)
+class _LocalStore:
+    """The storage's blob directory as one process found it: open (``store``) when it is on the storage's
+    machine and may read it, and whether it may also write it."""
+
+    pid: int
+    store: FileBlobStore | None
+    readable: bool
+    writable: bool
+
+
+@dataclass(frozen=True)
 class StoreLocality:
     """Where a storage actor keeps its blobs: the Ray node its process runs on, and its blob store's root."""
 
@@ -158,15 +169,19 @@ class RemoteBlobStore(IndexedStore):
 
     With ``local_reads``, a process on the storage's own machine reads blobs straight from the storage's
     directory, as HDFS's short-circuit reads do: each blob is checked against its id wherever its bytes
-    come from, so this trusts nothing more, and it skips the actor and Ray's copy of every blob. Writes, the
-    index and every read from another machine go through the actor; so does a local read that fails.
+    come from, so this trusts nothing more, and it skips the actor and Ray's copy of every blob. With
+    ``local_writes`` it also writes blobs there itself, as the actor would (a temporary file, synced, renamed
+    into place: a blob is absent or whole, and several writers never meet), when it may write the directory.
+    The index and every read and write from another machine go through the actor; so does a local read or
+    write that fails.
     """
 
     def __init__(self, data_dir: str, max_blob_bytes: int, *, clustered: bool = False,
-                 local_reads: bool = True) -> None:
+                 local_reads: bool = True, local_writes: bool = True) -> None:
         super().__init__(max_blob_bytes=max_blob_bytes)
         self._local_reads = local_reads
-        self._reader: tuple[int, FileBlobStore | None] | None = None  # (the process it was opened in, reader)
+        self._local_writes = local_writes
+        self._local: _LocalStore | None = None  # the storage's directory as this process opened it
         placement = Placement(resource=STORAGE_RESOURCE) if clustered else Placement()
         self._host: ActorHost[StorageHost] = ActorHost(
             StorageHost, data_dir, max_blob_bytes, name="storage", placement=placement,
@@ -185,7 +200,15 @@ class RemoteBlobStore(IndexedStore):
         return self.put_many([data])[0]
 
     def put_many(self, blobs: Sequence[bytes]) -> list[BlobId]:
-        return self._call("put_many", [self._checked_payload(blob) for blob in blobs])
+        """Store blobs, in the storage's directory on its own machine or else through the actor."""
+        payloads = [self._checked_payload(blob) for blob in blobs]
+        writer = self._local_writer()
+        if writer is not None:
+            try:
+                return writer.put_many(payloads)
+            except StorageError:
+                pass  # the directory refused a write: the actor gives its own answer
+        return self._call("put_many", payloads)
 
     def get(self, blob_id: BlobId) -> bytes:
         return self.get_many([blob_id])[0]
@@ -204,45 +227,67 @@ class RemoteBlobStore(IndexedStore):
         return [self._verified(blob_id, blob) for blob_id, blob in zip(ids, blobs)]
 
     def prepare_reads(self) -> None:
-        """Open the local reader now (it asks the actor where the storage runs): a role calls this as it starts,
-        so that its first read of a task does not wait for the actor. A storage that does not answer now is
-        asked again at the first read."""
+        """Open the storage's directory now (this asks the actor where it runs): a role calls this as it
+        starts, so that its first read or write of a task does not wait for the actor. A storage that does not
+        answer now is asked again at the first read."""
+        if not (self._local_reads or self._local_writes):
+            return
         try:
-            self._local_reader()
+            self._local_store()
         except StorageError:
             pass
 
     def with_local_reads(self, enabled: bool) -> RemoteBlobStore:
         """This store, over the same actor, with local reads on or off."""
-        other = copy.copy(self)  # without the reader, as a pickled copy (__getstate__)
+        other = copy.copy(self)  # without the local store, as a pickled copy (__getstate__)
         other._local_reads = enabled
+        return other
+
+    def with_local_writes(self, enabled: bool) -> RemoteBlobStore:
+        """This store, over the same actor, with local writes on or off."""
+        other = copy.copy(self)
+        other._local_writes = enabled
         return other
 
     def reads_locally(self) -> bool:
         """Whether this process reads blobs straight from the storage's directory (see the class)."""
         return self._local_reader() is not None
 
-    def _local_reader(self) -> FileBlobStore | None:
-        """The storage's blob directory opened for reading, when this process runs on the storage's Ray node and
-        can read it; asked of the actor once per process."""
-        if not self._local_reads:
-            return None
-        pid = os.getpid()
-        if self._reader is None or self._reader[0] != pid:
-            self._reader = (pid, self._open_local_reader())
-        return self._reader[1]
+    def writes_locally(self) -> bool:
+        """Whether this process writes blobs straight into the storage's directory (see the class)."""
+        return self._local_writer() is not None
 
-    def _open_local_reader(self) -> FileBlobStore | None:
+    def _local_reader(self) -> FileBlobStore | None:
+        """The storage's blob directory, when local reads are on and this process may read it there."""
+        local = self._local_store() if self._local_reads else None
+        return local.store if local is not None and local.readable else None
+
+    def _local_writer(self) -> FileBlobStore | None:
+        """The storage's blob directory, when local writes are on and this process may write it there."""
+        local = self._local_store() if self._local_writes else None
+        return local.store if local is not None and local.writable else None
+
+    def _local_store(self) -> _LocalStore:
+        """The storage's blob directory as this process can use it; asked of the actor once per process."""
+        pid = os.getpid()
+        if self._local is None or self._local.pid != pid:
+            self._local = self._open_local_store(pid)
+        return self._local
+
+    def _open_local_store(self, pid: int) -> _LocalStore:
         locality: StoreLocality = self._call("locality")
         here = ray_node_id()
         root = Path(locality.root)
-        if not here or here != locality.node_id or not os.access(root / "blobs", os.R_OK | os.X_OK):
-            return None
-        return FileBlobStore(root, max_blob_bytes=self.max_blob_bytes, fsync=False)
+        if not here or here != locality.node_id:
+            return _LocalStore(pid, None, readable=False, writable=False)
+        readable = os.access(root / "blobs", os.R_OK | os.X_OK)
+        writable = readable and os.access(root / "blobs", os.W_OK)
+        store = FileBlobStore(root, max_blob_bytes=self.max_blob_bytes) if readable else None  # synced as the actor's
+        return _LocalStore(pid, store, readable=readable, writable=writable)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state["_reader"] = None  # opened again where the store is unpickled
+        state["_local"] = None  # opened again where the store is unpickled
         return state
 
     def has(self, blob_id: BlobId) -> bool:

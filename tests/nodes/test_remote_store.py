@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import ray
 
-from cipherquorum.exceptions import BlobNotFound, StorageUnavailable
+from cipherquorum.exceptions import BlobNotFound, StorageError, StorageUnavailable
 from cipherquorum.nodes import storage_host
 from cipherquorum.nodes.storage_host import RemoteBlobStore
 from cipherquorum.storage import BlobStore
@@ -83,13 +83,17 @@ def test_a_reader_on_the_storages_machine_reads_its_directory_without_the_actor(
 
 
 def test_a_reader_on_another_machine_reads_through_the_actor(ray_runtime, tmp_path: Path, monkeypatch) -> None:
-    """A process whose Ray node is not the storage's reads through the actor, and still gets checked bytes."""
+    """A process whose Ray node is not the storage's reads and writes through the actor, and still gets checked
+    bytes."""
     store = RemoteBlobStore(str(tmp_path / "data"), LIMIT_BYTES)
     ids, blobs = _ids_after_put(store, 2)
     monkeypatch.setattr(storage_host, "ray_node_id", lambda: "f" * 56)
+    elsewhere = store.with_local_reads(True)  # a copy that has not looked for the directory yet
     try:
-        assert not store.reads_locally()
-        assert store.get_many(ids) == blobs
+        assert not elsewhere.reads_locally() and not elsewhere.writes_locally()
+        assert elsewhere.get_many(ids) == blobs
+        more, more_blobs = _ids_after_put(elsewhere, 2)
+        assert store.get_many(more) == more_blobs
     finally:
         store.shutdown()
 
@@ -152,3 +156,39 @@ def test_prepared_reads_ask_the_actor_nothing_more_and_a_storage_that_is_gone_is
     gone.prepare_reads()  # nothing raised: the first read asks again
     with pytest.raises(StorageUnavailable):
         gone.get_many(ids)
+
+
+def test_a_writer_on_the_storages_machine_writes_its_directory_without_the_actor(ray_runtime, tmp_path: Path,
+                                                                                 monkeypatch) -> None:
+    """Local writes make no actor call, land whole in the storage's directory and are seen by the actor; a
+    write the directory refuses is handed to the actor, which stores it."""
+    store = RemoteBlobStore(str(tmp_path / "data"), LIMIT_BYTES)
+    through_actor = store.with_local_writes(False)
+    try:
+        store.prepare_reads()
+        assert store.writes_locally() and not through_actor.writes_locally()
+        asked: list[str] = []
+        real_call = RemoteBlobStore._call
+        monkeypatch.setattr(RemoteBlobStore, "_call",
+                            lambda self, method, *args: asked.append(method) or real_call(self, method, *args))
+        blobs = [os.urandom(1000) for _ in range(3)]
+        ids = store.put_many(blobs)
+        assert asked == []
+        root = tmp_path / "data" / "store" / "blobs"
+        assert [(root / i[:2] / i[2:]).read_bytes() for i in ids] == blobs
+        assert not [p for p in root.rglob(".tmp-*")], "a temporary file was left behind"
+        assert all(through_actor.has(i) for i in ids) and asked == ["has"] * 3
+
+        def refused(self: object, blobs: object) -> list[BlobId]:
+            raise StorageError("the directory refused the write")
+
+        monkeypatch.setattr(storage_host.FileBlobStore, "put_many", refused)
+        asked.clear()
+        other = os.urandom(1000)
+        other_id = store.put(other)
+        assert asked == ["put_many"]
+        monkeypatch.undo()
+        assert through_actor.get(other_id) == other
+    finally:
+        monkeypatch.undo()
+        store.shutdown()
