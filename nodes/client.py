@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from cipherquorum.chain import ChainEvent, TaskMarket, derive_account
-from cipherquorum.chain.heads import IDLE_POLL_S, HeadWatcher
+from cipherquorum.chain.heads import HeadWatcher
 from cipherquorum.exceptions import ChainError, CipherQuorumError, ContractError, ValidationError
 from cipherquorum.fhe import Ciphertext, KeyNeeds, SecretKeyOwner, get_program, program_id, result_hash
 from cipherquorum.measurement.spans import Phase, PhaseSpan, ProcessUsage, SpanRecorder, process_usage
@@ -436,8 +436,7 @@ class ClientPool:
                 self._poll()
             except CipherQuorumError:
                 pass  # the chain did not answer this time; the next poll reads the same blocks again
-            self._wake.wait(max(self._config.poll_interval_s, IDLE_POLL_S) if self._heads.live
-                            else self._config.poll_interval_s)
+            self._wake.wait(self._heads.idle_wait_s(self._config.poll_interval_s))
             self._wake.clear()
 
     def _poll(self) -> None:

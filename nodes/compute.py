@@ -13,7 +13,7 @@ from typing import TypeVar
 
 from cipherquorum.chain import ChainEvent, Queued, TaskMarket, TxReceipt, derive_account
 from cipherquorum.chain.errors import RevealNotOpen
-from cipherquorum.chain.heads import IDLE_POLL_S, HeadWatcher
+from cipherquorum.chain.heads import HeadWatcher
 from cipherquorum.exceptions import (
     ChainError,
     ChainUnavailable,
@@ -226,8 +226,7 @@ class ComputeNode:
             except CipherQuorumError as exc:
                 self._note(f"loop: {exc}")
             if self._transactions_sent() == sent:  # after a transaction, look again at once
-                self._nudge.wait(max(self._config.poll_interval_s, IDLE_POLL_S) if self._heads.live
-                                 else self._config.poll_interval_s)
+                self._nudge.wait(self._heads.idle_wait_s(self._config.poll_interval_s))
                 self._nudge.clear()
 
     def _transactions_sent(self) -> int:

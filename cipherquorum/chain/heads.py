@@ -67,6 +67,11 @@ class HeadWatcher:
         """The latest head this watcher saw (None before its first answer)."""
         return self._head
 
+    def idle_wait_s(self, poll_interval_s: float) -> float:
+        """How long a subscribed role that polls every ``poll_interval_s`` waits for a block before it reads the
+        chain anyway: at least IDLE_POLL_S while new blocks wake it, its own interval otherwise."""
+        return max(poll_interval_s, IDLE_POLL_S) if self._live else poll_interval_s
+
     def subscribe(self, event: threading.Event) -> None:
         """Set ``event`` at every new block from now on (the thread starts with the first subscriber)."""
         with self._lock:

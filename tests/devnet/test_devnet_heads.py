@@ -127,7 +127,7 @@ def test_the_watcher_wakes_its_subscribers_at_each_new_block(chain: Devnet) -> N
         deadline_s = time.monotonic() + 10
         while not watcher.live and time.monotonic() < deadline_s:
             time.sleep(0.05)
-        assert watcher.live
+        assert watcher.live and watcher.idle_wait_s(0.05) == 0.5 and watcher.idle_wait_s(2.0) == 2.0
         for event in woken:
             event.clear()
         head = head_of(chain)
@@ -173,6 +173,7 @@ def test_against_a_chain_without_the_method_the_watcher_stops_and_the_roles_poll
         watcher.subscribe(event)
         time.sleep(1.0)
         assert not watcher.live and watcher.head is None and not event.is_set()
+        assert watcher.idle_wait_s(0.05) == 0.05  # polled at the role's own interval
         assert _PlainChain.asked == ["devnet_waitForBlock"], "the watcher asked again after 'method not found'"
         watcher.subscribe(threading.Event())  # a later subscriber starts no thread again
         time.sleep(0.3)
