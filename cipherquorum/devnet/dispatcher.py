@@ -76,9 +76,10 @@ class ChainDispatcher:
     """Runs JSON-RPC methods against one EthereumTester, one call at a time (eth-tester is not thread-safe).
 
     eth_getLogs is answered from a per-block log cache, built from the block's receipts; a mined transaction's
-    receipt is built once and kept (the devnet never reorganizes, so neither ever changes). An eth_call asked
-    again before the chain moves on (same head block, same pending timestamp) gets the answer it got the first
-    time. Each method's calls and busy time are counted ("eth_call (cached)" counts the repeated calls).
+    receipt is built once and kept (the devnet never reorganizes; a revert to a snapshot drops what it undid).
+    An eth_call asked again before the chain moves on (same head block, same pending timestamp) gets the answer
+    it got the first time. Each method's calls and busy time are counted ("eth_call (cached)" counts the repeated
+    calls).
 
     Admin methods (see ``access``) are served only to calls made with ``admin=True``. Block parameters are
     checked against the head, raw transactions against the chain id, and an eth_call's gas against the cap
@@ -199,9 +200,13 @@ class ChainDispatcher:
         return int(self._tester.backend.chain.get_canonical_head().block_number)
 
     def _note_head(self) -> None:
-        """Tell the head listener if the last call moved the head (mined, or reverted to a snapshot)."""
+        """Tell the head listener if the last call moved the head (mined, or reverted to a snapshot); a revert
+        drops what the caches kept of the blocks it undid."""
         head = self._head_number()
         if head != self._head:
+            if head < self._head:
+                self._logs.forget_from(head + 1)
+                self._receipts.clear()
             self._head = head
             if self._head_listener is not None:
                 self._head_listener(head)

@@ -36,7 +36,7 @@ def _lowered(value: Any, name: str) -> frozenset[str] | None:
 
 
 class BlockLogIndex:
-    """Answers eth_getLogs filters from each mined block's logs, fetched once and kept (blocks never change).
+    """Answers eth_getLogs filters from each mined block's logs, fetched once and kept (until ``forget_from``).
 
     ``fetch_block_logs(n)`` returns every log of block n in JSON-RPC form (eth-tester's own answer to an
     unfiltered eth_getLogs for that block), so the answers keep eth-tester's format exactly.
@@ -45,6 +45,11 @@ class BlockLogIndex:
     def __init__(self, fetch_block_logs: Callable[[int], Sequence[JsonLog]]) -> None:
         self._fetch = fetch_block_logs
         self._blocks: dict[int, tuple[JsonLog, ...]] = {}
+
+    def forget_from(self, number: int) -> None:
+        """Drop the kept logs of block ``number`` and every later one (the chain went back to a snapshot)."""
+        for kept in [kept for kept in self._blocks if kept >= number]:
+            del self._blocks[kept]
 
     def query(self, params: Sequence[Any], head: int) -> list[JsonLog] | None:
         """Return the logs matching ``params`` (eth_getLogs' params) up to block ``head``.

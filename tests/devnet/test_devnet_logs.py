@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 import requests
 
-from cipherquorum.chain import derive_account
+from cipherquorum.chain import TaskMarket, derive_account
 from cipherquorum.devnet import Devnet, dispatcher
 from cipherquorum.devnet.codec import to_json
 from cipherquorum.devnet.logindex import BlockLogIndex, block_number_of
+from cipherquorum.protocol import TaskParams
+from cipherquorum.types import Hash32
 
 
 def _rpc(url: str, method: str, params: list) -> object:
@@ -156,3 +158,29 @@ def test_a_malformed_receipt_request_gets_eth_tester_error(busy_market) -> None:
     body = {"jsonrpc": "2.0", "id": 1, "method": "eth_getTransactionReceipt", "params": [12]}
     reply = requests.post(busy_market.devnet.url, json=body, timeout=30).json()
     assert "error" in reply and reply["error"]["message"]
+
+
+def test_a_revert_to_a_snapshot_drops_the_kept_logs_and_receipts_of_the_blocks_it_undid() -> None:
+    """After evm_revert the undone transaction has no receipt and its logs are gone; a different transaction mined
+    at the same height afterwards is read as eth-tester reads it, not from what was kept of the undone block."""
+    def params(tag: bytes) -> TaskParams:
+        return TaskParams(Hash32(tag * 32), Hash32(b"\x02" * 32), 3, 2, 600, 600, 60, 10**15)
+
+    with Devnet(admin_methods=True, seed="revert") as devnet:
+        account = derive_account("revert", "deployer", 0)
+        devnet.fund(account.address, 10**21)
+        market = TaskMarket.deploy(devnet.url, account, min_stake_wei=10**18, slash_wei=10**17, exit_cooldown_s=60)
+        snapshot = _rpc(devnet.url, "evm_snapshot", [])
+        _, undone = market.create_task(params(b"\x01"))
+        query = {"fromBlock": hex(undone.block_number), "address": market.address}
+        assert {log["transactionHash"] for log in _rpc(devnet.url, "eth_getLogs", [query])} == {undone.tx_hash}
+        assert _rpc(devnet.url, "eth_getTransactionReceipt", [undone.tx_hash]) is not None
+        _rpc(devnet.url, "evm_revert", [snapshot])
+        assert int(_rpc(devnet.url, "eth_blockNumber", []), 16) == undone.block_number - 1
+        assert _rpc(devnet.url, "eth_getTransactionReceipt", [undone.tx_hash]) is None
+        assert _rpc(devnet.url, "eth_getLogs", [query]) == []
+        _, redone = TaskMarket(devnet.url, market.address, account).create_task(params(b"\x03"))
+        assert redone.block_number == undone.block_number and redone.tx_hash != undone.tx_hash
+        logs = _rpc(devnet.url, "eth_getLogs", [query])
+        assert {log["transactionHash"] for log in logs} == {redone.tx_hash}
+        assert logs == _eth_tester_logs(devnet, query)
