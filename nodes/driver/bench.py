@@ -1,6 +1,7 @@
 """``cipherquorum bench``: run a scenario end to end, then measure its pure FHE cost and its raw chain ceiling."""
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -29,14 +30,24 @@ def run_bench(scenario: Scenario, *, data_dir: str | Path | None = None, ray_add
 
     (c) the end-to-end run on Ray; (a) every replica's program on the run's own ciphertexts, in this process;
     (b) the run's transactions replayed ``replays`` times, each on a fresh devnet (the chain time is their
-    median). The run's blobs are read from ``data_dir`` (a new temporary folder by default), so the storage
-    must be local. Raises ValidationError for fewer than one replay, RunInterrupted if the run did not finish
-    every task, and the errors of MarketRun, the FHE pass and the replay.
+    median). The run's blobs are read from ``data_dir``, so the storage must be local; by default a new
+    temporary folder, removed when the bench ends. Raises ValidationError for fewer than one replay,
+    RunInterrupted if the run did not finish every task, and the errors of MarketRun, the FHE pass and the replay.
     """
     if isinstance(replays, bool) or not isinstance(replays, int) or replays < 1:
         raise ValidationError(f'"replays" must be an integer >= 1 (got {replays!r})')
     stage = on_stage or (lambda _: None)
-    folder = Path(data_dir) if data_dir is not None else Path(tempfile.mkdtemp(prefix="cq-bench-"))
+    if data_dir is not None:
+        return _bench(scenario, Path(data_dir), ray_address, stage, replays)
+    folder = Path(tempfile.mkdtemp(prefix="cq-bench-"))
+    try:
+        return _bench(scenario, folder, ray_address, stage, replays)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _bench(scenario: Scenario, folder: Path, ray_address: str, stage: Callable[[str], None],
+           replays: int) -> tuple[BenchReport, RunReport]:
     stage("(c) end-to-end run")
     run = MarketRun(scenario, ray_address=ray_address, data_dir=folder)
     report = run.run()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import shutil
 import tempfile
 import threading
 import time
@@ -79,7 +80,7 @@ class LoadRun:
         self._scenario = scenario
         self._config = config
         self._address = ray_address or scenario.run.ray_address
-        self._data_dir = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="cq-load-"))
+        self._data_dir = Path(data_dir) if data_dir else None  # None: a temporary folder, removed after the run
         self._on_live = on_live
         self._timings: dict[str, float] = {}
         self._t0 = 0.0
@@ -91,9 +92,14 @@ class LoadRun:
     def run(self) -> LoadMeasurements:
         """Start the market, run the test, stop everything; raises NodeError if Ray cannot start."""
         self._t0 = time.monotonic()
-        with running_market(self._scenario, self._data_dir, ray_address=self._address, clients=self._config.clients,
-                            lap=self._lap) as stack:
-            measured = self._run(stack)
+        folder = self._data_dir or Path(tempfile.mkdtemp(prefix="cq-load-"))
+        try:
+            with running_market(self._scenario, folder, ray_address=self._address, clients=self._config.clients,
+                                lap=self._lap) as stack:
+                measured = self._run(stack)
+        finally:
+            if self._data_dir is None:
+                shutil.rmtree(folder, ignore_errors=True)
         if self._config.replay and not measured.interrupted:
             measured = replace(measured, chain_ceiling=self._ceiling(measured.tasks, measured.program))
         return measured

@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -49,18 +50,23 @@ def test_load_writes_its_reports_and_a_crossed_threshold_exits_99(tmp_path: Path
     assert report["transactions"]["per_task"] <= 7 and report["phases"]["compute"]["count"] == 12
     assert report["transactions"]["ceiling"]["tasks"] == 4 and report["transactions"]["ceiling"]["tasks_per_s"] > 0
     assert "released" in done.stderr  # live stats were shown
+    assert any((tmp_path / "data").rglob("index.sqlite3"))  # a storage directory the user named is kept
 
 
 @pytest.mark.slow
 def test_bench_reports_the_overhead_of_a_small_scenario(tmp_path: Path) -> None:
-    """The bench runs a scenario three ways and writes the JSON with the ratio and its parts."""
+    """The bench runs a scenario three ways and writes the JSON with the ratio and its parts; the temporary
+    storage directory it made for the run is gone after."""
     scenario = (REPO / "scenarios" / "quickstart.toml").read_text()
     scenario = scenario.replace("respondents = 200", "respondents = 40").replace("inputs_per_task = 50",
                                                                                   "inputs_per_task = 20")
     (tmp_path / "small.toml").write_text(scenario)
-    done = _cli("bench", str(tmp_path / "small.toml"), "--json", str(tmp_path / "bench.json"), "--data-dir",
-                str(tmp_path / "data"), "--max-overhead", "1000", "--replays", "2")
+    temporary = Path(tempfile.gettempdir())
+    before = set(temporary.glob("cq-bench-*"))
+    done = _cli("bench", str(tmp_path / "small.toml"), "--json", str(tmp_path / "bench.json"), "--max-overhead",
+                "1000", "--replays", "2")
     assert done.returncode == 0, done.stderr[-3000:]
+    assert set(temporary.glob("cq-bench-*")) <= before
     report = json.loads((tmp_path / "bench.json").read_text())
     assert report["tasks"] == 4 and report["verified"] is True and report["txs_per_task"] <= 7.0
     assert report["overhead_ratio"] == pytest.approx(report["e2e_s"] / report["ideal_s"], rel=1e-3)
