@@ -331,7 +331,8 @@ def _build_parser() -> argparse.ArgumentParser:
         "bench", help="measure a scenario's end-to-end time against its pure FHE cost and raw chain ceiling")
     bench.add_argument("scenario", help="scenario TOML file, e.g. scenarios/quickstart.toml")
     bench.add_argument("--json", metavar="PATH", help="write the benchmark's JSON to PATH")
-    bench.add_argument("--data-dir", metavar="DIR", help="storage directory of the run, kept (default: a new temporary one, removed after)")
+    bench.add_argument("--data-dir", metavar="DIR",
+                       help="storage directory of the run, kept (default: a new temporary one, removed after)")
     bench.add_argument("--address", metavar="ADDR", help="join the Ray cluster at ADDR (storage must be local)")
     bench.add_argument("--max-overhead", type=_positive_float, metavar="RATIO",
                        help=f"exit with code {EXIT_THRESHOLDS_FAILED} if e2e / ideal exceeds RATIO")
@@ -354,7 +355,8 @@ def _build_parser() -> argparse.ArgumentParser:
                       help="fail (exit 99) past LIMIT: p50_latency_s, p95_latency_s, p99_latency_s, "
                            "failure_rate, min_throughput_per_s; repeatable, replaces the file's")
     load.add_argument("--address", metavar="ADDR", help="join the Ray cluster at ADDR")
-    load.add_argument("--data-dir", metavar="DIR", help="storage directory, kept (default: a new temporary one, removed after)")
+    load.add_argument("--data-dir", metavar="DIR",
+                      help="storage directory, kept (default: a new temporary one, removed after)")
     load.add_argument("--quiet", action="store_true", help="do not show live stats")
     load.add_argument("--no-replay", action="store_true",
                       help="skip the replay of the tasks on a fresh chain that measures the chain's ceiling")
