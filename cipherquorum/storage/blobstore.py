@@ -203,6 +203,7 @@ class FileBlobStore(BlobStore):
         super().__init__(max_blob_bytes=max_blob_bytes)
         self._root = Path(root)
         self._blobs_dir = self._root / "blobs"
+        self._blobs_prefix = str(self._blobs_dir) + os.sep  # strings: see benchmarks/blob_reads.py
         self._fsync = fsync
         try:
             created = not self._blobs_dir.is_dir()
@@ -281,7 +282,8 @@ class FileBlobStore(BlobStore):
 
     def get(self, blob_id: BlobId) -> bytes:
         """Return the checked bytes of ``blob_id``; see BlobStore.get."""
-        path = self._path(validate_blob_id(blob_id))
+        blob_id = validate_blob_id(blob_id)
+        path = f"{self._blobs_prefix}{blob_id[:2]}{os.sep}{blob_id[2:]}"
         try:
             with open(path, "rb") as file:
                 data = file.read()

@@ -1,0 +1,50 @@
+"""FileBlobStore.get against the same read with a Path built per blob (what get did before), on 50 blobs of a
+replica's input size, alternating so that a noisy machine slows both alike.
+
+    .venv/bin/python benchmarks/blob_reads.py [--blobs 50] [--size 33000] [--repeats 40]
+
+Prints the CPU milliseconds per get of every blob (each checked against its id), median of the rounds.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+
+from cipherquorum.storage.blobstore import FileBlobStore
+from cipherquorum.storage.ids import validate_blob_id
+from cipherquorum.types import BlobId
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--blobs", type=int, default=50)
+    parser.add_argument("--size", type=int, default=33000)
+    parser.add_argument("--repeats", type=int, default=40)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="cq-blob-reads-") as root:
+        store = FileBlobStore(root, fsync=False)
+        ids = store.put_many([os.urandom(args.size) for _ in range(args.blobs)])
+
+        def with_a_path(blob_id: BlobId) -> bytes:
+            with open(store._path(validate_blob_id(blob_id)), "rb") as file:
+                return store._verified(blob_id, file.read())
+
+        rounds: dict[str, list[float]] = {"a Path per read": [], "FileBlobStore.get": []}
+        for _ in range(9):
+            for name, read in (("a Path per read", with_a_path), ("FileBlobStore.get", store.get)):
+                started = time.process_time()
+                for _ in range(args.repeats):
+                    for blob_id in ids:
+                        read(blob_id)
+                rounds[name].append(1000 * (time.process_time() - started) / args.repeats)
+        for name, figures in rounds.items():
+            print(f"{name:20} {statistics.median(figures):.3f} ms CPU per {args.blobs} blobs")
+        before, after = (statistics.median(figures) for figures in rounds.values())
+        print(f"ratio {after / before:.3f}")
+
+
+if __name__ == "__main__":
+    main()
