@@ -90,11 +90,10 @@ def open_blob_store(data_dir: str | Path, max_blob_bytes: int) -> FileBlobStore:
 @dataclass(frozen=True)
 class _LocalStore:
     """The storage's blob directory as one process found it: open (``store``) when it is on the storage's
-    machine and may read it, and whether it may also write it."""
+    machine and the process may read it (None otherwise), and whether it may also write it."""
 
     pid: int
     store: FileBlobStore | None
-    readable: bool
     writable: bool
 
 
@@ -260,7 +259,7 @@ class RemoteBlobStore(IndexedStore):
     def _local_reader(self) -> FileBlobStore | None:
         """The storage's blob directory, when local reads are on and this process may read it there."""
         local = self._local_store() if self._local_reads else None
-        return local.store if local is not None and local.readable else None
+        return local.store if local is not None else None
 
     def _local_writer(self) -> FileBlobStore | None:
         """The storage's blob directory, when local writes are on and this process may write it there."""
@@ -278,12 +277,10 @@ class RemoteBlobStore(IndexedStore):
         locality: StoreLocality = self._call("locality")
         here = ray_node_id()
         root = Path(locality.root)
-        if not here or here != locality.node_id:
-            return _LocalStore(pid, None, readable=False, writable=False)
-        readable = os.access(root / "blobs", os.R_OK | os.X_OK)
-        writable = readable and os.access(root / "blobs", os.W_OK)
-        store = FileBlobStore(root, max_blob_bytes=self.max_blob_bytes) if readable else None  # synced as the actor's
-        return _LocalStore(pid, store, readable=readable, writable=writable)
+        if not here or here != locality.node_id or not os.access(root / "blobs", os.R_OK | os.X_OK):
+            return _LocalStore(pid, None, writable=False)
+        store = FileBlobStore(root, max_blob_bytes=self.max_blob_bytes)  # its writes synced as the actor's are
+        return _LocalStore(pid, store, writable=os.access(root / "blobs", os.W_OK))
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
