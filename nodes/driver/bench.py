@@ -1,8 +1,6 @@
 """``cipherquorum bench``: run a scenario end to end, then measure its pure FHE cost and its raw chain ceiling."""
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,7 +10,7 @@ from cipherquorum.measurement.phases import phase_summaries, summaries_as_dict
 from cipherquorum.nodes.driver.fhe_pass import load_jobs, measure_fhe
 from cipherquorum.nodes.driver.replay import ReplayTask, ReplicaVote, replay_chain
 from cipherquorum.nodes.driver.runner import MarketRun
-from cipherquorum.nodes.driver.stack import MAX_BLOB_BYTES
+from cipherquorum.nodes.driver.stack import MAX_BLOB_BYTES, data_folder
 from cipherquorum.nodes.storage_host import open_blob_store
 from cipherquorum.reports.bench import BenchReport, phase_table, usable_cores
 from cipherquorum.reports.run import RunReport, TaskReport
@@ -36,14 +34,8 @@ def run_bench(scenario: Scenario, *, data_dir: str | Path | None = None, ray_add
     """
     if isinstance(replays, bool) or not isinstance(replays, int) or replays < 1:
         raise ValidationError(f'"replays" must be an integer >= 1 (got {replays!r})')
-    stage = on_stage or (lambda _: None)
-    if data_dir is not None:
-        return _bench(scenario, Path(data_dir), ray_address, stage, replays)
-    folder = Path(tempfile.mkdtemp(prefix="cq-bench-"))
-    try:
-        return _bench(scenario, folder, ray_address, stage, replays)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    with data_folder(data_dir, "cq-bench-") as folder:
+        return _bench(scenario, folder, ray_address, on_stage or (lambda _: None), replays)
 
 
 def _bench(scenario: Scenario, folder: Path, ray_address: str, stage: Callable[[str], None],

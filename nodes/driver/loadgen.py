@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import math
-import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -18,7 +16,7 @@ from cipherquorum.nodes.driver.interrupts import sigint_recorded
 from cipherquorum.nodes.driver.metrics import rpc_delta
 from cipherquorum.nodes.driver.replay import ReplayTask, ReplicaVote, replay_chain
 from cipherquorum.nodes.driver.results import combine_results, task_reference
-from cipherquorum.nodes.driver.stack import MarketStack, answer_study, running_market
+from cipherquorum.nodes.driver.stack import MarketStack, answer_study, data_folder, running_market
 from cipherquorum.nodes.hosting import PendingCall
 from cipherquorum.reports.load import ChainCeiling, ChainTx, LoadMeasurements, LoadTask, LoadTaskState
 from cipherquorum.settings.load import LoadConfig
@@ -80,7 +78,7 @@ class LoadRun:
         self._scenario = scenario
         self._config = config
         self._address = ray_address or scenario.run.ray_address
-        self._data_dir = Path(data_dir) if data_dir else None  # None: a temporary folder, removed after the run
+        self._data_dir = data_dir or None  # None: a temporary folder, removed after the run
         self._on_live = on_live
         self._timings: dict[str, float] = {}
         self._t0 = 0.0
@@ -92,14 +90,10 @@ class LoadRun:
     def run(self) -> LoadMeasurements:
         """Start the market, run the test, stop everything; raises NodeError if Ray cannot start."""
         self._t0 = time.monotonic()
-        folder = self._data_dir or Path(tempfile.mkdtemp(prefix="cq-load-"))
-        try:
-            with running_market(self._scenario, folder, ray_address=self._address, clients=self._config.clients,
-                                lap=self._lap) as stack:
-                measured = self._run(stack)
-        finally:
-            if self._data_dir is None:
-                shutil.rmtree(folder, ignore_errors=True)
+        with data_folder(self._data_dir, "cq-load-") as folder, running_market(
+                self._scenario, folder, ray_address=self._address, clients=self._config.clients,
+                lap=self._lap) as stack:
+            measured = self._run(stack)
         if self._config.replay and not measured.interrupted:
             measured = replace(measured, chain_ceiling=self._ceiling(measured.tasks, measured.program))
         return measured

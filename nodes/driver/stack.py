@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import os
+import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -72,6 +73,17 @@ def answer_study(shards: Sequence[RespondentShardHandle], study: Study, key_bund
         if take:
             calls.append(shard.submit_answer(study, key_bundle_ref, take))
     return [call.result() for call in calls]
+
+
+@contextmanager
+def data_folder(data_dir: str | Path | None, prefix: str) -> Iterator[Path]:
+    """``data_dir``, kept after; or, when it is None, a new temporary folder named ``prefix``..., removed on
+    leaving."""
+    if data_dir is not None:
+        yield Path(data_dir)
+        return
+    with tempfile.TemporaryDirectory(prefix=prefix, ignore_cleanup_errors=True) as folder:
+        yield Path(folder)
 
 
 @contextmanager

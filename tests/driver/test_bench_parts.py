@@ -7,6 +7,7 @@ from cipherquorum.exceptions import ValidationError
 from cipherquorum.fhe import KeyNeeds, SecretKeyOwner
 from cipherquorum.nodes.driver.fhe_pass import load_jobs, measure_fhe
 from cipherquorum.nodes.driver.replay import ReplayTask, ReplicaVote, replay_chain
+from cipherquorum.nodes.driver.stack import data_folder
 from cipherquorum.storage import MemoryBlobStore
 from cipherquorum.wire import TaskManifest, encode
 
@@ -60,3 +61,24 @@ def test_chain_replay_needs_one_vote_per_replica(small_scenario) -> None:
     """A task with fewer votes than the replication is refused before anything starts."""
     with pytest.raises(ValidationError, match="one vote per replica"):
         replay_chain(small_scenario, [ReplayTask(0, "histogram@1", (ReplicaVote(True, True),))])
+
+
+def test_a_named_data_folder_is_kept_and_a_temporary_one_is_removed_even_after_an_error(tmp_path, monkeypatch) -> None:
+    """bench and load run in ``data_folder``: the user's folder stays; the one made for the run does not."""
+    named = tmp_path / "mine"
+    with data_folder(named, "cq-test-") as folder:
+        assert folder == named
+        (folder / "blob").parent.mkdir(parents=True)
+        (folder / "blob").write_bytes(b"x")
+    assert (named / "blob").read_bytes() == b"x"
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(scratch))
+    with data_folder(None, "cq-test-") as folder:
+        assert folder.parent == scratch and folder.name.startswith("cq-test-")
+        (folder / "blob").write_bytes(b"x")
+    assert not list(scratch.iterdir())
+    with pytest.raises(RuntimeError), data_folder(None, "cq-test-") as folder:
+        (folder / "blob").write_bytes(b"x")
+        raise RuntimeError("the run failed")
+    assert not list(scratch.iterdir())
