@@ -203,7 +203,7 @@ class FileBlobStore(BlobStore):
         super().__init__(max_blob_bytes=max_blob_bytes)
         self._root = Path(root)
         self._blobs_dir = self._root / "blobs"
-        self._blobs_prefix = str(self._blobs_dir) + os.sep  # strings: see benchmarks/blob_reads.py
+        self._blobs_prefix = str(self._blobs_dir) + os.sep
         self._fsync = fsync
         try:
             created = not self._blobs_dir.is_dir()
@@ -282,8 +282,7 @@ class FileBlobStore(BlobStore):
 
     def get(self, blob_id: BlobId) -> bytes:
         """Return the checked bytes of ``blob_id``; see BlobStore.get."""
-        blob_id = validate_blob_id(blob_id)
-        path = f"{self._blobs_prefix}{blob_id[:2]}{os.sep}{blob_id[2:]}"
+        path = self._file_of(validate_blob_id(blob_id))
         try:
             with open(path, "rb") as file:
                 data = file.read()
@@ -352,8 +351,12 @@ class FileBlobStore(BlobStore):
 
     # --- internals ---
 
+    def _file_of(self, blob_id: BlobId) -> str:
+        """The file that holds ``blob_id``, as a string (reads join strings: see benchmarks/blob_reads.py)."""
+        return f"{self._blobs_prefix}{blob_id[:2]}{os.sep}{blob_id[2:]}"
+
     def _path(self, blob_id: BlobId) -> Path:
-        return self._blobs_dir / blob_id[:2] / blob_id[2:]
+        return Path(self._file_of(blob_id))
 
     def _is_stored(self, blob_id: BlobId, size: int) -> bool:
         """Return whether a complete file of the right size already holds ``blob_id``."""
