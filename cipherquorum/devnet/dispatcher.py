@@ -76,7 +76,7 @@ class ChainDispatcher:
     """Runs JSON-RPC methods against one EthereumTester, one call at a time (eth-tester is not thread-safe).
 
     eth_getLogs is answered from a per-block log cache, built from the block's receipts; a mined transaction's
-    receipt is built once and kept (the devnet never reorganizes; a revert to a snapshot drops what it undid).
+    receipt is built once and kept (the devnet never reorganizes; a revert to a snapshot drops them all).
     An eth_call asked again before the chain moves on (same head block, same pending timestamp) gets the answer
     it got the first time. Each method's calls and busy time are counted ("eth_call (cached)" counts the repeated
     calls).
@@ -201,7 +201,7 @@ class ChainDispatcher:
 
     def _note_head(self) -> None:
         """Tell the head listener if the last call moved the head (mined, or reverted to a snapshot); a revert
-        drops what the caches kept of the blocks it undid."""
+        drops the logs kept of the blocks it undid and every kept receipt (they are built again when asked)."""
         head = self._head_number()
         if head != self._head:
             if head < self._head:
