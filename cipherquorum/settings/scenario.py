@@ -36,10 +36,10 @@ MAX_PRICE_WEI = 2**96 - 1
 """Largest price the contract accepts (its MAX_PRICE_WEI; register reverts InvalidPrice past it)."""
 MAX_COOLDOWN_S = 2**64 - 1
 """Longest exit cooldown the contract's constructor takes (a uint64)."""
-TX_GAS_RESERVE_WEI = ETHER_WEI // 100
+TX_GAS_RESERVE_WEI = ETHER_WEI // 50
 """What an account must hold beyond the ether a transaction sends: on the embedded devnet the binding's largest
-gas limit (a createTask matching 256 nodes, 2.2M gas x 1.25, or a reveal's 1.5M floor) at its fee cap of 3 gwei
-(twice the devnet's 1 gwei gas price plus a 1 gwei tip) is 0.0083 ether."""
+gas limit (a batch's cap, chain.gas.MAX_BATCH_GAS, 6M gas, above a createTask matching 256 nodes at 2.2M x 1.25)
+at its fee cap of 3 gwei (twice the devnet's 1 gwei gas price plus a 1 gwei tip) is 0.018 ether."""
 FUND_TX_FEE_WEI = 21_000 * 10**10
 """The most gas one funding transfer of the devnet can cost (21,000 gas at its 10 gwei fee cap)."""
 DEVNET_FUNDERS = 10

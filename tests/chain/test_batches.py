@@ -9,6 +9,8 @@ from eth_hash.auto import keccak
 
 from cipherquorum.chain import TaskMarket
 from cipherquorum.chain.errors import BadSeal, BatchEscrowMismatch, InvalidBatch, InvalidQuorum, NotAssigned
+from cipherquorum.chain.gas import MAX_BATCH_GAS
+from cipherquorum.chain.market import Queued
 from cipherquorum.exceptions import ValidationError
 from cipherquorum.protocol import MAX_BATCH, TaskParams, check_winners, compute_seal, failed_checks
 from cipherquorum.types import Address, ExecStatus, TaskState
@@ -150,3 +152,20 @@ def test_the_binding_names_the_bad_task_of_a_batch_before_sending(
     with pytest.raises(ValidationError, match=r"tasks\[1\]: .*quorum"):
         client.create_tasks([make_params(), make_params(quorum=1)])
     assert client.block_number() == before
+
+
+def test_a_batch_is_split_only_past_the_gas_cap_and_each_chunk_stays_within_it(
+    market: TaskMarket, register_nodes: Callable[..., dict[Address, TaskMarket]],
+) -> None:
+    """A node seated on seven tasks of replication 3 reveals them in one transaction; a longer batch is split
+    into chunks whose gas limits all stay within MAX_BATCH_GAS, the largest that fit."""
+    node = next(iter(register_nodes(5).values()))
+    queued = Queued(0, 3)
+    assert len(node.in_transactions("revealMany", list(range(7)), 3, queued=queued)) == 1
+    for function in ("createTasks", "commitMany", "revealMany"):
+        chunks = node.in_transactions(function, list(range(MAX_BATCH)), 3, queued=queued)
+        assert [item for chunk in chunks for item in chunk] == list(range(MAX_BATCH))
+        size = len(chunks[0])
+        assert node.gas_limit(function, (3,) * size, queued=queued) <= MAX_BATCH_GAS
+        if len(chunks) > 1:  # one item more would not fit
+            assert node.gas_limit(function, (3,) * (size + 1), queued=queued) > MAX_BATCH_GAS

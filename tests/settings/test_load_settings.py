@@ -170,11 +170,11 @@ COUNTS = {**SMALL, "studies": [{"id": "s", "questions": [
 
 @pytest.mark.parametrize(("document", "config", "message"), [
     (SMALL, LoadConfig(tasks=100, clients=1), "chain.fund_wei: must pay client 0's escrow of 100 tasks x replication 3 "
-     "x 10000000000000000 wei = 3000000000000000000 wei and 10000000000000000 wei of gas (got 2020000000000000000)"),
+     "x 10000000000000000 wei = 3000000000000000000 wei and 20000000000000000 wei of gas (got 2020000000000000000)"),
     (SMALL, LoadConfig(tasks=100, clients=4), None),  # 25 tasks a client: 0.75 ether each
-    (SMALL, LoadConfig(tasks=67, clients=1), None),  # 2.01 ether of escrow, and 0.01 of gas
-    (SMALL, LoadConfig(tasks=68, clients=1), "chain.fund_wei: must pay client 0's escrow of 68 tasks x replication 3 "
-     "x 10000000000000000 wei = 2040000000000000000 wei and 10000000000000000 wei of gas (got 2020000000000000000)"),
+    (SMALL, LoadConfig(tasks=66, clients=1), None),  # 1.98 ether of escrow, and 0.02 of gas
+    (SMALL, LoadConfig(tasks=67, clients=1), "chain.fund_wei: must pay client 0's escrow of 67 tasks x replication 3 "
+     "x 10000000000000000 wei = 2010000000000000000 wei and 20000000000000000 wei of gas (got 2020000000000000000)"),
     (COUNTS, LoadConfig(inputs_per_task=50), "studies[0].questions[0].max_value: mean@1 over 50 answers a task "
      "reaches 5000000 in a result slot, past the plaintext bound 3670016 of fhe.preset 'bfv-2048', where sums wrap "
      "(got max_value=100000, load.inputs_per_task=50)"),

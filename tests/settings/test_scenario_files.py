@@ -109,10 +109,10 @@ def test_every_protocol_behaviour_can_be_named(behaviour: str) -> None:
      "nodes: the contract registers at most 256 compute nodes (got 257)"),
     # what the embedded devnet cannot fund
     (_with(chain__fund_wei="2 ether"), "chain.fund_wei: must pay nodes[0]'s stake of 2000000000000000000 wei and "
-     "10000000000000000 wei of gas (got 2000000000000000000)"),
+     "20000000000000000 wei of gas (got 2000000000000000000)"),
     (_with(nodes__stake_wei="1 ether", chain__fund_wei="1.02 ether", studies__inputs_per_task=1),
      "chain.fund_wei: must pay client 0's escrow of 100 tasks x replication 3 x 10000000000000000 wei = "
-     "3000000000000000000 wei and 10000000000000000 wei of gas (got 1020000000000000000)"),
+     "3000000000000000000 wei and 20000000000000000 wei of gas (got 1020000000000000000)"),
     (_with(chain__fund_wei="1e9 ether"), "chain.fund_wei: must be <= 999999999999790000000000000: the embedded "
      "devnet's 10 funders hold 1000000000000000000000000000 wei each and fund 5 accounts "
      "(got 1000000000000000000000000000)"),
@@ -174,7 +174,7 @@ def test_settings_the_run_would_refuse_are_refused_by_validate(document: dict, m
 @pytest.mark.parametrize("document", [
     _with(chain__min_stake_wei=0),  # the contract takes a zero minimum: it then matches stakes >= slash_wei
     _with(chain__slash_wei="2 ether"),  # a stake equal to the slash is matched
-    _with(chain__fund_wei="2.01 ether"),  # a node's stake and its gas reserve, exactly
+    _with(chain__fund_wei="2.02 ether"),  # a node's stake and its gas reserve, exactly
     _with(chain__fund_wei="999999999.99979 ether"),  # the most 10 funders can give 5 accounts
     _with(chain__rpc_url="https://node.example:8545/rpc"),
     _with(chain__exit_cooldown_s=2**64 - 1),
