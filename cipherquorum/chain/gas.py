@@ -29,10 +29,10 @@ MAX_NODES = 256
 """Most nodes the contract registers at once (its constant): the most any matching scans."""
 MAX_BATCH_GAS = 6_000_000
 """The most gas a batch asks for; the roles send fewer items per transaction rather than more (an account's gas
-reserve, settings.scenario.TX_GAS_RESERVE_WEI, pays this limit at the devnet's fee cap). At 3M a node seated on
-seven tasks of replication 3 revealed them in two transactions; `cipherquorum load scenarios/load.toml --tasks
-120 --concurrency 24` took 2.17-2.36 transactions per task at 6M against 2.46-2.62 at 3M (benchmarks/OVERHEADS.md,
-seventh pass). A block holds 30M gas on the devnet, anvil and hardhat."""
+reserve, settings.scenario.TX_GAS_RESERVE_WEI, pays this limit at the devnet's fee cap). At 3M the quickstart's
+eight tasks of replication 3 took two createTasks, and a node seated on seven of them two reveals; `cipherquorum
+load scenarios/load.toml --tasks 120 --concurrency 24` took 2.17-2.36 transactions per task at 6M against
+2.46-2.62 at 3M (benchmarks/OVERHEADS.md, seventh pass). A block holds 30M gas on the devnet, anvil and hardhat."""
 
 
 @dataclass(frozen=True)
