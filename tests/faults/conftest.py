@@ -1,8 +1,9 @@
 """Fixtures of the fault suite: run a scenario from the command line and kill -9 one role's process during it.
 
 - ``run_with_fault(scenario, role, when)`` runs ``cipherquorum run`` on the session's Ray and, once the moment
-  ``when`` names has come (a key of TRIGGERS), sends SIGKILL to the process of the role's actor; it returns
-  the exit code, the output and the JSON report, and fails if the run does not end within RUN_BOUND_S.
+  ``when`` names has come (a key of TRIGGERS, or BEFORE_RELEASE), sends SIGKILL to the process of the role's
+  actor; it returns the exit code, the output and the JSON report, and fails if the run does not end within
+  RUN_BOUND_S.
 
 Pids come from Ray's actor table, looked up by the role's class (the state API of ``ray list actors`` needs the
 dashboard, which a local run does not start).
@@ -24,6 +25,7 @@ import ray
 import ray._private.state as ray_state
 
 from cipherquorum import cli
+from cipherquorum.nodes.compute import ComputeNodeHandle
 from cipherquorum.nodes.driver import runner
 from cipherquorum.nodes.driver.runner import Progress
 
@@ -71,7 +73,16 @@ def while_answering(view: RunView) -> bool:
 
 
 TRIGGERS: dict[str, Trigger] = {"tasks started": at_first_progress, "answering": while_answering}
-"""The moments a test can kill a role at, by name."""
+"""The moments a test can kill a role at, by name, looked at every 10 ms while the run goes on."""
+
+BEFORE_RELEASE = "before release"
+"""The moment the tasks are created and the nodes, which have fetched and computed meanwhile, are about to be
+let send: the kill happens in the run's own thread, so the victim has sent nothing for any task."""
+
+
+def never(view: RunView) -> bool:
+    """The watcher's trigger for a kill the run's thread makes itself."""
+    return False
 
 
 def role_pids(role: str) -> list[int]:
@@ -114,12 +125,22 @@ class _Killer:
 
     def _watch(self) -> None:
         while not self._done.wait(0.01):
-            if self.when(self.view):
-                pids = role_pids(self.role)
-                if pids:
-                    self.pid = pids[0]
-                    os.kill(self.pid, signal.SIGKILL)
-                    return
+            if self.when(self.view) and self.kill():
+                return
+
+    def kill(self) -> bool:
+        """SIGKILL the role's first live process, and wait for it to be gone; whether there was one."""
+        if self.pid:
+            return True
+        pids = role_pids(self.role)
+        if not pids:
+            return False
+        self.pid = pids[0]
+        os.kill(self.pid, signal.SIGKILL)
+        deadline_s = time.monotonic() + 10
+        while Path(f"/proc/{self.pid}").exists() and time.monotonic() < deadline_s:
+            time.sleep(0.01)
+        return True
 
 
 @pytest.fixture
@@ -133,8 +154,16 @@ def run_with_fault(ray_runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         data_dir = tmp_path / f"data-{scenario}-{role}"
         json_path = tmp_path / f"{scenario}-{role}.json"
         view = RunView(data_dir)
-        killer = _Killer(role, TRIGGERS[when], view)
+        killer = _Killer(role, never if when == BEFORE_RELEASE else TRIGGERS[when], view)
         killers.append(killer)
+        if when == BEFORE_RELEASE:
+            release = ComputeNodeHandle.submit_release
+
+            def kill_then_release(node: ComputeNodeHandle) -> Any:
+                killer.kill()
+                return release(node)
+
+            monkeypatch.setattr(ComputeNodeHandle, "submit_release", kill_then_release)
 
         class WatchedRun(runner.MarketRun):
             def __init__(self, *args: Any, **kwargs: Any) -> None:

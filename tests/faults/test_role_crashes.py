@@ -44,8 +44,11 @@ def test_a_storage_crash_while_the_population_answers_is_recovered(run_with_faul
 
 
 def test_a_compute_node_crash_is_survived_and_the_market_slashes_the_node(run_with_fault) -> None:
-    """After kill -9 of a compute node the run goes on: the two live nodes form each quorum, the dead one is slashed."""
-    run = run_with_fault("market", "node", "tasks started")
+    """After kill -9 of a compute node the run goes on: the two live nodes form each quorum, the dead one is slashed.
+
+    The node dies once the tasks are created and before it may send, so it has committed to none of them.
+    """
+    run = run_with_fault("market", "node", "before release")
     assert run.code == EXIT_OK, run.stderr[-3000:]
     report = run.report
     assert all(t["status"] == "completed" and t["verified"] for t in report["tasks"]), report["tasks"]
