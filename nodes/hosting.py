@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -55,6 +56,25 @@ _local_ray = False
 """Whether this process started the Ray its roles run on, on this machine alone (RayRuntime.start)."""
 
 
+RAY_TOKEN_LOGGER = "ray._private.authentication.authentication_token_setup"
+"""Where Ray logs that it turned token authentication on by itself (a new local Ray does, on every start)."""
+
+
+def _not_token_notice(record: logging.LogRecord) -> bool:
+    return not record.getMessage().startswith("Token authentication is enabled")
+
+
+@contextmanager
+def _token_notice_muted() -> Iterator[None]:
+    """Drop Ray's notice that token authentication is on (it stays on); its other messages pass."""
+    token_logger = logging.getLogger(RAY_TOKEN_LOGGER)
+    token_logger.addFilter(_not_token_notice)
+    try:
+        yield
+    finally:
+        token_logger.removeFilter(_not_token_notice)
+
+
 class RayRuntime:
     """Starts a local Ray or joins a cluster, and shuts it down again.
 
@@ -87,8 +107,9 @@ class RayRuntime:
             if self._address:
                 ray.init(address=self._address, **options)
             else:
-                ray.init(address="local", num_cpus=os.cpu_count() or 1, include_dashboard=False,
-                         resources={CHAIN_RESOURCE: 1, STORAGE_RESOURCE: 1}, **options)
+                with _token_notice_muted():
+                    ray.init(address="local", num_cpus=os.cpu_count() or 1, include_dashboard=False,
+                             resources={CHAIN_RESOURCE: 1, STORAGE_RESOURCE: 1}, **options)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise NodeError(f"cannot start or join Ray at address {self._address or 'local'!r}: {exc}") from None
         self._started_here = True

@@ -42,11 +42,13 @@ def run_scenario(ray_runtime, tmp_path: Path) -> Callable[[Path], RunReport]:
 
 @pytest.fixture
 def cli() -> Callable[..., subprocess.CompletedProcess]:
-    """``cli(*args)`` runs the installed ``cipherquorum`` command and captures its output."""
+    """``cli(*args)`` runs the installed ``cipherquorum`` command and captures its output, in the environment of a
+    fresh shell (without the RAY_AUTH_MODE that this session's own Ray set)."""
 
     def run(*args: str, timeout_s: float = 300) -> subprocess.CompletedProcess:
         command: Sequence[str] = [sys.executable, "-m", "cipherquorum.cli", *args]
+        env = {name: value for name, value in os.environ.items() if name != "RAY_AUTH_MODE"}
         return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=timeout_s,
-                              env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                              env={**env, "PYTHONUNBUFFERED": "1"})
 
     return run

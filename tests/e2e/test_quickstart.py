@@ -19,6 +19,7 @@ def test_quickstart_completes_verifies_and_slashes_only_the_byzantine_node(
     assert done.returncode == 0, done.stderr[-3000:]
     for heading in ("Tasks", "Votes", "Nodes", "Results", "verdict: all tasks completed and verified"):
         assert heading in done.stdout
+    assert "Token authentication" not in done.stderr  # on, and not announced on every run
     report = json.loads(report_path.read_text())
     assert len(report["tasks"]) == 8
     for task in report["tasks"]:
