@@ -138,9 +138,18 @@ class _Killer:
         self.pid = pids[0]
         os.kill(self.pid, signal.SIGKILL)
         deadline_s = time.monotonic() + 10
-        while Path(f"/proc/{self.pid}").exists() and time.monotonic() < deadline_s:
+        while _running(self.pid) and time.monotonic() < deadline_s:
             time.sleep(0.01)
         return True
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a killed one that its parent has not reaped yet does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 @pytest.fixture
