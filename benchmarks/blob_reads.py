@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import tempfile
-import time
 
+from cipherquorum.measurement.stats import alternating_cpu_ms
 from cipherquorum.storage.blobstore import FileBlobStore
 from cipherquorum.storage.ids import validate_blob_id
 from cipherquorum.types import BlobId
@@ -33,18 +32,12 @@ def main() -> None:
             with open(store._blobs_dir / checked[:2] / checked[2:], "rb") as file:  # as get joined it before
                 return store._verified(blob_id, file.read())
 
-        rounds: dict[str, list[float]] = {"a Path per read": [], "FileBlobStore.get": []}
-        for _ in range(9):
-            for name, read in (("a Path per read", with_a_path), ("FileBlobStore.get", store.get)):
-                started = time.process_time()
-                for _ in range(args.repeats):
-                    for blob_id in ids:
-                        read(blob_id)
-                rounds[name].append(1000 * (time.process_time() - started) / args.repeats)
-        for name, figures in rounds.items():
-            print(f"{name:20} {statistics.median(figures):.3f} ms CPU per {args.blobs} blobs")
-        before, after = (statistics.median(figures) for figures in rounds.values())
-        print(f"ratio {after / before:.3f}")
+        medians = alternating_cpu_ms({"a Path per read": lambda: [with_a_path(blob_id) for blob_id in ids],
+                                      "FileBlobStore.get": lambda: [store.get(blob_id) for blob_id in ids]},
+                                     rounds=9, repeats=args.repeats)
+        for name, median_ms in medians.items():
+            print(f"{name:20} {median_ms:.3f} ms CPU per {args.blobs} blobs")
+        print(f"ratio {medians['FileBlobStore.get'] / medians['a Path per read']:.3f}")
 
 
 if __name__ == "__main__":

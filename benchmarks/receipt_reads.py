@@ -10,9 +10,6 @@ include its answer; the difference is the client's formatting.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
-from collections.abc import Callable
 
 from eth_hash.auto import keccak
 from hexbytes import HexBytes
@@ -21,16 +18,10 @@ from cipherquorum.chain import TaskMarket
 from cipherquorum.chain.accounts import derive_account
 from cipherquorum.chain.connection import Connection, receipt_of
 from cipherquorum.devnet import Devnet
+from cipherquorum.measurement.stats import alternating_cpu_ms
 from cipherquorum.protocol import TaskParams
 
 SEED = "receipt-reads"
-
-
-def _cpu_ms_per_read(read: Callable[[], object], reads: int) -> float:
-    started = time.process_time()
-    for _ in range(reads):
-        read()
-    return 1000 * (time.process_time() - started) / reads
 
 
 def main() -> None:
@@ -55,11 +46,8 @@ def main() -> None:
             "plain": lambda: receipt_of(connection.request("eth_getTransactionReceipt", [tx_hash])),
         }
         logs = len(receipt_of(connection.request("eth_getTransactionReceipt", [tx_hash]))["logs"])
-        figures: dict[str, list[float]] = {name: [] for name in reads}
-        for _ in range(args.rounds):
-            for name, read in reads.items():
-                figures[name].append(_cpu_ms_per_read(read, args.reads))
-    web3_ms, plain_ms = (statistics.median(figures[name]) for name in ("web3", "plain"))
+        medians = alternating_cpu_ms(reads, args.rounds, args.reads)
+    web3_ms, plain_ms = medians["web3"], medians["plain"]
     print(f"a receipt of {logs} logs, CPU per read (median of {args.rounds} rounds of {args.reads}):")
     print(f"  through web3's formatting  {web3_ms:.3f} ms")
     print(f"  plain JSON, receipt_of     {plain_ms:.3f} ms")

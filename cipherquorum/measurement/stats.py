@@ -1,8 +1,11 @@
-"""Summary statistics for measurements: percentiles, latency summaries and event counts per time bucket."""
+"""Summary statistics for measurements: percentiles, latency summaries, event counts per time bucket, and the CPU
+of alternatives timed in alternation."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+import statistics
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from cipherquorum.exceptions import ValidationError
@@ -71,4 +74,23 @@ def bucket_counts(times_s: Iterable[float], start_s: float, end_s: float, bucket
     return buckets
 
 
-__all__ = ["Summary", "bucket_counts", "percentile", "summarize"]
+def alternating_cpu_ms(variants: Mapping[str, Callable[[], object]], rounds: int, repeats: int) -> dict[str, float]:
+    """The median over ``rounds`` of each variant's CPU milliseconds (this process's) per call, each round calling
+    every variant ``repeats`` times in turn, so that a machine that slows down slows all of them alike.
+
+    Raises ValidationError for no variants or fewer than one round or repeat.
+    """
+    if not variants or rounds < 1 or repeats < 1:
+        raise ValidationError(f"alternating_cpu_ms needs variants, rounds >= 1 and repeats >= 1 "
+                              f"(got {len(variants)} variants, rounds={rounds}, repeats={repeats})")
+    figures: dict[str, list[float]] = {name: [] for name in variants}
+    for _ in range(rounds):
+        for name, call in variants.items():
+            started = time.process_time()
+            for _ in range(repeats):
+                call()
+            figures[name].append(1000 * (time.process_time() - started) / repeats)
+    return {name: statistics.median(samples) for name, samples in figures.items()}
+
+
+__all__ = ["Summary", "alternating_cpu_ms", "bucket_counts", "percentile", "summarize"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from cipherquorum.exceptions import ValidationError
-from cipherquorum.measurement.stats import bucket_counts, percentile, summarize
+from cipherquorum.measurement.stats import alternating_cpu_ms, bucket_counts, percentile, summarize
 
 
 @pytest.mark.parametrize("samples, q, expected", [
@@ -39,3 +39,23 @@ def test_bucket_counts_place_events_by_time() -> None:
     assert bucket_counts([], 0.0, 0.0, 1.0) == [0]
     with pytest.raises(ValidationError, match="bucket_s"):
         bucket_counts([], 0.0, 1.0, 0)
+
+
+def test_alternating_cpu_ms_calls_each_variant_in_turn_and_reports_a_median_per_call() -> None:
+    """Each round calls every variant ``repeats`` times in turn; a variant that burns CPU measures above one
+    that does not."""
+    calls: list[str] = []
+
+    def busy() -> None:
+        calls.append("busy")
+        sum(range(20_000))
+
+    medians = alternating_cpu_ms({"idle": lambda: calls.append("idle"), "busy": busy}, rounds=3, repeats=2)
+    assert calls == ["idle", "idle", "busy", "busy"] * 3
+    assert set(medians) == {"idle", "busy"} and medians["busy"] > medians["idle"] >= 0
+
+
+@pytest.mark.parametrize("variants, rounds, repeats", [({}, 1, 1), ({"a": int}, 0, 1), ({"a": int}, 1, 0)])
+def test_alternating_cpu_ms_refuses_nothing_to_time(variants, rounds, repeats) -> None:
+    with pytest.raises(ValidationError, match="alternating_cpu_ms needs"):
+        alternating_cpu_ms(variants, rounds, repeats)
